@@ -1,0 +1,9 @@
+// The static table of verbs: `deno compile` and `deno bundle` see only static imports.
+
+import type { Command } from "../core/command.ts";
+import { tabdump } from "./tabdump.ts";
+
+/** Every verb osimg has, one entry each. */
+export const COMMANDS: readonly Command[] = [
+  tabdump,
+];

@@ -1,0 +1,56 @@
+// tabdump: print a table in xCAT's CSV dialect, or list the tables.
+
+import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
+import { dumpTable, parseRowFilter, requireTable, tableNames } from "../core/tables.ts";
+import { serializeTableDump } from "../formats/tabdump_csv.ts";
+import { resolve } from "node:path";
+
+export const tabdump: Command = {
+  name: "tabdump",
+  summary: "display an xCAT database table in CSV format",
+  usage: `Usage:
+  tabdump [-d] [table]
+  tabdump      [table]
+  tabdump [-f filename] [table]
+  tabdump [-w attr==val] [-w attr=~val] ...] [table]
+  tabdump [--json] [table]
+  tabdump [-?|-h|--help]
+
+    -d       Show descriptions of the tables, instead of the contents of the tables.
+    -f       Write the table to the file instead of standard output.
+    -w       Select rows: attr==val, attr!=val, attr=~regex, attr!~regex.
+    --json   Print the rows as a JSON array of objects.
+`,
+  async run(ctx, args) {
+    const { flags, positionals } = parseFlags("tabdump", args, {
+      d: { type: "boolean" },
+      f: { type: "string" },
+      w: { type: "string", multiple: true },
+      json: { type: "boolean" },
+    }, { maxPositionals: 1 });
+    const [name] = positionals;
+    const json = booleanFlag(flags, "json");
+    if (!name) {
+      const names = tableNames();
+      if (booleanFlag(flags, "d")) {
+        const lines = names.map((table) => `${table}: ${requireTable(table).description}`);
+        ctx.io.out(json ? JSON.stringify(lines) + "\n" : lines.join("\n") + "\n");
+      } else {
+        ctx.io.out(json ? JSON.stringify(names) + "\n" : names.join("\n") + "\n");
+      }
+      return;
+    }
+    if (booleanFlag(flags, "d")) {
+      requireTable(name).columns.forEach((column) => ctx.io.out(`${column}:\n`));
+      return;
+    }
+    const filters = stringsFlag(flags, "w").map(parseRowFilter);
+    const { spec, rows } = await dumpTable(await ctx.store(), name, filters);
+    const text = json
+      ? JSON.stringify(rows, null, 2) + "\n"
+      : serializeTableDump(spec.columns, rows);
+    const file = stringFlag(flags, "f");
+    if (file) await Deno.writeTextFile(resolve(ctx.cwd, file), text);
+    else ctx.io.out(text);
+  },
+};

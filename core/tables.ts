@@ -1,0 +1,133 @@
+// Whole-table operations: tabdump's listing and filters, tabrestore's replace or append.
+
+import type { Store } from "./store.ts";
+import { findTable, TABLES, type TableSpec } from "./schema.ts";
+import { InvalidInputError, NotFoundError } from "./errors.ts";
+import type { Row } from "./store.ts";
+import type { TableDump } from "../formats/tabdump_csv.ts";
+
+/** The table named `name` or xCAT's error for an unknown one. */
+export function requireTable(name: string): TableSpec {
+  const spec = findTable(name);
+  if (!spec) throw new NotFoundError(`No such table: ${name}`);
+  return spec;
+}
+
+/** Table names, sorted, as `tabdump` with no argument prints them. */
+export function tableNames(): string[] {
+  return TABLES.map((spec) => spec.name).sort();
+}
+
+/** A `-w` filter: `col==value`, `col!=value`, `col=~regex`, `col!~regex`. */
+export interface RowFilter {
+  column: string;
+  operator: "==" | "!=" | "=~" | "!~";
+  value: string;
+}
+
+/** Parses a tabdump/lsdef `-w` expression. */
+export function parseRowFilter(expression: string): RowFilter {
+  const match = /^([^=!~<>]+)(==|!=|=~|!~)(.*)$/.exec(expression);
+  if (!match) {
+    throw new InvalidInputError(
+      `The -w expression '${expression}' is not valid. Use attr==val, attr!=val, attr=~val or attr!~val.`,
+    );
+  }
+  const filter = {
+    column: match[1]!.trim(),
+    operator: match[2] as RowFilter["operator"],
+    value: match[3]!,
+  };
+  if (filter.operator === "=~" || filter.operator === "!~") {
+    try {
+      new RegExp(filter.value);
+    } catch {
+      throw new InvalidInputError(`The regular expression '${filter.value}' is not valid.`);
+    }
+  }
+  return filter;
+}
+
+/** Whether `value` (empty when absent) satisfies `filter`. */
+export function matchesFilter(filter: RowFilter, value: string | undefined): boolean {
+  const actual = value ?? "";
+  switch (filter.operator) {
+    case "==":
+      return actual === filter.value;
+    case "!=":
+      return actual !== filter.value;
+    case "=~":
+      return new RegExp(filter.value).test(actual);
+    case "!~":
+      return !new RegExp(filter.value).test(actual);
+  }
+}
+
+/** All rows of a table, disabled ones included (as tabdump shows them), filtered. */
+export async function dumpTable(
+  store: Store,
+  name: string,
+  filters: readonly RowFilter[] = [],
+): Promise<{ spec: TableSpec; rows: Row[] }> {
+  const spec = requireTable(name);
+  for (const filter of filters) {
+    if (!spec.columns.includes(filter.column)) {
+      throw new InvalidInputError(`The table '${name}' has no column '${filter.column}'.`);
+    }
+  }
+  const rows = await store.read((reader) => reader.rows(name, {}, { includeDisabled: true }));
+  return {
+    spec,
+    rows: rows.filter((row) =>
+      filters.every((filter) => matchesFilter(filter, row[filter.column]))
+    ),
+  };
+}
+
+/**
+ * Replaces a table's contents with `dump` (or appends with `append`), in one transaction.
+ * Unknown columns, rows without their key, and duplicate keys are refused before any change.
+ */
+export async function restoreTable(
+  store: Store,
+  name: string,
+  dump: TableDump,
+  append = false,
+): Promise<number> {
+  const spec = requireTable(name);
+  for (const column of dump.columns) {
+    if (!spec.columns.includes(column)) {
+      throw new InvalidInputError(`The table '${name}' has no column '${column}'.`);
+    }
+  }
+  const seen = new Set<string>();
+  dump.rows.forEach((row, index) => {
+    for (const key of spec.keys) {
+      if (!row[key]) {
+        throw new InvalidInputError(
+          `Row ${index + 1} of the '${name}' data has no value for the key column '${key}'.`,
+        );
+      }
+    }
+    const identity = JSON.stringify(spec.keys.map((key) => row[key]));
+    if (seen.has(identity)) {
+      throw new InvalidInputError(
+        `Row ${index + 1} of the '${name}' data repeats the key ${
+          spec.keys.map((key) => `${key}=${row[key]}`).join(",")
+        }.`,
+      );
+    }
+    seen.add(identity);
+  });
+  return await store.write(async (writer) => {
+    if (!append) await writer.delete(name, {});
+    for (const row of dump.rows) {
+      if (append) {
+        // tabrestore -a adds rows; a row with an existing key replaces it whole.
+        await writer.delete(name, Object.fromEntries(spec.keys.map((key) => [key, row[key]!])));
+      }
+      await writer.upsert(name, row);
+    }
+    return dump.rows.length;
+  });
+}
