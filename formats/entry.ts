@@ -26,7 +26,15 @@ export interface FileContent {
 }
 
 export type Entry =
-  | EntryMeta & { kind: "file"; content: FileContent }
+  | EntryMeta & {
+    kind: "file";
+    content: FileContent;
+    /**
+     * How many names this file has (st_nlink) when it is the first of a hard-linked set, so
+     * cpio can mark it (the kernel's unpacker only records inodes with nlink >= 2). 1 otherwise.
+     */
+    links?: number;
+  }
   | EntryMeta & { kind: "dir" }
   | EntryMeta & { kind: "symlink"; target: string }
   /** A second name for a file already emitted earlier in the same stream (`target` is its path). */
