@@ -1,0 +1,276 @@
+// Byte plumbing shared by the cpio and tar codecs: a pull reader over chunks, member bodies that
+// must be read before the archive moves on, and an output batcher that yields ~1 MiB chunks.
+
+import { IntegrityError } from "../core/errors.ts";
+import type { FileContent } from "./entry.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Pulls bytes from an async chunk source on demand. Views it returns may alias the source's
+ * chunks, so a source must not mutate a chunk after yielding it (streams and file readers
+ * yield fresh buffers).
+ */
+export class ChunkReader {
+  #source: AsyncIterator<Uint8Array>;
+  #chunk: Uint8Array = EMPTY;
+  #offset = 0;
+  #ended = false;
+  /** Bytes consumed so far: archive offsets in error messages. */
+  position = 0;
+
+  constructor(chunks: AsyncIterable<Uint8Array>) {
+    this.#source = chunks[Symbol.asyncIterator]();
+  }
+
+  /** True when bytes are available in the current chunk; false only at the end of the source. */
+  async #fill(): Promise<boolean> {
+    while (this.#offset >= this.#chunk.byteLength) {
+      if (this.#ended) return false;
+      const next = await this.#source.next();
+      if (next.done) {
+        this.#ended = true;
+        this.#chunk = EMPTY;
+        this.#offset = 0;
+        return false;
+      }
+      this.#chunk = next.value;
+      this.#offset = 0;
+    }
+    return true;
+  }
+
+  /**
+   * Reads `length` bytes; returns fewer only when the source ends first. The result is a view
+   * into the source chunk when it lies within one (no copy), else a fresh copy.
+   */
+  async read(length: number): Promise<Uint8Array> {
+    if (!await this.#fill()) return EMPTY;
+    const available = this.#chunk.byteLength - this.#offset;
+    if (available >= length) {
+      const view = this.#chunk.subarray(this.#offset, this.#offset + length);
+      this.#offset += length;
+      this.position += length;
+      return view;
+    }
+    const out = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length && await this.#fill()) {
+      const take = Math.min(length - filled, this.#chunk.byteLength - this.#offset);
+      out.set(this.#chunk.subarray(this.#offset, this.#offset + take), filled);
+      this.#offset += take;
+      this.position += take;
+      filled += take;
+    }
+    return filled === length ? out : out.subarray(0, filled);
+  }
+
+  /** Up to `max` bytes from the current chunk without copying; undefined at the end. */
+  async readSome(max: number): Promise<Uint8Array | undefined> {
+    if (!await this.#fill()) return undefined;
+    const take = Math.min(max, this.#chunk.byteLength - this.#offset);
+    const view = this.#chunk.subarray(this.#offset, this.#offset + take);
+    this.#offset += take;
+    this.position += take;
+    return view;
+  }
+
+  /** Skips `length` bytes; returns how many were skipped (fewer only at the end). */
+  async skip(length: number): Promise<number> {
+    let skipped = 0;
+    while (skipped < length && await this.#fill()) {
+      const take = Math.min(length - skipped, this.#chunk.byteLength - this.#offset);
+      this.#offset += take;
+      this.position += take;
+      skipped += take;
+    }
+    return skipped;
+  }
+
+  /**
+   * Consumes the rest of the source and returns the offset of its first non-zero byte, or
+   * undefined when everything left is zero (the padding writers add after an end marker).
+   */
+  async firstNonZeroInRest(): Promise<number | undefined> {
+    while (await this.#fill()) {
+      const view = this.#chunk.subarray(this.#offset);
+      const index = view.findIndex((byte) => byte !== 0);
+      if (index >= 0) return this.position + index;
+      this.#offset += view.byteLength;
+      this.position += view.byteLength;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * The body of one archive member as a FileContent that streams straight from the archive. It
+ * can be opened once, and only until `finish()` moves the reader past it.
+ */
+export class MemberBody {
+  readonly content: FileContent;
+  #reader: ChunkReader;
+  #remaining: number;
+  #opened = false;
+  #finished = false;
+  #describe: () => string;
+
+  /** `describe` names the member for messages ("member \"usr/bin/ls\" at offset 512"). */
+  constructor(reader: ChunkReader, size: number, describe: () => string) {
+    this.#reader = reader;
+    this.#remaining = size;
+    this.#describe = describe;
+    this.content = { size, open: () => this.#open() };
+  }
+
+  async *#open(): AsyncGenerator<Uint8Array> {
+    if (this.#opened || this.#finished) {
+      throw new Error(
+        `Cannot read ${this.#describe()}: its content can be read once, before the next entry`,
+      );
+    }
+    this.#opened = true;
+    while (this.#remaining > 0) {
+      const chunk = await this.#reader.readSome(Math.min(this.#remaining, 1 << 24));
+      if (chunk === undefined) throw this.#truncated();
+      this.#remaining -= chunk.byteLength;
+      yield chunk;
+      if (this.#finished) {
+        throw new Error(`Cannot read ${this.#describe()}: the archive has moved past it`);
+      }
+    }
+  }
+
+  #truncated(): IntegrityError {
+    return new IntegrityError(
+      `Truncated archive: ${this.#describe()} ends after ${
+        this.content.size - this.#remaining
+      } of ${this.content.size} bytes`,
+    );
+  }
+
+  /** Skips whatever the consumer did not read; throws IntegrityError when the archive is short. */
+  async finish(): Promise<void> {
+    this.#finished = true;
+    if (this.#remaining > 0) {
+      const want = this.#remaining;
+      const skipped = await this.#reader.skip(want);
+      this.#remaining -= skipped;
+      if (skipped < want) throw this.#truncated();
+    }
+  }
+}
+
+/** Output chunk size: big enough to keep per-chunk overhead (compression workers, pipes) low. */
+export const BATCH_SIZE = 1 << 20;
+/** Content chunks at least this big are passed through as they are instead of copied. */
+const PASS_THROUGH = 64 << 10;
+
+/**
+ * Collects headers, padding and small content chunks into ~1 MiB output chunks. A finished
+ * chunk is never written again, so consumers may keep (or transfer) what they are given.
+ */
+export class OutputBatcher {
+  #buffer = new Uint8Array(BATCH_SIZE);
+  #used = 0;
+  #ready: Uint8Array[] = [];
+  #total = 0;
+
+  /** Bytes written so far, in all chunks. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Returns a zero-filled view of `length` bytes in the output to write a header into. */
+  reserve(length: number): Uint8Array {
+    if (this.#used + length > this.#buffer.byteLength) {
+      this.#flush();
+      if (length > this.#buffer.byteLength) this.#buffer = new Uint8Array(length);
+    }
+    const view = this.#buffer.subarray(this.#used, this.#used + length);
+    this.#used += length;
+    this.#total += length;
+    return view;
+  }
+
+  /** Appends content bytes: copied when small, passed through (after what precedes) when big. */
+  push(bytes: Uint8Array): void {
+    if (bytes.byteLength >= PASS_THROUGH) {
+      this.#flush();
+      this.#ready.push(bytes);
+      this.#total += bytes.byteLength;
+      return;
+    }
+    this.reserve(bytes.byteLength).set(bytes);
+  }
+
+  #flush(): void {
+    if (this.#used === 0) return;
+    this.#ready.push(this.#buffer.subarray(0, this.#used));
+    this.#buffer = new Uint8Array(BATCH_SIZE);
+    this.#used = 0;
+  }
+
+  /** Chunks complete so far (and, with `final`, the partial one); the caller yields them. */
+  take(final = false): Uint8Array[] {
+    if (final) this.#flush();
+    const ready = this.#ready;
+    this.#ready = [];
+    return ready;
+  }
+
+  /** True when chunks are ready to be yielded. */
+  get hasReady(): boolean {
+    return this.#ready.length > 0;
+  }
+}
+
+/**
+ * Streams a FileContent into the batcher, checking that it yields exactly its declared size
+ * (a file that grows or shrinks while being packed must not corrupt the archive).
+ */
+export async function* streamContent(
+  batcher: OutputBatcher,
+  content: FileContent,
+  path: string,
+): AsyncGenerator<Uint8Array> {
+  let written = 0;
+  for await (const chunk of content.open()) {
+    written += chunk.byteLength;
+    if (written > content.size) break;
+    batcher.push(chunk);
+    if (batcher.hasReady) yield* batcher.take();
+  }
+  if (written !== content.size) {
+    const what = written > content.size
+      ? `is larger than its declared ${content.size} bytes`
+      : `ended after ${written} of its declared ${content.size} bytes`;
+    throw new IntegrityError(
+      `Cannot pack "${path}": its content ${what} (did the file change while being packed?)`,
+    );
+  }
+}
+
+/** Strict UTF-8 decoder: archive names that are not UTF-8 are reported, not mangled. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Decodes bytes as UTF-8, or throws IntegrityError naming `what`. */
+export function decodeUtf8(bytes: Uint8Array, what: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new IntegrityError(`${what} is not valid UTF-8`);
+  }
+}
+
+/**
+ * Normalises a member name read from an archive to Entry.path form: "./x" -> "x", "./" and "."
+ * -> ".", a trailing "/" dropped. Anything else is kept verbatim ("../x", "/abs"), so the
+ * extractor sees hostile names as they are.
+ */
+export function normaliseMemberPath(name: string): string {
+  let path = name;
+  if (path.startsWith("./")) path = path.slice(2);
+  while (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
+  return path === "" || path === "." ? "." : path;
+}
