@@ -111,3 +111,26 @@ export async function snapshotTree(dir: string): Promise<string[]> {
   await walk(dir, "");
   return lines;
 }
+
+/**
+ * Compares `actual` with the golden file `testdata/golden/<name>`; with UPDATE_GOLDEN=1 in the
+ * environment it rewrites the file instead (`deno task golden`), for review like code.
+ */
+export async function assertGolden(name: string, actual: string): Promise<void> {
+  const path = new URL(`../testdata/golden/${name}`, import.meta.url);
+  if (Deno.env.get("UPDATE_GOLDEN") === "1") {
+    await Deno.mkdir(new URL(".", path), { recursive: true });
+    await Deno.writeTextFile(path, actual);
+    return;
+  }
+  let expected: string;
+  try {
+    expected = await Deno.readTextFile(path);
+  } catch {
+    throw new Error(`golden file testdata/golden/${name} is missing: run 'deno task golden'`);
+  }
+  if (expected !== actual) {
+    const { strictEqual } = await import("node:assert/strict");
+    strictEqual(actual, expected, `output differs from testdata/golden/${name}`);
+  }
+}
