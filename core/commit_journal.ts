@@ -128,6 +128,8 @@ export async function createStaging(stagingRoot: string): Promise<Staging> {
     id,
     dir,
     remove: async () => {
+      // A journal still here means a commit could not be finished or undone: recovery owns it.
+      if (await exists(`${dir}/${JOURNAL}`)) return;
       await removeTree(dir);
       await Deno.remove(stagingRoot).catch(() => {});
     },
@@ -338,11 +340,13 @@ export async function commitStaged(
     });
   } catch (error) {
     if (journal) {
-      // Nothing committed in the database: put the files back, then forget the journal.
+      // Nothing committed in the database: put the files back, then forget the journal. If
+      // the direction cannot be recorded (a full disk), undoing is still right, and a crash
+      // meanwhile leaves a forward journal whose replay gives the other consistent state.
       journal.direction = "backward";
-      await writeJournal(journalPath, journal, root);
+      await writeJournal(journalPath, journal, root).catch(() => {});
       await runBackward(journal);
-      await Deno.remove(journalPath).catch(() => {});
+      await Deno.remove(journalPath);
     }
     throw error;
   }

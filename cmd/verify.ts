@@ -1,0 +1,46 @@
+// verify: check a bundle without importing it and print the report (text or --json).
+
+import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
+import { verifyBundle } from "../core/bundle_verify.ts";
+import { AggregateProblemsError } from "../core/errors.ts";
+
+export const verify: Command = {
+  name: "verify",
+  summary: "check an image bundle's structure, manifest and checksums without importing it",
+  usage: `Usage:
+  verify [-h|--help]
+  verify <bundle_file_name> [--json]
+
+    --json   Print the report as JSON.
+
+  Reads the bundle once: every member against the safety rules, every file against the
+  image's SHA256SUMS, every manifest against what imgimport requires. Reports every problem
+  found and exits 0 only when there is none.
+`,
+  async run(ctx, args) {
+    const { flags, positionals } = parseFlags("verify", args, { json: { type: "boolean" } }, {
+      minPositionals: 1,
+      maxPositionals: 1,
+    });
+    const report = await verifyBundle(ctx, positionals[0]!);
+    if (booleanFlag(flags, "json")) {
+      ctx.io.out(JSON.stringify(report, null, 2) + "\n");
+    } else {
+      for (const warning of report.warnings) ctx.io.err(`Warning: ${warning}\n`);
+      for (const image of report.images) {
+        const what = [image.imagename ?? "(no readable manifest)", image.provmethod]
+          .filter(Boolean).join(", ");
+        const checked = image.checksummed ? "all checksums verified" : "not checksummed";
+        ctx.io.out(`${image.dir}: ${what}; ${image.files} files, ${checked}\n`);
+      }
+    }
+    if (!report.ok) {
+      const count = report.problems.length;
+      throw new AggregateProblemsError(
+        `Bundle "${report.bundle}" failed verification: ${count} problem${count === 1 ? "" : "s"}`,
+        report.problems.map((problem) => `  ${problem}`),
+      );
+    }
+    if (!booleanFlag(flags, "json")) ctx.io.out(`Bundle "${report.bundle}" is sound.\n`);
+  },
+};

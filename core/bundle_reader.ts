@@ -1,0 +1,308 @@
+// Reading an image bundle in one streaming pass: decompression by magic, tar, the member policy, and SHA256SUMS checked member by member.
+
+import { posix } from "node:path";
+import type { Entry, EntryKind } from "../formats/entry.ts";
+import { parseSha256Sums } from "../formats/sha256sums.ts";
+import { readTar } from "../formats/tar.ts";
+import { decompress } from "./compress.ts";
+import { IntegrityError, NotFoundError, OsimgError } from "./errors.ts";
+import {
+  consumeContent,
+  extractEntries,
+  type FileDigest,
+  MemberPolicy,
+  UnsafeMemberError,
+} from "./safe_extract.ts";
+
+/** The file names with a meaning inside an image directory. */
+export const MANIFEST = "manifest.xml";
+export const SUMS = "SHA256SUMS";
+/** A manifest or SHA256SUMS larger than this is not one xCAT or osimg wrote. */
+const MAX_SMALL_MEMBER = 16 * 1024 * 1024;
+
+/** One image directory of a bundle (xCAT: every top-level directory is one image). */
+export interface BundleImage {
+  /** Its name in the archive (the first path component). */
+  dir: string;
+  /** manifest.xml's text, when the directory has one. */
+  manifestText?: string;
+  /** SHA256SUMS, path (relative to the image directory) -> digest, when present. */
+  sums?: Map<string, string>;
+  /** Regular files (hard links included), relative to the image directory. */
+  files: Map<string, FileDigest>;
+  /** Every member below the image directory, relative to it, with its kind. */
+  members: Map<string, EntryKind>;
+}
+
+/** What one pass over a bundle found. */
+export interface BundleScan {
+  /** Image directories, sorted by name (the order xCAT's glob gives). */
+  images: BundleImage[];
+  /** Things the user should know that do not refuse the bundle (no SHA256SUMS). */
+  warnings: string[];
+  /** In collecting mode, every problem found; empty when the bundle is sound. */
+  problems: string[];
+  entries: number;
+  bytes: number;
+}
+
+export interface ScanOptions {
+  /**
+   * The action and the bundle, as messages start: `Cannot import bundle "x.tgz"`. Problems are
+   * reported as `<prefix>: member "..." <rule>`.
+   */
+  prefix: string;
+  /** The bundle as the user named it, for warnings. */
+  name: string;
+  /** Write the members under this (empty) directory. Omitted: read and check only. */
+  destination?: string;
+  /** Report every problem in `problems` instead of throwing at the first (verify). */
+  collect?: boolean;
+  /** Called with the bytes of every member read (progress). */
+  onBytes?: (bytes: number) => void;
+}
+
+/** Reads a file as a stream of fresh 1 MiB chunks (a chunk is never reused after it is yielded). */
+export async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new NotFoundError(`Cannot find ${path}`);
+    throw error;
+  }
+  try {
+    while (true) {
+      const buffer = new Uint8Array(1 << 20);
+      const count = await file.read(buffer);
+      if (count === null) return;
+      yield count === buffer.byteLength ? buffer : buffer.subarray(0, count);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Checks members against SHA256SUMS as they arrive; keeps the bundle's per-image record. */
+class BundleChecker {
+  readonly images = new Map<string, BundleImage>();
+  readonly problems: string[] = [];
+  readonly warnings: string[] = [];
+  /** Files seen before their image's SHA256SUMS, checked when it arrives. */
+  readonly #pending = new Map<string, [string, FileDigest][]>();
+  readonly #options: ScanOptions;
+
+  constructor(options: ScanOptions) {
+    this.#options = options;
+  }
+
+  problem(member: string | undefined, rule: string): void {
+    const message = member === undefined
+      ? `${this.#options.prefix}: ${rule}`
+      : `${this.#options.prefix}: member "${member}" ${rule}`;
+    if (!this.#options.collect) throw new IntegrityError(message);
+    this.problems.push(member === undefined ? rule : `member "${member}" ${rule}`);
+  }
+
+  #image(dir: string): BundleImage {
+    let image = this.images.get(dir);
+    if (!image) {
+      image = { dir, files: new Map(), members: new Map() };
+      this.images.set(dir, image);
+    }
+    return image;
+  }
+
+  entry(entry: Entry): void {
+    const [dir, ...rest] = entry.path.split("/");
+    const image = this.#image(dir!);
+    if (rest.length > 0) image.members.set(rest.join("/"), entry.kind);
+  }
+
+  file(path: string, digest: FileDigest, bytes?: Uint8Array): void {
+    const [dir, ...rest] = path.split("/");
+    const image = this.#image(dir!);
+    const inside = rest.join("/");
+    image.files.set(inside, digest);
+    if (inside === MANIFEST && bytes) {
+      image.manifestText = new TextDecoder().decode(bytes);
+    }
+    if (inside === SUMS && bytes) {
+      let lines;
+      try {
+        lines = parseSha256Sums(new TextDecoder().decode(bytes));
+      } catch (error) {
+        this.problem(path, `cannot be read: ${(error as Error).message}`);
+        return;
+      }
+      image.sums = new Map(lines.map((line) => [line.path, line.digest]));
+      for (const [earlier, earlierDigest] of this.#pending.get(dir!) ?? []) {
+        this.#compare(image, earlier, earlierDigest);
+      }
+      this.#pending.delete(dir!);
+      return;
+    }
+    if (inside === SUMS) return;
+    if (image.sums) this.#compare(image, inside, digest);
+    else {
+      const list = this.#pending.get(dir!) ?? [];
+      list.push([inside, digest]);
+      this.#pending.set(dir!, list);
+    }
+  }
+
+  #compare(image: BundleImage, inside: string, digest: FileDigest): void {
+    const listed = image.sums!.get(inside);
+    const member = `${image.dir}/${inside}`;
+    if (listed === undefined) this.problem(member, `is not listed in ${SUMS}`);
+    else if (listed !== digest.sha256) {
+      this.problem(
+        member,
+        `does not match ${SUMS} (its SHA-256 is ${digest.sha256}, ${SUMS} lists ${listed})`,
+      );
+    }
+  }
+
+  finish(): BundleImage[] {
+    const images = [...this.images.values()].sort((a, b) => a.dir < b.dir ? -1 : 1);
+    for (const image of images) {
+      if (image.manifestText === undefined) {
+        this.problem(undefined, `the image directory "${image.dir}" has no ${MANIFEST}`);
+      }
+      if (!image.sums) {
+        this.warnings.push(
+          `The bundle "${this.#options.name}" has no ${SUMS} for "${image.dir}": ` +
+            "its contents cannot be verified (a bundle made by xCAT).",
+        );
+        continue;
+      }
+      for (const listed of [...image.sums.keys()].sort()) {
+        if (image.files.has(listed)) continue;
+        const kind = image.members.get(listed);
+        if (kind === "symlink") continue;
+        this.problem(
+          `${image.dir}/${listed}`,
+          kind === undefined
+            ? `is listed in ${SUMS} but missing from the bundle`
+            : `is listed in ${SUMS} but is not a regular file`,
+        );
+      }
+    }
+    if (images.length === 0) this.problem(undefined, "the bundle holds no image directory");
+    return images;
+  }
+}
+
+function isSmallMember(path: string): boolean {
+  const base = posix.basename(path);
+  return (base === MANIFEST || base === SUMS) && path.split("/").length === 2;
+}
+
+/** Wraps errors of the archive layers (corrupt compression, truncated tar) with the action. */
+function archiveError(prefix: string, error: unknown): OsimgError {
+  if (error instanceof UnsafeMemberError) return error;
+  if (error instanceof OsimgError && error.message.startsWith(prefix)) return error;
+  const message = (error as Error)?.message ?? String(error);
+  if (error instanceof Deno.errors.NotFound || error instanceof NotFoundError) {
+    return new NotFoundError(message, { cause: error });
+  }
+  if (error instanceof OsimgError && !(error instanceof IntegrityError)) return error;
+  return new IntegrityError(`${prefix}: ${message}`, { cause: error });
+}
+
+/**
+ * Reads a bundle in one pass: decompresses by magic, reads tar, applies the bundle member
+ * policy, and checks every file against its image's SHA256SUMS as it streams (a mismatching or
+ * unlisted member is reported as soon as it has been read, a missing one at the end). With
+ * `destination`, members are written there (the import's staging area); without, only read.
+ *
+ * @example
+ * ```ts
+ * const scan = await scanBundle(fileChunks("x.tgz"), { prefix: 'Bundle "x.tgz"', name: "x.tgz", collect: true });
+ * scan.problems; // [] when every checksum holds
+ * ```
+ */
+export async function scanBundle(
+  chunks: AsyncIterable<Uint8Array>,
+  options: ScanOptions,
+): Promise<BundleScan> {
+  const checker = new BundleChecker(options);
+  const counting = async function* () {
+    for await (const chunk of chunks) {
+      options.onBytes?.(chunk.byteLength);
+      yield chunk;
+    }
+  };
+  const entries = readTar(decompress(counting()));
+  let count = 0;
+  let bytes = 0;
+  try {
+    if (options.destination !== undefined) {
+      const destination = options.destination;
+      const result = await extractEntries(entries, destination, {
+        policy: "bundle",
+        prefix: options.prefix,
+        onEntry: (entry) => checker.entry(entry),
+        onFile: async (path, digest) => {
+          if (isSmallMember(path) && digest.size > MAX_SMALL_MEMBER) {
+            checker.problem(path, `is larger than ${MAX_SMALL_MEMBER} bytes`);
+          }
+          const small = isSmallMember(path)
+            ? await Deno.readFile(`${destination}/${path}`)
+            : undefined;
+          checker.file(path, digest, small);
+        },
+      });
+      count = result.entries;
+      bytes = result.bytes;
+    } else {
+      const policy = new MemberPolicy("bundle", options.prefix);
+      for await (const raw of entries) {
+        let entry: Entry | undefined;
+        try {
+          entry = policy.check(raw);
+        } catch (error) {
+          if (!(error instanceof UnsafeMemberError) || !options.collect) throw error;
+          checker.problems.push(`member "${error.member}" ${error.rule}`);
+          continue;
+        }
+        if (!entry) continue;
+        count++;
+        checker.entry(entry);
+        if (entry.kind === "file") {
+          const small = isSmallMember(entry.path) && entry.content.size <= MAX_SMALL_MEMBER;
+          const parts: Uint8Array[] = [];
+          const digest = await consumeContent(options.prefix, entry, (chunk) => {
+            if (small) parts.push(chunk.slice());
+          });
+          bytes += digest.size;
+          if (isSmallMember(entry.path) && !small) {
+            checker.problem(entry.path, `is larger than ${MAX_SMALL_MEMBER} bytes`);
+          }
+          checker.file(entry.path, digest, small ? concat(parts) : undefined);
+        } else if (entry.kind === "hardlink") {
+          const [dir, ...rest] = entry.target.split("/");
+          const digest = checker.images.get(dir!)?.files.get(rest.join("/"));
+          if (digest) checker.file(entry.path, digest);
+        }
+      }
+    }
+  } catch (error) {
+    const wrapped = archiveError(options.prefix, error);
+    if (!options.collect || wrapped instanceof NotFoundError) throw wrapped;
+    checker.problems.push(wrapped.message.slice(options.prefix.length + 2));
+  }
+  const images = checker.finish();
+  return { images, warnings: checker.warnings, problems: checker.problems, entries: count, bytes };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
