@@ -156,6 +156,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
         return Promise.resolve(store);
       },
       progress: (title, total) => terminalProgress(io.err, io.stderrIsTerminal, title, total),
+      invoke: (nested) => runCli(nested, { ...environment, invokedAs: undefined }),
     };
     await command.run(ctx, args);
     return 0;

@@ -37,6 +37,12 @@ export interface Context {
   store(): Promise<Store>;
   /** A progress reporter on stderr: visible only on a terminal. */
   progress(title: string, total?: number): Progress;
+  /**
+   * Runs another osimg command line in-process with the same streams and environment
+   * (global options such as --root must be given in `args`); returns its exit status.
+   * Only the `demo` verb uses it.
+   */
+  invoke?(args: string[]): Promise<number>;
 }
 
 /** `path` (a management-node path) as it lies on this machine, under the context's root. */

@@ -1,5 +1,7 @@
 // Test support: a temporary management-node root and an in-process osimg runner.
 
+import { strictEqual } from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { runCli } from "../main.ts";
 import type { ProcessRunner } from "./process.ts";
 
@@ -83,7 +85,6 @@ export async function testRoot(
 
 /** A listing of every file under `dir` with its type, mode and content digest, for "nothing changed" checks. */
 export async function snapshotTree(dir: string): Promise<string[]> {
-  const { createHash } = await import("node:crypto");
   const lines: string[] = [];
   const walk = async (path: string, rel: string) => {
     let entries: Deno.DirEntry[];
@@ -129,8 +130,5 @@ export async function assertGolden(name: string, actual: string): Promise<void> 
   } catch {
     throw new Error(`golden file testdata/golden/${name} is missing: run 'deno task golden'`);
   }
-  if (expected !== actual) {
-    const { strictEqual } = await import("node:assert/strict");
-    strictEqual(actual, expected, `output differs from testdata/golden/${name}`);
-  }
+  strictEqual(actual, expected, `output differs from testdata/golden/${name}`);
 }

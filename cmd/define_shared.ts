@@ -1,0 +1,88 @@
+// Argument handling shared by mkdef and chdef: objects from -o, a noderange or stanzas on stdin.
+
+import type { Context } from "../core/context.ts";
+import {
+  type DefineResult,
+  type ObjectChange,
+  resolveNames,
+  splitPositionals,
+} from "../core/definitions.ts";
+import { InvalidInputError, OsimgError, UsageError } from "../core/errors.ts";
+import { parseStanzas } from "../formats/stanza.ts";
+
+/** The objects a mkdef/chdef command line names, with their attribute changes. */
+export async function changesFromArguments(
+  ctx: Context,
+  verb: string,
+  options: { type?: string; objectNames?: string; stanza: boolean; positionals: string[] },
+): Promise<ObjectChange[]> {
+  const { targets, pairs } = splitPositionals(options.positionals);
+  if (options.stanza) {
+    if (options.objectNames !== undefined || targets.length > 0) {
+      throw new UsageError("Cannot use '-z' with '-o' or a noderange.");
+    }
+    const text = await ctx.io.readStdin();
+    let objects;
+    try {
+      objects = parseStanzas(text, options.type);
+    } catch (error) {
+      throw new InvalidInputError(`Cannot read the stanza input: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (objects.length === 0) throw new InvalidInputError("The stanza input holds no objects.");
+    const extra = Object.fromEntries(pairs);
+    return objects.map((object) => ({
+      type: object.type,
+      name: object.name,
+      attributes: { ...object.attributes, ...extra },
+    }));
+  }
+  const type = options.type ?? "node";
+  if (targets.length > 1) {
+    throw new UsageError(`${verb}: only one noderange or name list may be given.`);
+  }
+  const names = await resolveNames(await ctx.store(), type, {
+    objectNames: (options.objectNames ?? "").split(",").filter(Boolean),
+    noderange: targets[0],
+    verify: false,
+  });
+  if (names.length === 0) {
+    throw new UsageError(
+      `${verb}: no object name given. Use '-o name', a noderange, or '-z' with stanzas on stdin.`,
+    );
+  }
+  if (pairs.length === 0) {
+    throw new UsageError(`${verb}: no 'attr=val' pair given. Run '${verb} --help' for usage.`);
+  }
+  const attributes = Object.fromEntries(pairs);
+  return names.map((name) => ({ type, name, attributes }));
+}
+
+/** Prints mkdef/chdef's summary the way xCAT does; throws when xCAT reports an error. */
+export function reportDefineResult(
+  ctx: Context,
+  result: DefineResult,
+  options: { verbose: boolean; announceNew: boolean },
+): void {
+  for (const warning of result.warnings) ctx.io.err(`Warning: ${warning}\n`);
+  if (result.written.length > 0) {
+    if (options.verbose) {
+      ctx.io.out(
+        `The database was updated for the following objects:\n${result.written.join(",")}\n`,
+      );
+    }
+    ctx.io.out(`${result.written.length} object definitions have been created or modified.\n`);
+    if (options.announceNew && result.created.length > 0) {
+      ctx.io.out(`New object definitions '${result.created.join(",")}' have been created.\n`);
+    }
+  }
+  if (result.written.length === 0) {
+    throw new OsimgError("No object definitions have been created or modified.");
+  }
+  if (result.hadErrors) {
+    throw new OsimgError(
+      "One or more errors occured when attempting to create or modify xCAT object definitions.",
+    );
+  }
+}

@@ -1,0 +1,276 @@
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { assertGolden, type TestRoot, testRoot } from "../core/testing.ts";
+
+const IMAGE = "rhels9.2-x86_64-netboot-compute";
+const SHARE = "/opt/xcat/share/xcat/netboot/rh";
+
+async function defineStockImage(t: TestRoot): Promise<void> {
+  await t.ok([
+    "mkdef",
+    "-t",
+    "osimage",
+    "-o",
+    IMAGE,
+    "addkcmdline=quiet",
+    `exlist=${SHARE}/compute.rhels9.x86_64.exlist`,
+    "imagetype=linux",
+    "osarch=x86_64",
+    "osdistroname=rhels9.2-x86_64",
+    "osname=Linux",
+    "osvers=rhels9.2",
+    "otherpkgdir=/install/post/otherpkgs/rhels9.2/x86_64",
+    "pkgdir=/install/rhels9.2/x86_64",
+    `pkglist=${SHARE}/compute.rhels9.x86_64.pkglist`,
+    `postinstall=${SHARE}/compute.rhels9.x86_64.postinstall`,
+    "profile=compute",
+    "provmethod=netboot",
+    "rootimgdir=/install/netboot/rhels9.2/x86_64/compute",
+  ]);
+}
+
+/** Every table's dump, to show that a failed command changed nothing. */
+async function dumpAll(t: TestRoot): Promise<string> {
+  const { stdout } = await t.ok(["tabdump"]);
+  let all = "";
+  for (const table of stdout.trim().split("\n")) {
+    all += (await t.ok(["tabdump", table])).stdout;
+  }
+  return all;
+}
+
+Deno.test("mkdef then lsdef of an osimage prints xCAT's long form", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  const { stdout } = await t.ok(["lsdef", "-t", "osimage", IMAGE]);
+  await assertGolden("lsdef_osimage_long.txt", stdout);
+  assertEquals(
+    stdout.split("\n")[0],
+    `Object name: ${IMAGE}`,
+  );
+});
+
+Deno.test("mkdef prints xCAT's messages and lsdef lists names", async () => {
+  await using t = await testRoot();
+  const created = await t.ok(["mkdef", "-t", "node", "cn[01-03]", "groups=compute,all"]);
+  assertEquals(
+    created.stdout,
+    "3 object definitions have been created or modified.\n" +
+      "New object definitions 'cn01,cn02,cn03' have been created.\n",
+  );
+  assertEquals((await t.ok(["lsdef"])).stdout, "cn01  (node)\ncn02  (node)\ncn03  (node)\n");
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "node", "-s"])).stdout,
+    "cn01  (node)\ncn02  (node)\ncn03  (node)\n",
+  );
+});
+
+Deno.test("mkdef of an existing object without -f warns and changes nothing; -f replaces", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  const before = await dumpAll(t);
+  const again = await t.run(["mkdef", "-t", "osimage", "-o", IMAGE, "profile=other"]);
+  assertEquals(again.status, 1);
+  assertEquals(
+    again.stderr,
+    `Warning: A definition for '${IMAGE}' already exists. No changes will be made.  Run again with '-f' option to force replace.\n` +
+      "Error: No object definitions have been created or modified.\n",
+  );
+  assertEquals(await dumpAll(t), before);
+  await t.ok(["mkdef", "-f", "-t", "osimage", "-o", IMAGE, "profile=other", "provmethod=install"]);
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "osimage", IMAGE])).stdout,
+    `Object name: ${IMAGE}\n    imagetype=linux\n    profile=other\n    provmethod=install\n`,
+  );
+});
+
+Deno.test("chdef -p appends without duplicates and -m removes or fails", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "osimage", "-o", "img", "synclists=/a,/b"]);
+  await t.ok(["chdef", "-t", "osimage", "-o", "img", "-p", "synclists=/b,/c"]);
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "osimage", "-o", "img", "-i", "synclists", "-c"])).stdout,
+    "img: synclists=/a,/b,/c\n",
+  );
+  await t.ok(["chdef", "-t", "osimage", "-o", "img", "-m", "synclists=/a"]);
+  const before = await dumpAll(t);
+  const missing = await t.run(["chdef", "-t", "osimage", "-o", "img", "-m", "synclists=/zz"]);
+  assertEquals(missing.status, 1);
+  assertEquals(
+    missing.stderr,
+    "Error: /zz is not in the attribute of 'synclists' for the 'img' definition.\n",
+  );
+  assertEquals(await dumpAll(t), before);
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "osimage", "img", "-i", "synclists,template"])).stdout,
+    "Object name: img\n    synclists=/b,/c\n    template=\n",
+  );
+});
+
+Deno.test("node attributes are inherited from groups in nodelist.groups order", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn[01-03]", "groups=rack1,compute,all"]);
+  await t.ok(["chdef", "-t", "group", "compute", "os=rhels9.2", "netboot=xnba", "arch=x86_64"]);
+  await t.ok(["chdef", "-t", "group", "rack1", "netboot=pxe"]);
+  await t.ok(["chdef", "cn02", "os=rocky9"]);
+  await t.ok(["chdef", "-t", "group", "all", "ip=|\\D+(\\d+)|10.0.0.($1+0)|"]);
+  const { stdout } = await t.ok(["lsdef", "cn01,cn02"]);
+  await assertGolden("lsdef_nodes_inherited.txt", stdout);
+  ok(stdout.includes("Object name: cn02\n    arch=x86_64\n    groups=rack1,compute,all\n"));
+  ok(stdout.includes("    ip=10.0.0.2\n    netboot=pxe\n    os=rocky9\n"));
+  // The group itself lists its static members.
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "group", "compute", "-i", "members", "-c"])).stdout,
+    "compute: members=cn01,cn02,cn03\n",
+  );
+});
+
+Deno.test("lsdef -z output feeds mkdef -z (the copy idiom)", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  const stanza = (await t.ok(["lsdef", "-t", "osimage", "-o", IMAGE, "-z"])).stdout;
+  await assertGolden("lsdef_osimage_stanza.txt", stanza);
+  const copy = stanza.replaceAll(IMAGE, "copy-of-image");
+  await t.ok(["mkdef", "-z"], { stdin: copy });
+  const original = (await t.ok(["lsdef", "-t", "osimage", IMAGE])).stdout;
+  const copied = (await t.ok(["lsdef", "-t", "osimage", "copy-of-image"])).stdout;
+  assertEquals(copied, original.replaceAll(IMAGE, "copy-of-image"));
+});
+
+Deno.test("rmdef removes definitions with xCAT's messages", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn[1-4]", "groups=all", "os=rhels9.2"]);
+  assertEquals(
+    (await t.ok(["rmdef", "-V", "cn1,cn2"])).stdout,
+    "The following objects were removed:\ncn1,cn2\n2 object definitions have been removed.\n",
+  );
+  assertEquals((await t.ok(["tabdump", "nodetype"])).stdout.split("\n").length, 4);
+  const all = await t.run(["rmdef", "-a", "-t", "node"]);
+  assertEquals(all.status, 2);
+  assertEquals(all.stderr, "Error: You must use the '-f' option when using the '-a' option.\n");
+  const missing = await t.run(["rmdef", "-t", "osimage", "nosuch"]);
+  assertEquals(
+    missing.stderr,
+    "Error: Could not find an object named 'nosuch' of type 'osimage'.\n",
+  );
+});
+
+Deno.test("bad input changes nothing and says what was wrong", async (t) => {
+  await using root = await testRoot();
+  await defineStockImage(root);
+  await root.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
+  const before = await dumpAll(root);
+  const cases: [string, string[], string, string?][] = [
+    [
+      "unknown attribute",
+      ["chdef", "-t", "osimage", "-o", IMAGE, "bogus=1"],
+      "Error: 'bogus' is not a valid attribute name for an object type of 'osimage'.\n",
+    ],
+    [
+      "malformed pair",
+      ["chdef", "-t", "osimage", "-o", IMAGE, "=x"],
+      "Error: Incorrect 'attr=val' pair - =x.\n",
+    ],
+    [
+      "invalid object name",
+      ["mkdef", "-t", "node", "-o", "bad.name", "groups=all"],
+      "Error: The object name 'bad.name' is invalid, Cannot use '.' in node name.\n",
+    ],
+    [
+      "unknown node in a range",
+      ["lsdef", "cn01,cn99"],
+      "Error: Invalid nodes and/or groups in noderange: cn99\n",
+    ],
+    [
+      "node without groups",
+      ["mkdef", "-t", "node", "-o", "cn05,cn06", "os=x"],
+      "Error: Attribute 'groups' is not specified for node 'cn05'.\n",
+    ],
+    [
+      "malformed stanza",
+      ["mkdef", "-z"],
+      "",
+      "os=rhels\ncn07:\n    objtype=node\n    groups=all\n",
+    ],
+    ["unknown type", ["lsdef", "-t", "bogus"], ""],
+    ["unknown table", ["tabdump", "bogus"], "Error: No such table: bogus\n"],
+  ];
+  for (const [name, args, message, stdin] of cases) {
+    await t.step(name, async () => {
+      const output = await root.run(args, { stdin });
+      assertEquals(output.status, 1, `${name}: ${output.stderr}`);
+      if (message) assertEquals(output.stderr, message);
+      else {
+        ok(output.stderr.startsWith("Error: "), output.stderr);
+        assertEquals(output.stderr.trim().split("\n").length, 1, output.stderr);
+      }
+      assertEquals(await dumpAll(root), before);
+    });
+  }
+});
+
+Deno.test("lsdef with several types, -w filters and --json", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  await t.ok(["mkdef", "-t", "osimage", "-o", "other", "provmethod=install"]);
+  await t.ok(["mkdef", "-t", "node", "cn1", "groups=all"]);
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "osimage", "-w", "provmethod==install"])).stdout,
+    "other  (osimage)\n",
+  );
+  const both = (await t.ok(["lsdef", "-t", "osimage,node", "-l", "-i", "provmethod"])).stdout;
+  ok(both.includes("Object name: cn1  (node)\n    provmethod=\n"), both);
+  const json = JSON.parse((await t.ok(["lsdef", "-t", "osimage", "other", "--json"])).stdout);
+  assertEquals(json, [{
+    name: "other",
+    type: "osimage",
+    attributes: { imagetype: "linux", provmethod: "install" },
+  }]);
+});
+
+Deno.test("site, network and rename", async () => {
+  await using t = await testRoot();
+  await t.ok(["chdef", "-t", "site", "clustersite", "domain=cluster.com", "master=10.0.0.1"]);
+  const site = (await t.ok(["lsdef", "-t", "site", "-i", "domain,installdir,master"])).stdout;
+  assertEquals(
+    site,
+    "Object name: clustersite\n    domain=cluster.com\n    installdir=/install\n    master=10.0.0.1\n",
+  );
+  assertEquals(
+    (await t.ok(["tabdump", "site"])).stdout,
+    '#key,value,comments,disable\n"domain","cluster.com",,\n"master","10.0.0.1",,\n',
+  );
+  await t.ok(["mkdef", "-t", "network", "-o", "mgmt", "net=10.0.0.0", "mask=255.255.0.0"]);
+  const clash = await t.run([
+    "mkdef",
+    "-t",
+    "network",
+    "-o",
+    "dup",
+    "net=10.0.0.0",
+    "mask=255.255.0.0",
+  ]);
+  assertEquals(clash.status, 1);
+  await t.ok(["mkdef", "-t", "osimage", "-o", "a", "provmethod=netboot"]);
+  await t.ok(["chdef", "-t", "osimage", "-o", "a", "-n", "b"]);
+  assertEquals((await t.ok(["lsdef", "-t", "osimage"])).stdout, "b  (osimage)\n");
+});
+
+Deno.test("tabdump and tabrestore round trip in xCAT's CSV dialect", async () => {
+  await using t = await testRoot();
+  await t.ok(["chdef", "-t", "site", "clustersite", 'motd=say "hi", then go', "domain=x.org"]);
+  const dump = (await t.ok(["tabdump", "site"])).stdout;
+  assertEquals(
+    dump,
+    '#key,value,comments,disable\n"motd","say ""hi"", then go",,\n"domain","x.org",,\n',
+  );
+  const file = `${t.root}/site.csv`;
+  await Deno.writeTextFile(file, dump + '"extra","1","a comment",\n');
+  await t.ok(["tabrestore", file]);
+  assertEquals((await t.ok(["tabdump", "site"])).stdout, dump + '"extra","1","a comment",\n');
+  const before = await dumpAll(t);
+  await Deno.writeTextFile(file, '#key,value,comments,disable\n"a","unterminated,,\n');
+  const bad = await t.run(["tabrestore", file]);
+  assertEquals(bad.status, 1);
+  ok(bad.stderr.startsWith("Error: Cannot restore"), bad.stderr);
+  assertEquals(await dumpAll(t), before);
+});
