@@ -1,0 +1,68 @@
+// imgexport: write an osimage as an xCAT-compatible, checksummed, reproducible bundle.
+
+import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
+import { exportImage } from "../core/bundle_export.ts";
+import { type Compression, COMPRESSIONS } from "../core/compress.ts";
+import { UsageError } from "../core/errors.ts";
+
+export const imgexport: Command = {
+  name: "imgexport",
+  summary: "export an osimage as a portable, checksummed bundle",
+  usage: `Usage:
+  imgexport [-h|--help]
+  imgexport image_name [destination] [[-e|--extra file:dir] ... ] [-p|--postscripts node_name]
+            [-v|--verbose] [--compress gzip|zstd|xz|bzip2|none]
+
+    destination       The bundle file (relative to the current directory), or a directory to
+                      write <image_name>.tgz into. Default: ./<image_name>.tgz.
+    -e, --extra       Also bundle file or directory src (a management-node path); imgimport puts
+                      it into dir (default: src for a directory, its parent for a file).
+    -p, --postscripts Add node_name's postscripts and postbootscripts (with xcatdefaults).
+    -v, --verbose     List the files being bundled.
+    --compress        Compression of the bundle (default gzip, which xCAT's imgimport requires).
+
+  The bundle holds <image_name>/manifest.xml and <image_name>/SHA256SUMS first, then the image's
+  files. Members are sorted, owned by root, and their times are clamped to SOURCE_DATE_EPOCH when
+  it is set (else to the newest input), so the same image gives the same bytes.
+`,
+  async run(ctx, args) {
+    const { flags, positionals } = parseFlags("imgexport", args, {
+      extra: { type: "string", short: "e", multiple: true },
+      postscripts: { type: "string", short: "p" },
+      verbose: { type: "boolean", short: "v" },
+      compress: { type: "string" },
+    }, { minPositionals: 1, maxPositionals: 2 });
+    const compression = stringFlag(flags, "compress") ?? "gzip";
+    if (!(COMPRESSIONS as readonly string[]).includes(compression)) {
+      throw new UsageError(
+        `imgexport: unknown compression '${compression}' (use ${COMPRESSIONS.join(", ")}).`,
+      );
+    }
+    await exportImage(ctx, {
+      image: positionals[0]!,
+      destination: positionals[1],
+      extras: stringsFlag(flags, "extra"),
+      postscriptsNode: stringFlag(flags, "postscripts"),
+      verbose: booleanFlag(flags, "verbose"),
+      compression: compression as Compression,
+      sourceDateEpoch: sourceDateEpoch(ctx.env),
+      onLine: (text) => ctx.io.out(text + "\n"),
+      onWarning: (text) => ctx.io.err(`Warning: ${text}\n`),
+    });
+  },
+};
+
+/**
+ * SOURCE_DATE_EPOCH (reproducible-builds.org): a non-negative integer number of seconds, or
+ * unset. Read only here, in cmd/, so core stays free of ambient state.
+ */
+export function sourceDateEpoch(env: Readonly<Record<string, string>>): number | undefined {
+  const value = env.SOURCE_DATE_EPOCH;
+  if (value === undefined || value === "") return undefined;
+  if (!/^[0-9]{1,15}$/.test(value)) {
+    throw new UsageError(
+      `imgexport: SOURCE_DATE_EPOCH must be a whole number of seconds, not '${value}'.`,
+    );
+  }
+  return Number(value);
+}

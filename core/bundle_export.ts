@@ -1,0 +1,1071 @@
+// imgexport: plans an osimage's xCAT-compatible bundle (rows, files, manifest, SHA256SUMS) and writes it reproducibly.
+
+import { createHash } from "node:crypto";
+import { basename, dirname, posix } from "node:path";
+import type { Context } from "./context.ts";
+import { hostPathOf } from "./context.ts";
+import {
+  ConflictError,
+  IntegrityError,
+  InvalidInputError,
+  NotFoundError,
+  OsimgError,
+} from "./errors.ts";
+import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
+import type { Row, StoreReader } from "./store.ts";
+import { compress, type Compression } from "./compress.ts";
+import { walkTree } from "./walk.ts";
+import { tarStream } from "../formats/tar.ts";
+import { cpioStream } from "../formats/cpio_newc.ts";
+import type { Entry, EntryMeta, FileContent } from "../formats/entry.ts";
+import { type Manifest, type ManifestRow, serializeManifest } from "../formats/manifest_xml.ts";
+import { serializeSha256Sums } from "../formats/sha256sums.ts";
+import type { Progress } from "./progress.ts";
+
+/** What to export and how. Host paths are already resolved by the command. */
+export interface ExportRequest {
+  image: string;
+  /** Host path of the bundle, or of a directory to put `<image>.tgz` in; default ctx.cwd. */
+  destination?: string;
+  /** `-e src[:dest]` values (management-node paths). */
+  extras?: readonly string[];
+  /** `-p node`: add the node's resolved postscripts lists. */
+  postscriptsNode?: string;
+  compression?: Compression;
+  /** Clamp every mtime to this (SOURCE_DATE_EPOCH); default: the newest mtime of the inputs. */
+  sourceDateEpoch?: number;
+  verbose?: boolean;
+  /**
+   * Snapshots: also carry a netboot image's unpacked `rootimg/` tree as `rootimgtree.gz`
+   * (statelite bundles always carry it), so restoring gives back the whole image.
+   */
+  withRootTree?: boolean;
+  /**
+   * Snapshots: keep columns released xCAT lacks (nfsrootopts), which a bundle meant for xCAT
+   * must drop; osimg's own import reads them.
+   */
+  allColumns?: boolean;
+  /** Data lines (xCAT prints them on stdout). */
+  onLine?: (text: string) => void;
+  /** Warnings (stderr). */
+  onWarning?: (text: string) => void;
+}
+
+/** The bundle written. */
+export interface ExportResult {
+  imageName: string;
+  /** Host path of the bundle. */
+  path: string;
+  bytes: number;
+  /** SHA-256 of the bundle file (hex). */
+  sha256: string;
+  manifest: Manifest;
+}
+
+/** The provmethods imgexport handles (xCAT matches them unanchored; so do we). */
+const PROVMETHODS = /install|netboot|statelite|raw|sysclone/;
+/** osimage columns real (released) xCAT lacks: writing them makes its row insert fail (§5.2-2). */
+const COLUMNS_UNKNOWN_TO_XCAT: Readonly<Record<string, readonly string[]>> = {
+  osimage: ["nfsrootopts"],
+  linuximage: [],
+};
+/** Fixed compression levels: part of what makes a bundle the same bytes everywhere. */
+const LEVELS: Readonly<Record<Compression, number | undefined>> = {
+  gzip: 6,
+  zstd: 3,
+  xz: 6,
+  bzip2: 9,
+  none: undefined,
+};
+const EXTENSIONS: Readonly<Record<Compression, string>> = {
+  gzip: ".tgz",
+  zstd: ".tar.zst",
+  xz: ".tar.xz",
+  bzip2: ".tar.bz2",
+  none: ".tar",
+};
+/** xCAT's search order for the packed root image in rootimgdir (SvrUtils searchcompressedrootimg). */
+const ROOTIMG_NAMES = [
+  "rootimg.cpio.gz",
+  "rootimg.cpio.xz",
+  "rootimg.tar.gz",
+  "rootimg.tar.xz",
+  "rootimg.sfs",
+  "rootimg.gz",
+];
+const XCAT_SHARE = "/opt/xcat/share/xcat";
+const MANIFEST = "manifest.xml";
+const SUMS = "SHA256SUMS";
+const READ_CHUNK = 1 << 20;
+
+/** A file to bundle, read from disk when the archive gets to it. */
+interface DiskSource {
+  kind: "disk";
+  hostPath: string;
+  /** What messages call it (a management-node path). */
+  label: string;
+}
+/** Bytes made here (manifest, SHA256SUMS, litefile.csv). */
+interface BytesSource {
+  kind: "bytes";
+  bytes: Uint8Array;
+}
+
+/** One archive member with where its bytes come from. */
+interface PlannedMember {
+  entry: Entry;
+  /** Made here (directories like extra/): its mtime is the bundle's epoch. */
+  generated?: boolean;
+  source?: DiskSource | BytesSource;
+  digest?: string;
+}
+
+/** An export worked out completely before any byte is written. */
+export interface ExportPlan {
+  image: OsImage;
+  /** The image directory's name in the archive (whitespace -> "_"). */
+  directory: string;
+  manifest: Manifest;
+  /** Members other than manifest.xml, SHA256SUMS, the image directory and a generated rootimgtree.gz. */
+  members: PlannedMember[];
+  /** Host path of the `rootimg/` tree to pack as rootimgtree.gz, if any. */
+  rootTree?: string;
+  /** mtime of generated members and upper bound of every other one. */
+  epoch: number;
+  sourceDateEpoch?: number;
+}
+
+/** Exports `request.image` into a bundle; nothing is left behind when it fails. */
+export async function exportImage(ctx: Context, request: ExportRequest): Promise<ExportResult> {
+  const compression = request.compression ?? "gzip";
+  const plan = await planExport(ctx, request);
+  const destination = await resolveDestination(ctx, request.destination, plan, compression);
+  const line = request.onLine ?? (() => {});
+  line(`Exporting ${plan.image.name} to ${destination}...`);
+  if (request.verbose) {
+    for (const member of plan.members) {
+      if (member.source?.kind === "disk" && member.entry.kind === "file") {
+        line(member.source.label);
+      }
+    }
+  }
+  line(`Compressing ${plan.image.name} bundle.  Please be patient.`);
+  const result = await writeBundle(
+    plan,
+    destination,
+    compression,
+    (title, total) => ctx.progress(title, total),
+  );
+  line("Done!");
+  return { ...result, imageName: plan.image.name, manifest: plan.manifest };
+}
+
+/** Where the bundle goes: the destination as given, a directory -> `<image>.tgz` inside it. */
+async function resolveDestination(
+  ctx: Context,
+  destination: string | undefined,
+  plan: ExportPlan,
+  compression: Compression,
+): Promise<string> {
+  const defaultName = plan.directory + EXTENSIONS[compression];
+  if (destination === undefined || destination === "") return posix.join(ctx.cwd, defaultName);
+  const resolved = posix.resolve(ctx.cwd, destination);
+  const info = await Deno.stat(resolved).catch(() => undefined);
+  if (info?.isDirectory) return posix.join(resolved, defaultName);
+  const wantsDirectory = destination.endsWith("/");
+  const directory = wantsDirectory ? resolved : dirname(resolved);
+  const parent = await Deno.stat(directory).catch(() => undefined);
+  if (!parent?.isDirectory) {
+    throw new NotFoundError(
+      `Cannot export image '${plan.image.name}': the directory '${
+        wantsDirectory ? destination : directory
+      }' does not exist`,
+    );
+  }
+  return resolved;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning: everything is read and checked here, before anything is written.
+
+/** Reads the definition and finds every file; any problem throws before a byte is written. */
+export async function planExport(ctx: Context, request: ExportRequest): Promise<ExportPlan> {
+  const store = await ctx.store();
+  const name = request.image;
+  const gathered = await store.read(async (reader) => {
+    const image = await loadExportImage(reader, name);
+    const installDir = await readInstallDir(reader);
+    const kits = await loadKits(reader, image);
+    const postscripts = request.postscriptsNode === undefined
+      ? {}
+      : await nodePostscripts(reader, request.postscriptsNode);
+    const litefileRows = image.osimage.provmethod === "statelite"
+      ? await selectLitefileRows(reader, image)
+      : [];
+    return { image, installDir, kits, postscripts, litefileRows };
+  });
+  const { image, installDir, kits, postscripts } = gathered;
+  const directory = name.replace(/\s+/g, "_");
+  const warn = request.onWarning ?? (() => {});
+  const line = request.onLine ?? (() => {});
+
+  const osimage: ManifestRow = { ...image.osimage };
+  const linuximage: ManifestRow = { ...image.linuximage };
+  for (const [table, row] of [["osimage", osimage], ["linuximage", linuximage]] as const) {
+    for (const column of request.allColumns ? [] : COLUMNS_UNKNOWN_TO_XCAT[table]!) {
+      if (row[column]) {
+        warn(
+          `The ${table} column '${column}' (${row[column]}) of '${name}' is not exported: ` +
+            "released xCAT has no such column and would fail to import the row",
+        );
+        delete row[column];
+      }
+    }
+  }
+  const manifest: Manifest = {
+    osimage,
+    linuximage,
+    extra: [],
+    kit: kits.kit,
+    kitrepo: kits.kitrepo,
+    kitcomp: kits.kitcomp,
+    ...postscripts,
+  };
+
+  const provmethod = image.osimage.provmethod!;
+  const files: { element: string; path: string }[] = [];
+  const exists = (mnPath: string) => isReadableFile(hostPathOf(ctx, mnPath));
+  const [osvers, osarch, profile] = imageKeys(image);
+  let rootTree: string | undefined;
+
+  if (/install/.test(provmethod)) {
+    if (!linuximage.template) {
+      const found = await lookForListFile(ctx, "tmpl", [
+        `${installDir}/custom/install`,
+        `${XCAT_SHARE}/install`,
+      ], image);
+      if (!found) throw new NotFoundError(`Couldn't find install template for ${name}`);
+      line(found);
+      linuximage.template = found;
+    }
+    manifest.media = "required";
+  } else if (/netboot|statelite/.test(provmethod) && !/esx/.test(osvers!)) {
+    const isStatelite = provmethod === "statelite";
+    if (osarch === "s390x" && !isStatelite) {
+      manifest.rawimagefiles = await rawImageFiles(
+        ctx,
+        `${installDir}/netboot/${osvers}/s390x/${profile}`,
+      );
+    } else {
+      if (!linuximage.pkglist) {
+        const found = await lookForListFile(ctx, "pkglist", [
+          `${installDir}/custom/netboot`,
+          `${XCAT_SHARE}/netboot`,
+        ], image);
+        if (!found) throw new NotFoundError(`Couldn't find pkglist file for ${name}`);
+        line(found);
+        linuximage.pkglist = found;
+      }
+      const dir = rootImgDir(image, installDir);
+      const initrd = isStatelite ? "initrd-statelite.gz" : "initrd-stateless.gz";
+      if (!await exists(`${dir}/${initrd}`)) {
+        throw new NotFoundError(`Couldn't find ramdisk (${initrd}) for  ${name}`);
+      }
+      if (!await exists(`${dir}/kernel`)) {
+        throw new NotFoundError(`Couldn't find kernel (kernel) for  ${name}`);
+      }
+      manifest.ramdisk = `${dir}/${initrd}`;
+      manifest.kernel = `${dir}/kernel`;
+      if (isStatelite) {
+        manifest.rootimgtree = `${dir}/rootimgtree.gz`;
+        manifest.litefile = `${dir}/litefile.csv`;
+      } else {
+        let rootimg: string | undefined;
+        for (const candidate of ROOTIMG_NAMES) {
+          if (await exists(`${dir}/${candidate}`)) {
+            rootimg = `${dir}/${candidate}`;
+            break;
+          }
+        }
+        if (!rootimg) throw new NotFoundError(`Couldn't find compressed rootimg for ${name}`);
+        manifest.rootimg = rootimg;
+      }
+      const tree = hostPathOf(ctx, `${dir}/rootimg`);
+      const treeInfo = await Deno.stat(tree).catch(() => undefined);
+      if (request.withRootTree && !isStatelite && treeInfo?.isDirectory) {
+        manifest.rootimgtree = `${dir}/rootimgtree.gz`;
+      }
+      if (manifest.rootimgtree) {
+        rootTree = tree;
+        if (!treeInfo?.isDirectory) {
+          throw new NotFoundError(
+            `Cannot export image '${name}': its root tree ${dir}/rootimg does not exist (run genimage first)`,
+          );
+        }
+      }
+    }
+  } else if (/raw|sysclone/.test(provmethod) && osarch === "s390x") {
+    const kind = /raw/.test(provmethod) ? "raw" : "sysclone";
+    manifest.rawimagefiles = await rawImageFiles(
+      ctx,
+      `${installDir}/${kind}/${osvers}/s390x/${profile}`,
+    );
+  } else if (/sysclone/.test(provmethod)) {
+    throw new InvalidInputError(
+      `Exporting images with 'provemethod' sysclone is not supported for osarch '${osarch}'`,
+    );
+  }
+
+  for (const element of ["kernel", "ramdisk", "rootimg"] as const) {
+    for (const path of commaList(manifest[element])) files.push({ element, path });
+  }
+  for (const column of ["template", "pkglist", "otherpkglist", "postinstall", "exlist"]) {
+    for (const path of commaList(linuximage[column])) {
+      files.push({ element: `linuximage.${column}`, path });
+    }
+  }
+  for (const path of commaList(osimage.synclists)) {
+    files.push({ element: "osimage.synclists", path });
+  }
+  for (const path of manifest.rawimagefiles ?? []) files.push({ element: "rawimagefiles", path });
+
+  const members: PlannedMember[] = [];
+  const memberNames = new Map<string, string>([
+    [MANIFEST, "the manifest"],
+    [SUMS, "the checksum list"],
+  ]);
+  const claim = (relative: string, what: string) => {
+    const top = relative.split("/")[0]!;
+    const earlier = memberNames.get(top);
+    if (earlier !== undefined && earlier !== what) {
+      throw new ConflictError(
+        `Cannot export image '${name}': ${what} and ${earlier} would both be stored as '${top}' in the bundle`,
+      );
+    }
+    memberNames.set(top, what);
+  };
+  if (manifest.rootimgtree) claim("rootimgtree.gz", manifest.rootimgtree);
+
+  // Flat files, stored under their basename as xCAT does; cp follows symlinks, so do we.
+  const seenPaths = new Set<string>();
+  for (const { element, path } of files) {
+    if (seenPaths.has(path)) continue;
+    seenPaths.add(path);
+    if (!path.startsWith("/")) {
+      throw new InvalidInputError(
+        `Cannot export image '${name}': ${element} '${path}' is not an absolute path`,
+      );
+    }
+    const host = hostPathOf(ctx, path);
+    const info = await statReadableFile(host);
+    if (!info) {
+      throw new NotFoundError(
+        `Cannot export image '${name}': the file ${path} (${element}) is missing or unreadable`,
+      );
+    }
+    const base = basename(path);
+    claim(base, path);
+    members.push({
+      entry: {
+        ...meta(`${directory}/${base}`, info.mode, info.mtime),
+        kind: "file",
+        content: { size: info.size, open: () => readFile(host) },
+      },
+      source: { kind: "disk", hostPath: host, label: path },
+    });
+  }
+
+  if (provmethod === "statelite") {
+    line("Getting litefile settings");
+    const csv = litefileCsv(name, gathered.litefileRows);
+    claim("litefile.csv", manifest.litefile!);
+    members.push({
+      entry: {
+        ...meta(`${directory}/litefile.csv`, 0o644, 0),
+        kind: "file",
+        content: bytesOf(csv),
+      },
+      source: { kind: "bytes", bytes: csv },
+      generated: true,
+    });
+  }
+
+  // Kit directories: the whole kit dir under the kit's name (imgimport looks it up by name).
+  for (const [kitName, kit] of Object.entries(kits.kit)) {
+    if (!kit.kitdir) continue;
+    claim(kitName, `the kit directory ${kit.kitdir}`);
+    await addTree(
+      ctx,
+      members,
+      hostPathOf(ctx, kit.kitdir),
+      `${directory}/${kitName}`,
+      kit.kitdir,
+      name,
+    );
+  }
+
+  // Extras.
+  const extraDirs = new Set<string>();
+  for (const value of request.extras ?? []) {
+    const { src, dest, isDirectory } = await parseExtra(ctx, value, name);
+    manifest.extra.push({ src, dest });
+    claim("extra", "the -e extras");
+    if (!extraDirs.has(`${directory}/extra`)) {
+      extraDirs.add(`${directory}/extra`);
+    }
+    if (isDirectory) {
+      const relative = src.replace(/^\/+/, "").replace(/\/+$/, "");
+      const parts = relative.split("/");
+      for (let index = 1; index < parts.length; index++) {
+        extraDirs.add(`${directory}/extra/${parts.slice(0, index).join("/")}`);
+      }
+      await addTree(
+        ctx,
+        members,
+        hostPathOf(ctx, src),
+        `${directory}/extra/${relative}`,
+        src,
+        name,
+      );
+    } else {
+      const host = hostPathOf(ctx, src);
+      const info = (await statReadableFile(host))!;
+      members.push({
+        entry: {
+          ...meta(`${directory}/extra/${basename(src)}`, info.mode, info.mtime),
+          kind: "file",
+          content: { size: info.size, open: () => readFile(host) },
+        },
+        source: { kind: "disk", hostPath: host, label: src },
+      });
+    }
+  }
+  const treeRoots = new Set(members.map((member) => member.entry.path));
+  for (const path of extraDirs) {
+    if (!treeRoots.has(path)) {
+      members.push({ entry: { ...meta(path, 0o755, 0), kind: "dir" }, generated: true });
+    }
+  }
+
+  // Member names must be unique (two -e with the same basename, overlapping -e directories).
+  const byPath = new Map<string, PlannedMember>();
+  for (const member of members) {
+    const earlier = byPath.get(member.entry.path);
+    if (earlier) {
+      const what = (m: PlannedMember) => m.source?.kind === "disk" ? m.source.label : m.entry.path;
+      throw new ConflictError(
+        `Cannot export image '${name}': ${what(earlier)} and ${
+          what(member)
+        } would both be stored as '${member.entry.path}'`,
+      );
+    }
+    byPath.set(member.entry.path, member);
+  }
+
+  // Without SOURCE_DATE_EPOCH the epoch is the newest input mtime: real mtimes are kept, and
+  // generated members get a time that changes only when an input does.
+  const newest = members.filter((member) => !member.generated)
+    .reduce((max, member) => Math.max(max, member.entry.mtime), 0);
+  const epoch = request.sourceDateEpoch ?? newest;
+  for (const member of members) {
+    const mtime = member.generated ? epoch : Math.min(member.entry.mtime, epoch);
+    member.entry = { ...member.entry, mtime };
+  }
+  return {
+    image,
+    directory,
+    manifest,
+    members: orderMembers(members),
+    rootTree,
+    epoch,
+    sourceDateEpoch: request.sourceDateEpoch,
+  };
+}
+
+/** The osimage and linuximage rows, with xCAT's checks and messages (imgport.pm get_image_info). */
+async function loadExportImage(reader: StoreReader, name: string): Promise<OsImage> {
+  const [osimage] = await reader.rows("osimage", { imagename: name });
+  if (!osimage) throw new NotFoundError(`Cannot find image '${name}' from the osimage table.`);
+  const problems = ["provmethod", "profile", "osvers", "osarch"]
+    .filter((column) => !osimage[column])
+    .map((column) =>
+      `The '${column}' attribute of image '${name}' is not set in the osimage table.`
+    );
+  if (problems.length > 0) throw new InvalidInputError(problems.join(" "));
+  const provmethod = osimage.provmethod!;
+  if (!PROVMETHODS.test(provmethod)) {
+    throw new InvalidInputError(
+      `Exporting images with 'provemethod' ${provmethod} is not supported. Hint: install, netboot, statelite, or raw`,
+    );
+  }
+  const [linuximage] = await reader.rows("linuximage", { imagename: name });
+  if (!linuximage) {
+    throw new NotFoundError(`Cannot find image '${name}' from the linuximage table.`);
+  }
+  return { name, osimage, linuximage };
+}
+
+/** Every kit, kit repo and kit component of the kits the image's components belong to (§3.2). */
+async function loadKits(reader: StoreReader, image: OsImage): Promise<
+  Pick<Manifest, "kit" | "kitrepo" | "kitcomp">
+> {
+  const result: Pick<Manifest, "kit" | "kitrepo" | "kitcomp"> = {
+    kit: {},
+    kitrepo: {},
+    kitcomp: {},
+  };
+  const kitNames = new Set<string>();
+  for (const component of commaList(image.osimage.kitcomponents)) {
+    const [row] = await reader.rows("kitcomponent", { kitcompname: component });
+    if (!row?.kitname) {
+      throw new NotFoundError(`Cannot find kitname of '${component}' from the kitcomponent table.`);
+    }
+    kitNames.add(row.kitname);
+  }
+  for (const kitName of kitNames) {
+    const [kit] = await reader.rows("kit", { kitname: kitName });
+    if (!kit) throw new NotFoundError(`Cannot find kit '${kitName}' from the kit table.`);
+    result.kit[kitName] = kit;
+    for (const repo of await reader.rows("kitrepo", { kitname: kitName })) {
+      result.kitrepo[repo.kitreponame!] = repo;
+    }
+    for (const component of await reader.rows("kitcomponent", { kitname: kitName })) {
+      result.kitcomp[component.kitcompname!] = component;
+    }
+  }
+  return result;
+}
+
+/**
+ * `-p node`: xcatdefaults' lists, then the node's own (its row, else the first of its groups
+ * that has a value), joined by "," without de-duplication (imgport.pm get_postscripts).
+ */
+export async function nodePostscripts(
+  reader: StoreReader,
+  nodeOrGroup: string,
+): Promise<Pick<Manifest, "postscripts" | "postbootscripts">> {
+  let [node] = await reader.rows("nodelist", { node: nodeOrGroup });
+  if (!node) {
+    // A group name: xCAT expands the noderange and takes its first node.
+    const members = (await reader.rows("nodelist"))
+      .filter((row) => commaList(row.groups).includes(nodeOrGroup))
+      .sort((a, b) => compareText(a.node ?? "", b.node ?? ""));
+    node = members[0];
+  }
+  if (!node?.node) {
+    throw new NotFoundError(`Unable to get postscripts, ${nodeOrGroup} is not a valide node.`);
+  }
+  const [defaults] = await reader.rows("postscripts", { node: "xcatdefaults" });
+  const owners = [node.node, ...commaList(node.groups)];
+  const result: Pick<Manifest, "postscripts" | "postbootscripts"> = {};
+  for (const column of ["postscripts", "postbootscripts"] as const) {
+    let own: string | undefined;
+    for (const owner of owners) {
+      const [row] = await reader.rows("postscripts", { node: owner });
+      if (row?.[column]) {
+        own = row[column];
+        break;
+      }
+    }
+    const value = [defaults?.[column], own].filter((item) => item).join(",");
+    if (value) result[column] = value;
+  }
+  return result;
+}
+
+/**
+ * xCAT's litefile selection (make_bundle): rows with no image, then the rows of the image's
+ * `groups` value taken as one string (else `ALL`), then the image's own rows.
+ */
+async function selectLitefileRows(reader: StoreReader, image: OsImage): Promise<Row[]> {
+  const all = await reader.rows("litefile");
+  const groups = image.osimage.groups;
+  return [
+    ...all.filter((row) => !row.image),
+    ...all.filter((row) => row.image === (groups ? groups : "ALL")),
+    ...all.filter((row) => row.image === image.name),
+  ];
+}
+
+/** litefile.csv exactly as xCAT writes it: `"<image>","<file>","<options>",,` per row. */
+function litefileCsv(imageName: string, rows: readonly Row[]): Uint8Array {
+  let text = "";
+  for (const row of rows) {
+    const file = row.file ?? "";
+    const options = row.options || "tmpfs";
+    for (const value of [imageName, file, options]) {
+      if (/["\n\r]/.test(value)) {
+        throw new InvalidInputError(
+          `Cannot export image '${imageName}': the litefile entry ${
+            JSON.stringify(value)
+          } holds a quote or newline, which xCAT's litefile.csv cannot carry`,
+        );
+      }
+    }
+    text += `"${imageName}","${file}","${options}",,\n`;
+  }
+  return new TextEncoder().encode(text);
+}
+
+/** xCAT's look_for_file for templates and pkglists (imgport.pm L739-785). */
+async function lookForListFile(
+  ctx: Context,
+  extension: "tmpl" | "pkglist",
+  searchDirs: readonly string[],
+  image: OsImage,
+): Promise<string | undefined> {
+  const [osvers, osarch, profile] = imageKeys(image);
+  for (const dir of searchDirs) {
+    let sub = /win/.test(osvers) ? "windows" : osvers;
+    while (sub !== "") {
+      const info = await Deno.stat(hostPathOf(ctx, `${dir}/${sub}`)).catch(() => undefined);
+      if (info?.isDirectory) break;
+      sub = sub.slice(0, -1);
+    }
+    if (sub === "") continue;
+    for (
+      const candidate of [
+        `${profile}.${osvers}.${osarch}.${extension}`,
+        `${profile}.${osvers}.${extension}`,
+        `${profile}.${osarch}.${extension}`,
+        `${profile}.${extension}`,
+      ]
+    ) {
+      const path = `${dir}/${sub}/${candidate}`;
+      if (await isReadableFile(hostPathOf(ctx, path))) return path;
+    }
+  }
+  return undefined;
+}
+
+/** s390x: every regular `*.img` file of a directory, sorted. */
+async function rawImageFiles(ctx: Context, dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(hostPathOf(ctx, dir))) {
+      if (entry.isFile && entry.name.endsWith(".img")) names.push(entry.name);
+    }
+  } catch (error) {
+    throw new NotFoundError(`Could not open image files in directory ${dir}`, { cause: error });
+  }
+  return names.sort(compareText).map((name) => `${dir}/${name}`);
+}
+
+/** Parses and checks one `-e src[:dest]` (§3.5), failing instead of ignoring as xCAT does. */
+async function parseExtra(
+  ctx: Context,
+  value: string,
+  imageName: string,
+): Promise<{ src: string; dest: string; isDirectory: boolean }> {
+  const parts = value.split(":");
+  if (parts.length > 2) {
+    throw new InvalidInputError(
+      `Cannot export image '${imageName}': the extra '${value}' has more than one ':' (xCAT splits src:dest on every ':')`,
+    );
+  }
+  const src = parts[0]!.replace(/(.)\/+$/, "$1");
+  let dest = parts[1] ?? "";
+  if (!src.startsWith("/") || (dest !== "" && !dest.startsWith("/"))) {
+    throw new InvalidInputError(
+      `Cannot export image '${imageName}': the extra '${value}' must use absolute management-node paths`,
+    );
+  }
+  const host = hostPathOf(ctx, src);
+  const info = await Deno.stat(host).catch(() => undefined);
+  if (!info || !(info.isFile || info.isDirectory) || !await isReadable(host, info.isDirectory)) {
+    throw new NotFoundError(`Can not find Extra file ${src}. Nothing was exported.`);
+  }
+  if (info.isDirectory) {
+    let empty = true;
+    for await (const _ of Deno.readDir(host)) {
+      empty = false;
+      break;
+    }
+    if (empty) {
+      throw new InvalidInputError(
+        `Cannot export image '${imageName}': the extra directory ${src} is empty, and xCAT's imgimport fails on an empty extra directory`,
+      );
+    }
+  }
+  if (dest === "") dest = info.isDirectory ? src : posix.dirname(src);
+  return { src, dest, isDirectory: info.isDirectory };
+}
+
+/** Adds a directory tree (kit dir, -e directory) under `prefix`, refusing what a bundle cannot hold. */
+async function addTree(
+  _ctx: Context,
+  members: PlannedMember[],
+  hostRoot: string,
+  prefix: string,
+  label: string,
+  imageName: string,
+): Promise<void> {
+  const info = await Deno.stat(hostRoot).catch(() => undefined);
+  if (!info?.isDirectory) {
+    throw new NotFoundError(
+      `Cannot export image '${imageName}': the directory ${label} is missing or unreadable`,
+    );
+  }
+  const top = prefix.split("/")[0]!;
+  for await (const entry of walkTree(hostRoot)) {
+    const relative = entry.path === "." ? "" : entry.path;
+    const path = relative === "" ? prefix : `${prefix}/${relative}`;
+    const where = relative === "" ? label : `${label}/${relative}`;
+    const owned = {
+      ...entry,
+      path,
+      uid: 0,
+      gid: 0,
+      uname: "root",
+      gname: "root",
+      xattrs: new Map(),
+    };
+    switch (entry.kind) {
+      case "file":
+        members.push({
+          entry: { ...owned, kind: "file", content: entry.content, links: entry.links },
+          source: { kind: "disk", hostPath: `${hostRoot}/${relative}`, label: where },
+        });
+        break;
+      case "dir":
+        members.push({ entry: owned as Entry });
+        break;
+      case "symlink": {
+        const resolved = posix.normalize(posix.join(posix.dirname(path), entry.target));
+        if (entry.target.startsWith("/") || (resolved !== top && !resolved.startsWith(`${top}/`))) {
+          throw new InvalidInputError(
+            `Cannot export image '${imageName}': the symbolic link ${where} -> ${entry.target} points outside the bundle, which imports refuse`,
+          );
+        }
+        members.push({ entry: owned as Entry });
+        break;
+      }
+      case "hardlink":
+        members.push({
+          entry: { ...owned, kind: "hardlink", target: `${prefix}/${entry.target}` },
+        });
+        break;
+      case "chardev":
+      case "blockdev":
+      case "fifo":
+        throw new InvalidInputError(
+          `Cannot export image '${imageName}': ${where} is a device node or FIFO, which a bundle may not contain`,
+        );
+    }
+  }
+}
+
+/**
+ * Sorted by path component (so a directory's contents follow it), with a hard link never ahead
+ * of the file it names: the deterministic order every bundle is written in.
+ */
+function orderMembers(members: PlannedMember[]): PlannedMember[] {
+  const sorted = [...members].sort((a, b) => comparePaths(a.entry.path, b.entry.path));
+  const emitted = new Set<string>();
+  for (let index = 0; index < sorted.length; index++) {
+    const member = sorted[index]!;
+    const entry = member.entry;
+    if (entry.kind === "hardlink" && !emitted.has(entry.target)) {
+      // The link sorts before its file: swap which name carries the data.
+      const targetIndex = sorted.findIndex((other) => other.entry.path === entry.target);
+      const target = sorted[targetIndex]!;
+      if (target.entry.kind === "file") {
+        sorted[index] = { ...target, entry: { ...target.entry, path: entry.path } };
+        sorted[targetIndex] = {
+          entry: {
+            ...target.entry,
+            kind: "hardlink",
+            path: target.entry.path,
+            target: entry.path,
+          } as Entry,
+        };
+        for (let later = index + 1; later < sorted.length; later++) {
+          const other = sorted[later]!.entry;
+          if (other.kind === "hardlink" && other.target === entry.target) {
+            sorted[later] = { entry: { ...other, target: entry.path } };
+          }
+        }
+      }
+    }
+    emitted.add(sorted[index]!.entry.path);
+  }
+  return sorted;
+}
+
+function comparePaths(a: string, b: string): number {
+  const left = a.split("/");
+  const right = b.split("/");
+  for (let index = 0; index < Math.min(left.length, right.length); index++) {
+    const order = compareText(left[index]!, right[index]!);
+    if (order !== 0) return order;
+  }
+  return left.length - right.length;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/** Writes the planned bundle to `<destination>.tmp-<random>`, then renames it into place. */
+export async function writeBundle(
+  plan: ExportPlan,
+  destination: string,
+  compression: Compression,
+  makeProgress?: (title: string, total: number) => Progress,
+): Promise<{ path: string; bytes: number; sha256: string }> {
+  let progress: Progress | undefined;
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const temporary = `${destination}.tmp-${suffix}`;
+  const treeFile = `${destination}.tmp-${suffix}.rootimgtree.gz`;
+  const fail = (error: unknown): never => {
+    if (error instanceof OsimgError) throw error;
+    throw new OsimgError(
+      `Cannot export image '${plan.image.name}' to ${destination}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  };
+  try {
+    const members = [...plan.members];
+    if (plan.rootTree !== undefined) {
+      const tree = await packRootTree(plan.rootTree, treeFile, plan.sourceDateEpoch);
+      members.push({
+        entry: {
+          ...meta(`${plan.directory}/rootimgtree.gz`, 0o644, plan.epoch),
+          kind: "file",
+          content: { size: tree.size, open: () => readFile(treeFile) },
+        },
+        source: { kind: "disk", hostPath: treeFile, label: plan.manifest.rootimgtree! },
+        digest: tree.sha256,
+      });
+    }
+    const total = members.reduce(
+      (sum, member) => sum + (member.entry.kind === "file" ? member.entry.content.size : 0),
+      0,
+    );
+    progress = makeProgress?.(`Exporting ${plan.image.name}`, total * 2);
+    // Hash every file once before streaming it, so SHA256SUMS can come first.
+    for (const member of members) {
+      const entry = member.entry;
+      if (entry.kind !== "file" || member.digest !== undefined) continue;
+      progress?.label(`checksum ${entry.path}`);
+      member.digest = await digestOf(entry.content, progress);
+    }
+    const ordered = orderMembers(members);
+    const manifestBytes = new TextEncoder().encode(serializeManifest(plan.manifest));
+    const digests = new Map<string, string>();
+    for (const member of ordered) {
+      if (member.entry.kind === "file") digests.set(member.entry.path, member.digest!);
+    }
+    const sums: { path: string; digest: string }[] = [
+      { path: MANIFEST, digest: sha256Hex(manifestBytes) },
+    ];
+    for (const member of ordered) {
+      const entry = member.entry;
+      const relative = entry.path.slice(plan.directory.length + 1);
+      if (entry.kind === "file") sums.push({ path: relative, digest: member.digest! });
+      if (entry.kind === "hardlink") {
+        sums.push({ path: relative, digest: digests.get(entry.target)! });
+      }
+    }
+    const sumsBytes = new TextEncoder().encode(serializeSha256Sums(sums));
+    const entries: Entry[] = [
+      {
+        ...meta(`${plan.directory}/${MANIFEST}`, 0o644, plan.epoch),
+        kind: "file",
+        content: bytesOf(manifestBytes),
+      },
+      {
+        ...meta(`${plan.directory}/${SUMS}`, 0o644, plan.epoch),
+        kind: "file",
+        content: bytesOf(sumsBytes),
+      },
+      { ...meta(plan.directory, 0o755, plan.epoch), kind: "dir" },
+      ...ordered.map((member) => verifiedEntry(member, plan.image.name, progress)),
+    ];
+    const file = await Deno.open(temporary, { write: true, createNew: true, mode: 0o644 });
+    const hash = createHash("sha256");
+    let bytes = 0;
+    try {
+      const archive = tarStream(entries);
+      const output = compression === "none"
+        ? archive
+        : compress(compression, archive, { level: LEVELS[compression] });
+      for await (const chunk of output) {
+        hash.update(chunk);
+        bytes += chunk.byteLength;
+        await writeAll(file, chunk);
+      }
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temporary, destination);
+    progress?.done();
+    return { path: destination, bytes, sha256: hash.digest("hex") };
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    progress?.done();
+    return fail(error);
+  } finally {
+    await Deno.remove(treeFile).catch(() => {});
+  }
+}
+
+/** statelite (and snapshots): the `rootimg/` tree as gzip'd cpio newc named `rootimg`, `rootimg/...`. */
+async function packRootTree(
+  hostTree: string,
+  target: string,
+  sourceDateEpoch: number | undefined,
+): Promise<{ size: number; sha256: string }> {
+  async function* renamed(): AsyncIterable<Entry> {
+    for await (const entry of walkTree(hostTree, { clampMtime: sourceDateEpoch, xattrs: false })) {
+      const path = entry.path === "." ? "rootimg" : `rootimg/${entry.path}`;
+      yield entry.kind === "hardlink"
+        ? { ...entry, path, target: `rootimg/${entry.target}` }
+        : { ...entry, path };
+    }
+  }
+  const file = await Deno.open(target, { write: true, createNew: true, mode: 0o600 });
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    for await (const chunk of compress("gzip", cpioStream(renamed()), { level: LEVELS.gzip })) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      await writeAll(file, chunk);
+    }
+  } finally {
+    file.close();
+  }
+  return { size, sha256: hash.digest("hex") };
+}
+
+/** The member as written: its bytes are checked against the digest listed in SHA256SUMS. */
+function verifiedEntry(member: PlannedMember, imageName: string, progress?: Progress): Entry {
+  const entry = member.entry;
+  if (entry.kind !== "file") return entry;
+  const label = member.source?.kind === "disk" ? member.source.label : entry.path;
+  const content: FileContent = {
+    size: entry.content.size,
+    async *open() {
+      progress?.label(label);
+      const hash = createHash("sha256");
+      let size = 0;
+      for await (const chunk of entry.content.open()) {
+        size += chunk.byteLength;
+        if (size > entry.content.size) break;
+        hash.update(chunk);
+        progress?.advance(chunk.byteLength);
+        yield chunk;
+      }
+      if (size !== entry.content.size || hash.digest("hex") !== member.digest) {
+        throw new IntegrityError(
+          `Cannot export image '${imageName}': ${label} changed while it was being exported; run imgexport again`,
+        );
+      }
+    },
+  };
+  return { ...entry, content };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function meta(path: string, mode: number, mtime: number): EntryMeta {
+  return {
+    path,
+    mode: mode & 0o7777,
+    uid: 0,
+    gid: 0,
+    uname: "root",
+    gname: "root",
+    mtime,
+    xattrs: new Map(),
+  };
+}
+
+function bytesOf(bytes: Uint8Array): FileContent {
+  return {
+    size: bytes.byteLength,
+    async *open() {
+      yield bytes;
+    },
+  };
+}
+
+/** A file's bytes in fresh 1 MiB chunks (readers may keep views of earlier chunks). */
+export async function* readFile(path: string): AsyncGenerator<Uint8Array> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    while (true) {
+      const buffer = new Uint8Array(READ_CHUNK);
+      const count = await file.read(buffer);
+      if (count === null) return;
+      yield count === READ_CHUNK ? buffer : buffer.subarray(0, count);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
+}
+
+async function digestOf(content: FileContent, progress?: Progress): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of content.open()) {
+    hash.update(chunk);
+    progress?.advance(chunk.byteLength);
+  }
+  return hash.digest("hex");
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** A comma-separated table value as its non-empty items. */
+export function commaList(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
+async function isReadable(path: string, isDirectory: boolean): Promise<boolean> {
+  try {
+    if (isDirectory) {
+      for await (const _ of Deno.readDir(path)) break;
+    } else {
+      (await Deno.open(path, { read: true })).close();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isReadableFile(path: string): Promise<boolean> {
+  return (await statReadableFile(path)) !== undefined;
+}
+
+/** stat (following symlinks, as xCAT's cp does) of a readable regular file. */
+async function statReadableFile(
+  path: string,
+): Promise<{ size: number; mode: number; mtime: number } | undefined> {
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (!info?.isFile || !await isReadable(path, false)) return undefined;
+  return {
+    size: info.size,
+    mode: (info.mode ?? 0o644) & 0o7777,
+    mtime: Math.floor((info.mtime?.getTime() ?? 0) / 1000),
+  };
+}
+
+/** osvers, osarch and profile (checked non-empty when the image was loaded). */
+function imageKeys(image: OsImage): [string, string, string] {
+  const { osvers = "", osarch = "", profile = "" } = image.osimage;
+  return [osvers, osarch, profile];
+}

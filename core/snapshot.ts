@@ -1,0 +1,233 @@
+// Image snapshots: reproducible bundles in a content-addressed store under the install dir, listed per image, restored by rollback.
+
+import { createHash } from "node:crypto";
+import type { Context } from "./context.ts";
+import { hostPathOf, installDir } from "./context.ts";
+import { IntegrityError, InvalidInputError, NotFoundError, OsimgError } from "./errors.ts";
+import { exportImage, readFile } from "./bundle_export.ts";
+
+/** One snapshot as the index lists it. */
+export interface SnapshotRecord {
+  /** Per-image sequence number, as text ("1", "2", …). */
+  id: string;
+  image: string;
+  /** When it was taken (ISO 8601, UTC). */
+  time: string;
+  /** Bundle size in bytes. */
+  size: number;
+  note: string;
+  /** SHA-256 of the bundle: its name in the blob store. */
+  digest: string;
+}
+
+/** The per-image index file. */
+interface SnapshotIndex {
+  version: 1;
+  image: string;
+  snapshots: SnapshotRecord[];
+}
+
+/** What `takeSnapshot` did. */
+export interface SnapshotResult {
+  record: SnapshotRecord;
+  /** False when the image was unchanged since its latest snapshot (nothing new stored). */
+  created: boolean;
+}
+
+/** The management-node directory of the snapshot store. */
+export const SNAPSHOT_DIR = "osimg/snapshots";
+
+/** Host paths of the snapshot store. */
+export interface SnapshotStore {
+  dir: string;
+  blobs: string;
+  indexes: string;
+  temp: string;
+}
+
+/** The store's host paths under the context's install dir. */
+export async function snapshotStore(ctx: Context): Promise<SnapshotStore> {
+  const dir = hostPathOf(ctx, `${await installDir(await ctx.store())}/${SNAPSHOT_DIR}`);
+  return { dir, blobs: `${dir}/blobs`, indexes: `${dir}/index`, temp: `${dir}/tmp` };
+}
+
+/** Host path of the bundle of `record`. */
+export function blobPath(store: SnapshotStore, digest: string): string {
+  return `${store.blobs}/${digest}.tgz`;
+}
+
+function indexPath(store: SnapshotStore, image: string): string {
+  // Image names may hold anything a table value can; the file name must not.
+  return `${store.indexes}/${encodeURIComponent(image)}.json`;
+}
+
+async function readIndex(store: SnapshotStore, image: string): Promise<SnapshotIndex> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(indexPath(store, image));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { version: 1, image, snapshots: [] };
+    throw error;
+  }
+  let index: SnapshotIndex;
+  try {
+    index = JSON.parse(text);
+  } catch (error) {
+    throw new IntegrityError(
+      `Cannot read the snapshot index ${indexPath(store, image)}: it is not valid JSON`,
+      { cause: error },
+    );
+  }
+  if (index.version !== 1 || !Array.isArray(index.snapshots)) {
+    throw new IntegrityError(
+      `Cannot read the snapshot index ${indexPath(store, image)}: unknown version ${index.version}`,
+    );
+  }
+  return index;
+}
+
+/** Replaces the index atomically (write a temporary, fsync, rename). */
+async function writeIndex(store: SnapshotStore, index: SnapshotIndex): Promise<void> {
+  await Deno.mkdir(store.indexes, { recursive: true });
+  const target = indexPath(store, index.image);
+  const temporary = `${target}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  const file = await Deno.open(temporary, { write: true, createNew: true, mode: 0o644 });
+  try {
+    await file.write(new TextEncoder().encode(JSON.stringify(index, null, 2) + "\n"));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(temporary, target);
+}
+
+/**
+ * Snapshots `image`: exports it with its unpacked root tree and every column into the store
+ * (the blob named by its SHA-256, stored once), and records it in the image's index. Times are
+ * not clamped to a clock: the export's epoch is derived from the image's own files, so an
+ * unchanged image gives the same bytes and the same digest; then nothing new is recorded.
+ */
+export async function takeSnapshot(
+  ctx: Context,
+  image: string,
+  options: { note?: string } = {},
+): Promise<SnapshotResult> {
+  const store = await snapshotStore(ctx);
+  await Deno.mkdir(store.blobs, { recursive: true });
+  await Deno.mkdir(store.temp, { recursive: true });
+  const temporary = `${store.temp}/${crypto.randomUUID()}.tgz`;
+  try {
+    const exported = await exportImage(ctx, {
+      image,
+      destination: temporary,
+      withRootTree: true,
+      allColumns: true,
+    });
+    const index = await readIndex(store, image);
+    const latest = index.snapshots[index.snapshots.length - 1];
+    const blob = blobPath(store, exported.sha256);
+    if (await exists(blob)) {
+      await Deno.remove(temporary);
+    } else {
+      await Deno.rename(temporary, blob);
+    }
+    if (latest?.digest === exported.sha256) return { record: latest, created: false };
+    const nextId = index.snapshots.reduce((max, record) => Math.max(max, Number(record.id)), 0) + 1;
+    const record: SnapshotRecord = {
+      id: String(nextId),
+      image,
+      time: ctx.now().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      size: exported.bytes,
+      note: options.note ?? "",
+      digest: exported.sha256,
+    };
+    index.snapshots.push(record);
+    await writeIndex(store, index);
+    return { record, created: true };
+  } finally {
+    await Deno.remove(temporary).catch(() => {});
+  }
+}
+
+/** Every snapshot of `image` (or of every image), oldest first within an image. */
+export async function listSnapshots(ctx: Context, image?: string): Promise<SnapshotRecord[]> {
+  const store = await snapshotStore(ctx);
+  if (image !== undefined) return (await readIndex(store, image)).snapshots;
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(store.indexes)) {
+      if (entry.isFile && entry.name.endsWith(".json")) {
+        names.push(decodeURIComponent(entry.name.slice(0, -".json".length)));
+      }
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  names.sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+  const records: SnapshotRecord[] = [];
+  for (const name of names) records.push(...(await readIndex(store, name)).snapshots);
+  return records;
+}
+
+/**
+ * The snapshot of `image` named by `selector` (its id, or a digest prefix of at least 7
+ * characters), or the latest one.
+ */
+export async function findSnapshot(
+  ctx: Context,
+  image: string,
+  selector?: string,
+): Promise<SnapshotRecord> {
+  const snapshots = await listSnapshots(ctx, image);
+  if (snapshots.length === 0) throw new NotFoundError(`The image '${image}' has no snapshots.`);
+  if (selector === undefined) return snapshots[snapshots.length - 1]!;
+  const byId = snapshots.find((record) => record.id === selector);
+  if (byId) return byId;
+  if (/^[0-9a-f]{7,64}$/.test(selector)) {
+    const matches = snapshots.filter((record) => record.digest.startsWith(selector));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) {
+      throw new InvalidInputError(
+        `The digest prefix '${selector}' matches several snapshots of '${image}'; give more digits or the id.`,
+      );
+    }
+  }
+  throw new NotFoundError(
+    `The image '${image}' has no snapshot '${selector}' (see 'osimg snapshot --list ${image}').`,
+  );
+}
+
+/** Checks that the stored bundle of `record` is intact (its SHA-256 is its name). */
+export async function verifyBlob(ctx: Context, record: SnapshotRecord): Promise<string> {
+  const path = blobPath(await snapshotStore(ctx), record.digest);
+  const hash = createHash("sha256");
+  try {
+    for await (const chunk of readFile(path)) hash.update(chunk);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new NotFoundError(
+        `Snapshot ${record.id} of '${record.image}' is missing from the store (${path}).`,
+      );
+    }
+    throw new OsimgError(`Cannot read snapshot ${record.id} of '${record.image}': ${error}`, {
+      cause: error,
+    });
+  }
+  const digest = hash.digest("hex");
+  if (digest !== record.digest) {
+    throw new IntegrityError(
+      `Snapshot ${record.id} of '${record.image}' is damaged: ${path} has SHA-256 ${digest}, not ${record.digest}.`,
+    );
+  }
+  return path;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
