@@ -21,3 +21,46 @@ Deno.test("tabdump of an unknown table fails with xCAT's message", async () => {
   assertEquals(output.status, 1);
   assertEquals(output.stderr, "Error: No such table: nosuch\n");
 });
+
+Deno.test("tabdump -w filters rows, -f writes a file, --json prints objects", async () => {
+  await using t = await testRoot();
+  await t.ok(["chdef", "-t", "site", "clustersite", "domain=a.org", "master=10.0.0.1"]);
+  assertEquals(
+    (await t.ok(["tabdump", "-w", "key==master", "site"])).stdout,
+    '#key,value,comments,disable\n"master","10.0.0.1",,\n',
+  );
+  assertEquals(
+    (await t.ok(["tabdump", "-w", "value=~^10\\.", "-w", "key!=domain", "site"])).stdout,
+    '#key,value,comments,disable\n"master","10.0.0.1",,\n',
+  );
+  await t.ok(["tabdump", "-f", "site.csv", "site"]);
+  assertEquals(
+    await Deno.readTextFile(`${t.root}/site.csv`),
+    '#key,value,comments,disable\n"domain","a.org",,\n"master","10.0.0.1",,\n',
+  );
+  assertEquals(JSON.parse((await t.ok(["tabdump", "--json", "site"])).stdout), [
+    { key: "domain", value: "a.org" },
+    { key: "master", value: "10.0.0.1" },
+  ]);
+  const bad = await t.run(["tabdump", "-w", "nosuch==1", "site"]);
+  assertEquals(bad.status, 1);
+  assertEquals(bad.stderr, "Error: The table 'site' has no column 'nosuch'.\n");
+});
+
+Deno.test("tabdump shows disabled rows, which definitions ignore", async () => {
+  await using t = await testRoot();
+  await Deno.writeTextFile(
+    `${t.root}/osimage.csv`,
+    '#imagename,provmethod,disable\n"on","netboot",\n"off","netboot","1"\n',
+  );
+  await t.ok(["tabrestore", `${t.root}/osimage.csv`]);
+  const dump = (await t.ok(["tabdump", "osimage"])).stdout;
+  assertEquals(dump.trim().split("\n").length, 3);
+  assertEquals((await t.ok(["lsdef", "-t", "osimage"])).stdout, "on  (osimage)\n");
+});
+
+Deno.test("tabdump -d describes the tables", async () => {
+  await using t = await testRoot();
+  const { stdout } = await t.ok(["tabdump", "-d"]);
+  assertEquals(stdout.includes("osimage: Basic information about an operating system image"), true);
+});
