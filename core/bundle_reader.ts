@@ -198,8 +198,11 @@ function isSmallMember(path: string): boolean {
   return (base === MANIFEST || base === SUMS) && path.split("/").length === 2;
 }
 
-/** Wraps errors of the archive layers (corrupt compression, truncated tar) with the action. */
-function archiveError(prefix: string, error: unknown): OsimgError {
+/**
+ * Wraps errors of the archive layers (corrupt compression, truncated tar) with the action and
+ * the last member read, so the user learns where the archive went wrong.
+ */
+function archiveError(prefix: string, error: unknown, lastMember: string | undefined): OsimgError {
   if (error instanceof UnsafeMemberError) return error;
   if (error instanceof OsimgError && error.message.startsWith(prefix)) return error;
   const message = (error as Error)?.message ?? String(error);
@@ -207,7 +210,10 @@ function archiveError(prefix: string, error: unknown): OsimgError {
     return new NotFoundError(message, { cause: error });
   }
   if (error instanceof OsimgError && !(error instanceof IntegrityError)) return error;
-  return new IntegrityError(`${prefix}: ${message}`, { cause: error });
+  const where = lastMember === undefined ? "" : ` near member "${lastMember}"`;
+  return new IntegrityError(`${prefix}: the archive is cut short or corrupt${where}: ${message}`, {
+    cause: error,
+  });
 }
 
 /**
@@ -233,7 +239,13 @@ export async function scanBundle(
       yield chunk;
     }
   };
-  const entries = readTar(decompress(counting()));
+  let lastMember: string | undefined;
+  const entries = (async function* () {
+    for await (const entry of readTar(decompress(counting()))) {
+      lastMember = entry.path;
+      yield entry;
+    }
+  })();
   let count = 0;
   let bytes = 0;
   try {
@@ -288,7 +300,7 @@ export async function scanBundle(
       }
     }
   } catch (error) {
-    const wrapped = archiveError(options.prefix, error);
+    const wrapped = archiveError(options.prefix, error, lastMember);
     if (!options.collect || wrapped instanceof NotFoundError) throw wrapped;
     checker.problems.push(wrapped.message.slice(options.prefix.length + 2));
   }
