@@ -1,0 +1,564 @@
+// packimage: select a netboot root image's files by its exlist and pack them (cpio, tar, squashfs).
+
+import { dirname } from "node:path";
+import type { Context } from "./context.ts";
+import { hostPathOf } from "./context.ts";
+import {
+  ConflictError,
+  ExternalCommandError,
+  InvalidInputError,
+  NotFoundError,
+  OsimgError,
+} from "./errors.ts";
+import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
+import type { Row } from "./store.ts";
+import { walkTree } from "./walk.ts";
+import { compress, type Compression } from "./compress.ts";
+import { syncFilesIntoImage } from "./sync_files.ts";
+import { hasProgram } from "./process.ts";
+import type { Progress } from "./progress.ts";
+import type { Entry, FileContent } from "../formats/entry.ts";
+import { CpioLimitError, cpioStream } from "../formats/cpio_newc.ts";
+import { tarStream } from "../formats/tar.ts";
+import {
+  ALWAYS_EXCLUDED,
+  compileExlist,
+  type ExlistMatcher,
+  type ExlistRules,
+  parseExlist,
+} from "../formats/exlist.ts";
+
+export type PackMethod = "cpio" | "tar" | "squashfs";
+/** The compressors packimage accepts (`pigz` is xCAT's name for parallel gzip: ours is too). */
+export type PackCompression = "gzip" | "pigz" | "xz" | "zstd" | "none";
+
+export const PACK_METHODS: readonly PackMethod[] = ["cpio", "tar", "squashfs"];
+export const PACK_COMPRESSIONS: readonly PackCompression[] = ["gzip", "pigz", "xz", "zstd", "none"];
+
+/** newc stores sizes in 8 hex digits. */
+const CPIO_MAX_FILE_SIZE = 0xffffffff;
+
+/** How to pack. */
+export interface PackOptions {
+  method: PackMethod;
+  compression: PackCompression;
+  /** Copy synclist files into the image first (xCAT's default; --nosyncfiles turns it off). */
+  syncFiles: boolean;
+  verbose: boolean;
+  /** SOURCE_DATE_EPOCH (read by cmd/ only): mtimes above it are clamped to it. */
+  sourceDateEpoch?: number;
+  /** Compression threads; the output does not depend on it. */
+  threads?: number;
+}
+
+/** What a pack produced. */
+export interface PackResult {
+  /** The archive written (a management-node path). */
+  archive: string;
+  entries: number;
+  /** Bytes of the archive before compression (squashfs: 0, mksquashfs compresses itself). */
+  uncompressedBytes: number;
+  bytes: number;
+  /** Entries whose xattrs the format could not carry (cpio). */
+  droppedXattrs: number;
+  /** Stale variants removed from rootimgdir (file names). */
+  removed: string[];
+}
+
+/** The output file name for a method and compression, as xCAT names them (zstd: `.zst`). */
+export function archiveName(method: PackMethod, compression: PackCompression): string {
+  if (method === "squashfs") return "rootimg.sfs";
+  const suffix = { gzip: ".gz", pigz: ".gz", xz: ".xz", zstd: ".zst", none: "" }[compression];
+  return `rootimg.${method}${suffix}`;
+}
+
+/**
+ * Finds the image the obsolete `-o osver -p profile -a arch` form names: the one netboot
+ * osimage with those osvers/profile/osarch.
+ */
+export async function findNetbootImage(
+  ctx: Context,
+  osvers: string,
+  profile: string,
+  osarch: string,
+): Promise<string> {
+  const rows = await (await ctx.store()).read((reader) =>
+    reader.rows("osimage", { osvers, profile, osarch, provmethod: "netboot" })
+  );
+  const names = rows.map((row) => row.imagename!).sort();
+  if (names.length === 0) {
+    throw new NotFoundError(
+      `No netboot osimage has osvers=${osvers}, profile=${profile} and osarch=${osarch}.`,
+    );
+  }
+  if (names.length > 1) {
+    throw new ConflictError(
+      `Several netboot osimages have osvers=${osvers}, profile=${profile} and osarch=${osarch}: ` +
+        `${names.join(", ")}. Name one: 'packimage <osimage name>'.`,
+    );
+  }
+  return names[0]!;
+}
+
+/** Splits a comma list column (exlist, synclists) into its entries. */
+export function commaList(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
+/**
+ * Reads the exlist files (management-node paths) into one set of rules, expanding
+ * `#INCLUDE:file#` (relative names are taken from the including file's directory) and adding
+ * xCAT's always-excluded statelite paths.
+ */
+export async function readExlistRules(
+  ctx: Context,
+  files: readonly string[],
+  options: { alwaysExcluded?: boolean } = {},
+): Promise<ExlistRules> {
+  const rules: ExlistRules = {
+    excludes: options.alwaysExcluded === false ? [] : [...ALWAYS_EXCLUDED],
+    includes: [],
+  };
+  const visit = async (file: string, chain: string[]) => {
+    if (chain.includes(file)) {
+      throw new InvalidInputError(
+        `The exlist '${file}' includes itself (through ${chain.join(" -> ")}).`,
+      );
+    }
+    let text: string;
+    try {
+      text = await Deno.readTextFile(hostPathOf(ctx, file));
+    } catch (error) {
+      throw new NotFoundError(
+        chain.length === 0
+          ? `Cannot read the exlist file '${file}'.`
+          : `Cannot read the exlist file '${file}' included by '${chain.at(-1)}'.`,
+        { cause: error },
+      );
+    }
+    for (const line of parseExlist(text)) {
+      if (line.kind === "include-file") {
+        const included = line.file.startsWith("/") ? line.file : `${dirname(file)}/${line.file}`;
+        await visit(included, [...chain, file]);
+      } else if (line.kind === "include") rules.includes.push(line.pattern);
+      else rules.excludes.push(line.pattern);
+    }
+  };
+  for (const file of files) await visit(file, []);
+  return rules;
+}
+
+/** The path as `find .` prints it, which is what exlist patterns are written against. */
+function findPath(path: string): string {
+  return path === "." ? "." : `./${path}`;
+}
+
+function isBelow(path: string, dir: string): boolean {
+  return dir === "." ? path !== "." : path.startsWith(dir + "/");
+}
+
+/** Streams a file's bytes from disk: used when a hard link's first name was excluded. */
+function diskContent(path: string, size: number): FileContent {
+  return {
+    size,
+    async *open() {
+      using file = await Deno.open(path, { read: true });
+      const buffer = new Uint8Array(1 << 20);
+      let remaining = size;
+      while (remaining > 0) {
+        const count = await file.read(buffer.subarray(0, Math.min(buffer.length, remaining)));
+        if (count === null) throw new OsimgError(`'${path}' shrank while it was being packed.`);
+        remaining -= count;
+        yield buffer.slice(0, count);
+      }
+    },
+  };
+}
+
+/** Observers of the selection, for messages and for mksquashfs's exclude list. */
+export interface SelectionHooks {
+  /** An entry left out (a directory left out with everything under it is reported once). */
+  dropped?(path: string): void;
+  kept?(entry: Entry): void;
+}
+
+/**
+ * Applies exlist rules to a walk: keeps what `matcher` keeps and, unlike xCAT's bare `find`
+ * list, also the directories above a kept entry (an archive whose member's parent is missing
+ * does not unpack in the kernel). A hard link whose first name was excluded becomes the file.
+ */
+export async function* selectEntries(
+  entries: AsyncIterable<Entry>,
+  matcher: ExlistMatcher,
+  rootimg: string,
+  hooks: SelectionHooks = {},
+): AsyncIterable<Entry> {
+  const pending: Entry[] = [];
+  const emittedFirstNames = new Set<string>();
+  const movedFirstNames = new Map<string, string>();
+  for await (const original of entries) {
+    let entry = original;
+    while (pending.length > 0 && !isBelow(entry.path, pending.at(-1)!.path)) {
+      hooks.dropped?.(pending.pop()!.path);
+    }
+    if (!matcher.keeps(findPath(entry.path))) {
+      if (entry.kind === "dir") pending.push(entry);
+      else hooks.dropped?.(entry.path);
+      continue;
+    }
+    for (const dir of pending) {
+      hooks.kept?.(dir);
+      yield dir;
+    }
+    pending.length = 0;
+    if (entry.kind === "file" && (entry.links ?? 1) > 1) emittedFirstNames.add(entry.path);
+    if (entry.kind === "hardlink" && !emittedFirstNames.has(entry.target)) {
+      const moved = movedFirstNames.get(entry.target);
+      if (moved !== undefined) entry = { ...entry, target: moved };
+      else {
+        // The first name was excluded: this name carries the data now (same inode on disk).
+        const info = Deno.lstatSync(`${rootimg}/${entry.path}`);
+        const { target, kind: _kind, ...meta } = entry;
+        movedFirstNames.set(target, entry.path);
+        emittedFirstNames.add(entry.path);
+        entry = {
+          ...meta,
+          kind: "file",
+          content: diskContent(`${rootimg}/${entry.path}`, info.size),
+          links: info.nlink ?? 2,
+        };
+      }
+    }
+    hooks.kept?.(entry);
+    yield entry;
+  }
+  for (const dir of pending) hooks.dropped?.(dir.path);
+}
+
+/** Counts bytes and reports progress as an archive stream passes. */
+async function* metered(
+  chunks: AsyncIterable<Uint8Array>,
+  progress: Progress,
+  count: { bytes: number },
+): AsyncIterable<Uint8Array> {
+  for await (const chunk of chunks) {
+    count.bytes += chunk.byteLength;
+    progress.advance(chunk.byteLength);
+    yield chunk;
+  }
+}
+
+/** Writes chunks to `path` (created new, mode 0600 until renamed), fsynced; returns the size. */
+async function writeDurably(path: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+  using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  let size = 0;
+  for await (const chunk of chunks) {
+    let offset = 0;
+    while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
+    size += chunk.byteLength;
+  }
+  await file.sync();
+  return size;
+}
+
+export async function syncDirectory(dir: string): Promise<void> {
+  try {
+    using handle = await Deno.open(dir, { read: true });
+    await handle.sync();
+  } catch {
+    // Not every file system lets a directory be fsynced; the rename is still atomic.
+  }
+}
+
+/** Removes temporaries left by earlier packs that were killed (their process is gone). */
+async function removeDeadTemporaries(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    const match = /^\.rootimg.*\.osimg-tmp-(\d+)-[0-9a-f]+(?:\.exclude)?$/.exec(entry.name);
+    if (!match) continue;
+    const alive = await Deno.stat(`/proc/${match[1]}`).then(() => true, () => false);
+    if (!alive) await Deno.remove(`${dir}/${entry.name}`, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Every other packed variant in rootimgdir (rootimg.*, legacy rootimg.gz), to be removed. */
+async function staleVariants(dir: string, keep: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith("rootimg.") && entry.name !== keep && !entry.isDirectory) {
+      names.push(entry.name);
+    }
+  }
+  return names.sort();
+}
+
+function compressionKind(compression: PackCompression): Compression {
+  return compression === "pigz" ? "gzip" : compression;
+}
+
+/** Checks the image is a netboot image and returns its rootimgdir (management and host). */
+async function netbootImage(
+  ctx: Context,
+  name: string,
+): Promise<{ image: OsImage; rootimgdir: string }> {
+  const store = await ctx.store();
+  return await store.read(async (reader) => {
+    const image = await loadOsImage(reader, name);
+    if (image.osimage.provmethod !== "netboot") {
+      throw new InvalidInputError(
+        `'${name}' cannot be used to build diskless image. Make sure osimage.provmethod is 'netboot'.`,
+      );
+    }
+    return { image, rootimgdir: rootImgDir(image, await readInstallDir(reader)) };
+  });
+}
+
+/**
+ * packimage: packs the netboot image `name`'s rootimg into `<rootimgdir>/rootimg.<method>[.<c>]`
+ * (or rootimg.sfs), then removes every other variant so nodeset cannot pick a stale one.
+ * The archive is written under a temporary name, fsynced and renamed into place: a node that
+ * boots meanwhile gets the old image whole.
+ */
+export async function packImage(
+  ctx: Context,
+  name: string,
+  options: PackOptions,
+): Promise<PackResult> {
+  const { image, rootimgdir } = await netbootImage(ctx, name);
+  const rootimg = `${rootimgdir}/rootimg`;
+  const rootimgHost = hostPathOf(ctx, rootimg);
+  const dirHost = hostPathOf(ctx, rootimgdir);
+  const info = await Deno.stat(rootimgHost).catch(() => undefined);
+  if (!info?.isDirectory) {
+    throw new NotFoundError(
+      `Cannot pack image '${name}': '${rootimg}' does not exist. Run 'genimage ${name}' first.`,
+    );
+  }
+  const rules = await readExlistRules(ctx, commaList(image.linuximage.exlist));
+  const matcher = compileExlist(rules);
+  if (options.syncFiles) {
+    const synclists = commaList(image.osimage.synclists);
+    if (synclists.length > 0) {
+      const report = await syncFilesIntoImage(ctx.root, synclists, rootimgHost);
+      for (const note of report.notes) ctx.io.err(`Note: ${note}\n`);
+      if (options.verbose) {
+        for (const path of report.written) ctx.io.out(`synced ${path}\n`);
+      }
+    }
+  }
+
+  ctx.io.out(`Packing contents of ${rootimg}\n`);
+  ctx.io.out(`archive method:${options.method}\n`);
+  ctx.io.out(`compress method:${options.compression}\n`);
+
+  const outputName = archiveName(options.method, options.compression);
+  await removeDeadTemporaries(dirHost);
+  const temporary = `${dirHost}/.${outputName}.osimg-tmp-${Deno.pid}-${
+    crypto.getRandomValues(new Uint32Array(1))[0]!.toString(16)
+  }`;
+  const progress = ctx.progress(`Packing ${name}`);
+  const skipped: string[] = [];
+  let result: Omit<PackResult, "archive" | "removed">;
+  try {
+    result = options.method === "squashfs"
+      ? await packSquashfs(ctx, rootimgHost, matcher, temporary, options, skipped)
+      : await packStream(rootimgHost, rootimg, matcher, temporary, options, progress, skipped);
+    await Deno.chmod(temporary, 0o644);
+    await Deno.rename(temporary, `${dirHost}/${outputName}`);
+    await syncDirectory(dirHost);
+  } catch (error) {
+    await Deno.remove(temporary, { recursive: true }).catch(() => {});
+    throw error;
+  } finally {
+    progress.done();
+  }
+  const removed = await staleVariants(dirHost, outputName);
+  for (const stale of removed) await Deno.remove(`${dirHost}/${stale}`);
+  if (removed.length > 0) await syncDirectory(dirHost);
+
+  for (const path of skipped) ctx.io.err(`Note: ${path}\n`);
+  if (result.droppedXattrs > 0) {
+    ctx.io.err(
+      `Note: ${result.droppedXattrs} entries have extended attributes (file capabilities, ` +
+        `SELinux labels), which cpio cannot carry; they are not in the archive. ` +
+        `Use '-m tar' to keep them.\n`,
+    );
+  }
+  if (options.verbose) {
+    ctx.io.out(
+      `${result.entries} entries, ${result.uncompressedBytes} bytes packed into ` +
+        `${rootimgdir}/${outputName} (${result.bytes} bytes)\n`,
+    );
+    for (const stale of removed) ctx.io.out(`removed stale ${rootimgdir}/${stale}\n`);
+  }
+  return { ...result, archive: `${rootimgdir}/${outputName}`, removed };
+}
+
+/**
+ * cpio or tar: walk, select, serialize, compress, write `temporary` (fsynced); all streaming.
+ * `rootimg` is the management-node name used in messages.
+ */
+export async function packStream(
+  rootimgHost: string,
+  rootimg: string,
+  matcher: ExlistMatcher,
+  temporary: string,
+  options: Pick<PackOptions, "method" | "compression" | "sourceDateEpoch" | "threads"> & {
+    oneFileSystem?: boolean;
+  },
+  progress: Progress,
+  skipped: string[],
+): Promise<Omit<PackResult, "archive" | "removed">> {
+  let entries = 0;
+  let droppedXattrs = 0;
+  const cpio = options.method === "cpio";
+  const walk = walkTree(rootimgHost, {
+    oneFileSystem: options.oneFileSystem ?? true,
+    xattrs: true,
+    filter: (path, isDir) => !(isDir && matcher.prunes(findPath(path))),
+    ...(options.sourceDateEpoch === undefined ? {} : { clampMtime: options.sourceDateEpoch }),
+    onSkip: (path, reason) => skipped.push(`skipped ${rootimg}/${path}: ${reason}`),
+  });
+  const selected = selectEntries(walk, matcher, rootimgHost, {
+    kept(entry) {
+      entries++;
+      if (cpio && entry.xattrs.size > 0) droppedXattrs++;
+      if (cpio && entry.kind === "file" && entry.content.size > CPIO_MAX_FILE_SIZE) {
+        throw new InvalidInputError(
+          `Cannot pack '${rootimg}' as cpio: '${entry.path}' is ${entry.content.size} bytes, ` +
+            `more than the 4 GiB - 1 a newc archive can hold. Exclude it in the exlist or use ` +
+            `'-m tar'.`,
+        );
+      }
+      if (entries % 256 === 0) progress.label(entry.path);
+    },
+  });
+  const archive = cpio ? cpioStream(selected) : tarStream(selected);
+  const count = { bytes: 0 };
+  let bytes: number;
+  try {
+    bytes = await writeDurably(
+      temporary,
+      compress(compressionKind(options.compression), metered(archive, progress, count), {
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof CpioLimitError) {
+      throw new InvalidInputError(`Cannot pack '${rootimg}' as cpio: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return { entries, uncompressedBytes: count.bytes, bytes, droppedXattrs };
+}
+
+/**
+ * squashfs through mksquashfs: the selection is computed by the same walk as cpio/tar and
+ * handed over as an exact-name exclude file (-ef), so both carry the same file list.
+ */
+async function packSquashfs(
+  ctx: Context,
+  rootimgHost: string,
+  matcher: ExlistMatcher,
+  temporary: string,
+  options: PackOptions,
+  skipped: string[],
+): Promise<Omit<PackResult, "archive" | "removed">> {
+  const excluded: string[] = [];
+  let entries = 0;
+  let newest = 0;
+  const walk = walkTree(rootimgHost, {
+    oneFileSystem: true,
+    xattrs: false,
+    filter: (path, isDir) => {
+      if (isDir && matcher.prunes(findPath(path))) {
+        excluded.push(path);
+        return false;
+      }
+      return true;
+    },
+    ...(options.sourceDateEpoch === undefined ? {} : { clampMtime: options.sourceDateEpoch }),
+    onSkip: (path, reason) => {
+      // mksquashfs would store sockets; the other formats cannot, so keep the lists equal.
+      excluded.push(path);
+      skipped.push(`skipped ${path}: ${reason}`);
+    },
+  });
+  for await (
+    const entry of selectEntries(walk, matcher, rootimgHost, {
+      dropped: (path) => excluded.push(path),
+    })
+  ) {
+    entries++;
+    if (entry.mtime > newest) newest = entry.mtime;
+  }
+  const badName = excluded.find((path) => path.includes("\n"));
+  if (badName !== undefined) {
+    throw new InvalidInputError(
+      `Cannot pack as squashfs: the excluded path '${JSON.stringify(badName)}' holds a newline, ` +
+        `which mksquashfs's exclude file cannot express. Use '-m cpio' or '-m tar'.`,
+    );
+  }
+  const excludeFile = `${temporary}.exclude`;
+  await Deno.writeTextFile(
+    excludeFile,
+    excluded.filter((path) => path !== ".").map(escapeExcludeName).join("\n") + "\n",
+  );
+  // A fixed filesystem time keeps two packs of one tree byte-identical: SOURCE_DATE_EPOCH when
+  // given (then every inode gets it too: mksquashfs can set, not clamp), else the newest mtime.
+  const time = options.sourceDateEpoch ?? newest;
+  const comp = compressionKind(options.compression);
+  const argv = [
+    "mksquashfs",
+    rootimgHost,
+    temporary,
+    "-noappend",
+    "-no-progress",
+    "-quiet",
+    "-one-file-system",
+    "-reproducible",
+    "-mkfs-time",
+    String(time),
+    ...(options.sourceDateEpoch === undefined ? [] : ["-all-time", String(time)]),
+    ...(comp === "none"
+      ? ["-noI", "-noD", "-noF", "-noX"]
+      : ["-comp", comp === "bzip2" ? "gzip" : comp]),
+    "-processors",
+    String(options.threads ?? navigator.hardwareConcurrency ?? 1),
+    "-ef",
+    excludeFile,
+  ];
+  if (!(await hasProgram("mksquashfs"))) {
+    await Deno.remove(excludeFile).catch(() => {});
+    throw new ExternalCommandError(
+      argv,
+      127,
+      "",
+      "Command mksquashfs does not exist, please make sure it works (install squashfs-tools).",
+    );
+  }
+  try {
+    // mksquashfs refuses -mkfs-time/-all-time when SOURCE_DATE_EPOCH is in its environment
+    // (even empty), and the runner adds to this process's environment: unset it there.
+    await ctx.runner.run(["env", "-u", "SOURCE_DATE_EPOCH", ...argv]);
+  } finally {
+    await Deno.remove(excludeFile).catch(() => {});
+  }
+  const bytes = (await Deno.stat(temporary)).size;
+  return { entries, uncompressedBytes: 0, bytes, droppedXattrs: 0 };
+}
+
+/**
+ * mksquashfs 4.5 reads an exclude-file line verbatim except at its start, where blanks are
+ * skipped, `#` opens a comment and a backslash quotes the next character (measured).
+ */
+function escapeExcludeName(path: string): string {
+  return /^[\s#\\]/.test(path) ? "\\" + path : path;
+}
+
+/** The osimage's synclists and exlist, for liteimg. */
+export function imageLists(image: OsImage): { exlists: string[]; synclists: string[] } {
+  const linux: Row = image.linuximage;
+  return { exlists: commaList(linux.exlist), synclists: commaList(image.osimage.synclists) };
+}
