@@ -8,13 +8,13 @@ export const imgimport: Command = {
   summary: "import an image bundle (xCAT's or osimg's) into the osimage definitions",
   usage: `Usage:
   imgimport [-h|--help]
-  imgimport <bundle_file_name> [-p|--postscripts <nodelist>] [-f|--profile <new_profile>]
+  imgimport <bundle_file_name> [-p|--postscripts <noderange>] [-f|--profile <new_profile>]
             [-v] [--dry-run] [--allow-path <dir>]...
 
     -f, --profile      Import under a new profile: new root image directory, stock files
                        re-homed under <installdir>/custom, image named
                        <osvers>-<osarch>-<provmethod>-<new_profile>.
-    -p, --postscripts  Set the bundle's postscripts lists on these nodes (comma-separated).
+    -p, --postscripts  Set the bundle's postscripts lists on these nodes (a noderange).
     -v                 Verbose.
     --dry-run          Print the files and rows the import would write; change nothing.
     --allow-path DIR   Also allow manifest paths under DIR (besides the install directory,

@@ -25,6 +25,9 @@ import {
   UsageError,
 } from "./errors.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
+import { loadNodeUniverse } from "./node_universe.ts";
+import { expandNoderange } from "./noderange.ts";
+import { noderangeContextOptions } from "./noderange_context.ts";
 import { isWithin } from "./paths.ts";
 import { extractEntries } from "./safe_extract.ts";
 import { findTable } from "./schema.ts";
@@ -585,14 +588,20 @@ async function planKits(
   }
 }
 
-/** `imgimport -p` (imgport.pm set_postscripts, reference §4.9). */
+/** `imgimport -p noderange` (imgport.pm set_postscripts, reference §4.9). */
 async function planPostscripts(
   pc: PlanContext,
   manifest: ParsedManifest,
   rows: RowSetChange[],
 ): Promise<void> {
   pc.plan.messages.push("Adding postscripts.");
-  const requested = splitList(pc.options.postscripts);
+  // Groups and ranges expand as xCAT's noderange does; names that are not nodes are skipped
+  // with xCAT's warning rather than failing the expansion.
+  const universe = await loadNodeUniverse(pc.reader, ["nodelist"]);
+  const requested = expandNoderange(pc.options.postscripts ?? "", universe, {
+    ...noderangeContextOptions(pc.ctx),
+    verify: false,
+  });
   const valid: string[] = [];
   const skipped: string[] = [];
   for (const node of requested) {

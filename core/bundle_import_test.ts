@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import {
+  type BundleFile,
   type BundleSpec,
   makeBundle,
   NETBOOT_TARGETS,
@@ -43,4 +44,263 @@ Deno.test("compat: an xCAT-made netboot bundle (GNU tar czf ., ./ names) imports
   // Nothing of the staging area is left behind.
   ok(!(await Deno.stat(`${t.root}/install/.osimg-staging`).catch(() => false)));
   void rootState;
+});
+
+async function fixture(name: string): Promise<string> {
+  return await Deno.readTextFile(new URL(`../testdata/bundles/${name}`, import.meta.url));
+}
+
+const FLAT_FILES = (manifest: string) => ({
+  "myimage/manifest.xml": manifest,
+  "myimage/compute1.exlist": "./usr/share/man*\n",
+  "myimage/myscript1": "#!/bin/sh\n",
+  "myimage/extra/myscript1": "#!/bin/sh\n",
+  "myimage/kernel": "k\n",
+  "myimage/compute1.otherpkgs.pkglist": "vim\n",
+  "myimage/compute1.pkglist": "bash\n",
+  "myimage/compute1.postinstall": "#!/bin/sh\n",
+  "myimage/initrd-diskless.gz": "i\n",
+  "myimage/rootimg.gz": "r\n",
+  "myimage/compute1.list": "/etc/hosts -> /etc/hosts\n",
+});
+
+Deno.test("compat: a 2.7 flat manifest imports through xCAT's adapter", async () => {
+  await using t = await testRoot();
+  const bundle = await bundleIn(t.root, "flat.tgz", {
+    files: FLAT_FILES(await fixture("flat-2.7-netboot.manifest.xml")),
+  });
+  const output = await t.ok(["imgimport", bundle]);
+  ok(output.stdout.endsWith("Successfully imported the image myimage.\n"), output.stdout);
+  assertEquals(
+    await Deno.readTextFile(`${t.root}/install/netboot/sles12/ppc64le/compute1/initrd-diskless.gz`),
+    "i\n",
+  );
+  const osimage = (await t.ok(["tabdump", "osimage"])).stdout;
+  // xCAT's adapter quirk: the -p lists are osimage columns in a flat manifest.
+  ok(osimage.includes('"syslog,remoteshell,my1,configrmcnode,syncfiles,my1,my2"'), osimage);
+  const linuximage = (await t.ok(["tabdump", "linuximage"])).stdout;
+  ok(linuximage.includes('"/install/custom/netboot/sles/compute1.pkglist"'), linuximage);
+});
+
+for (const compression of ["xz", "zstd", "bzip2", "none"] as const) {
+  Deno.test(`compat: a ${compression} bundle is detected by its magic and imports`, async () => {
+    await using t = await testRoot();
+    const bundle = await bundleIn(t.root, `x.${compression}`, {
+      files: netbootFiles(),
+      compression,
+    });
+    const output = await t.ok(["imgimport", bundle]);
+    ok(output.stderr.includes("cannot be verified"), output.stderr);
+    ok(output.stdout.endsWith(`Successfully imported the image ${IMAGE}.\n`));
+    for (const target of NETBOOT_TARGETS) ok((await Deno.stat(`${t.root}/${target}`)).isFile);
+  });
+}
+
+Deno.test("verified: an osimg bundle with SHA256SUMS imports without a warning", async () => {
+  await using t = await testRoot();
+  const bundle = await bundleIn(t.root, "ours.tgz", { files: netbootFiles(), sums: true });
+  const output = await t.ok(["imgimport", bundle]);
+  assertEquals(output.stderr, "");
+  for (const target of NETBOOT_TARGETS) ok((await Deno.stat(`${t.root}/${target}`)).isFile);
+});
+
+/** A statelite staging directory with a real `find rootimg | cpio -H newc -o | gzip` tree. */
+async function statelitefiles(): Promise<Record<string, BundleFile>> {
+  const work = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${work}/rootimg/etc`, { recursive: true });
+    await Deno.mkdir(`${work}/rootimg/usr/bin`, { recursive: true });
+    await Deno.mkdir(`${work}/rootimg/dev`, { recursive: true });
+    await Deno.writeTextFile(`${work}/rootimg/etc/hostname`, "node\n");
+    await Deno.writeTextFile(`${work}/rootimg/usr/bin/tool`, "#!/bin/sh\n");
+    await Deno.symlink("usr/bin", `${work}/rootimg/bin`);
+    await Deno.symlink("/etc/alternatives/awk", `${work}/rootimg/usr/bin/awk`);
+    if (Deno.uid() === 0) {
+      await new Deno.Command("mknod", { args: [`${work}/rootimg/dev/null`, "c", "1", "3"] })
+        .output();
+    }
+    const cpio = await new Deno.Command("sh", {
+      args: ["-c", "find rootimg | cpio -H newc -o --quiet | gzip -n"],
+      cwd: work,
+      stdout: "piped",
+    }).output();
+    ok(cpio.success);
+    const image = "rhels8.8.0-x86_64-statelite-compute";
+    return {
+      [`${image}/manifest.xml`]: await fixture("statelite.manifest.xml"),
+      [`${image}/rootimgtree.gz`]: cpio.stdout,
+      [`${image}/litefile.csv`]: `"${image}","/etc/adjtime","tmpfs",,\n` +
+        `"${image}","/etc/ssh/","tmpfs",,\n"${image}","/var/log/","persistent",,\n`,
+      [`${image}/kernel`]: "k\n",
+      [`${image}/initrd-statelite.gz`]: "i\n",
+      [`${image}/compute.rhels8.x86_64.pkglist`]: "bash\n",
+      [`${image}/compute.rhels8.x86_64.postinstall`]: "#!/bin/sh\n",
+      [`${image}/compute.rhels8.x86_64.exlist`]: "./usr/share/doc*\n",
+    };
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+}
+
+Deno.test("statelite: rootimgtree unpacked into rootimg/, litefile rows added (ALL duplicates skipped)", async () => {
+  await using t = await testRoot();
+  const image = "rhels8.8.0-x86_64-statelite-compute";
+  const dir = `${t.root}/install/netboot/rhels8.8.0/x86_64/compute`;
+  await Deno.writeTextFile(
+    `${t.root}/litefile.csv`,
+    '#image,file,options,comments,disable\n"ALL","/etc/adjtime","tmpfs",,\n',
+  );
+  await t.ok(["tabrestore", "litefile.csv"]);
+  const bundle = await bundleIn(t.root, "sl.tgz", { files: await statelitefiles(), sums: true });
+  const output = await t.ok(["imgimport", bundle]);
+  ok(output.stdout.includes("Extracting rootimgtree.gz. It will take a while.\n"));
+  ok(output.stdout.includes("Updating the litefile table.\n"));
+  ok(output.stdout.endsWith(`Successfully imported the image ${image}.\n`));
+  assertEquals(await Deno.readTextFile(`${dir}/rootimg/etc/hostname`), "node\n");
+  assertEquals(await Deno.readLink(`${dir}/rootimg/bin`), "usr/bin");
+  assertEquals(await Deno.readLink(`${dir}/rootimg/usr/bin/awk`), "/etc/alternatives/awk");
+  if (Deno.uid() === 0) ok((await Deno.lstat(`${dir}/rootimg/dev/null`)).isCharDevice);
+  ok(!(await Deno.stat(`${dir}/rootimgtree.gz`).catch(() => false)), "tree archive not left");
+  ok((await Deno.stat(`${dir}/litefile.csv`)).isFile);
+  assertEquals(
+    (await t.ok(["tabdump", "litefile"])).stdout,
+    "#image,file,options,comments,disable\n" +
+      '"ALL","/etc/adjtime","tmpfs",,\n' +
+      `"${image}","/etc/ssh/","tmpfs",,\n` +
+      `"${image}","/var/log/","persistent",,\n`,
+  );
+  // Importing again replaces the tree: a file added since does not survive.
+  await Deno.writeTextFile(`${dir}/rootimg/etc/stale`, "x");
+  await t.ok(["imgimport", bundle]);
+  ok(!(await Deno.stat(`${dir}/rootimg/etc/stale`).catch(() => false)));
+  assertEquals(await Deno.readTextFile(`${dir}/rootimg/etc/hostname`), "node\n");
+});
+
+Deno.test("install: media=required is checked with xCAT's message", async () => {
+  await using t = await testRoot();
+  const image = "rhels8.8.0-x86_64-install-compute";
+  const bundle = await bundleIn(t.root, "inst.tgz", {
+    files: {
+      [`${image}/manifest.xml`]: await fixture("install.manifest.xml"),
+      [`${image}/compute.rhels8.tmpl`]: "#kickstart\n",
+      [`${image}/compute.rhels8.pkglist`]: "@core\n",
+    },
+  });
+  const failed = await t.run(["imgimport", bundle]);
+  assertEquals(failed.status, 1);
+  ok(
+    failed.stderr.includes(
+      "Error: This image requires that you first copy media for rhels8.8.0-x86_64\n",
+    ),
+    failed.stderr,
+  );
+  assertEquals((await t.ok(["tabdump", "osimage"])).stdout.split("\n").length, 2);
+  await Deno.mkdir(`${t.root}/install/rhels8.8.0/x86_64`, { recursive: true });
+  await t.ok(["imgimport", bundle]);
+  assertEquals(
+    await Deno.readTextFile(`${t.root}/opt/xcat/share/xcat/install/rh/compute.rhels8.tmpl`),
+    "#kickstart\n",
+  );
+});
+
+Deno.test("re-import: old files kept as .ORIG, the definition replaced (not merged)", async () => {
+  await using t = await testRoot();
+  const bundle = await bundleIn(t.root, "x.tgz", { files: netbootFiles() });
+  await t.ok(["imgimport", bundle]);
+  await t.ok(["chdef", "-t", "osimage", "-o", IMAGE, "kerneldir=/stale", "description=old"]);
+  const kernel = `${t.root}/install/netboot/rhels8.8.0/x86_64/compute/kernel`;
+  await Deno.writeTextFile(kernel, "locally rebuilt\n");
+  const output = await t.ok(["imgimport", bundle]);
+  ok(
+    output.stdout.includes(
+      `  Moving old /install/netboot/rhels8.8.0/x86_64/compute/kernel to /install/netboot/rhels8.8.0/x86_64/compute/kernel.ORIG.\n`,
+    ),
+  );
+  assertEquals(await Deno.readTextFile(`${kernel}.ORIG`), "locally rebuilt\n");
+  assertEquals(await Deno.readTextFile(kernel), "vmlinuz bytes\n");
+  const dump = (await t.ok(["tabdump", "osimage"])).stdout +
+    (await t.ok(["tabdump", "linuximage"])).stdout;
+  ok(!dump.includes("/stale") && !dump.includes('"old"'), dump);
+});
+
+Deno.test("-f: new rootimgdir, stock files re-homed under custom, image renamed", async () => {
+  await using t = await testRoot();
+  const bundle = await bundleIn(t.root, "x.tgz", { files: netbootFiles() });
+  const output = await t.ok(["imgimport", bundle, "-f", "compute_test"]);
+  const name = "rhels8.8.0-x86_64-netboot-compute_test";
+  ok(output.stdout.endsWith(`Successfully imported the image ${name}.\n`), output.stdout);
+  const base = `${t.root}/install/netboot/rhels8.8.0/x86_64/compute_test`;
+  for (const file of ["kernel", "initrd-stateless.gz", "rootimg.cpio.gz"]) {
+    ok((await Deno.stat(`${base}/${file}`)).isFile, file);
+  }
+  for (
+    const file of [
+      "compute_test.rhels8.x86_64.pkglist",
+      "compute_test.rhels8.x86_64.postinstall",
+      "compute_test.rhels8.x86_64.exlist",
+      "compute_test.otherpkgs.pkglist",
+      "compute_test.synclist",
+    ]
+  ) {
+    ok((await Deno.stat(`${t.root}/install/custom/netboot/rh/${file}`)).isFile, file);
+  }
+  ok(!(await Deno.stat(`${t.root}/opt/xcat`).catch(() => false)), "share dir untouched");
+  const lsdef = (await t.ok(["tabdump", "linuximage"])).stdout;
+  ok(
+    lsdef.includes(`"${name}"`) &&
+      lsdef.includes('"/install/netboot/rhels8.8.0/x86_64/compute_test"'),
+  );
+  ok(lsdef.includes('"/install/custom/netboot/rh/compute_test.rhels8.x86_64.pkglist"'), lsdef);
+  const osimage = (await t.ok(["tabdump", "osimage"])).stdout;
+  ok(osimage.includes(`"${name}",,"compute_test"`), osimage);
+});
+
+Deno.test("-p: the bundle's lists, minus xcatdefaults, set on the nodes; unknown nodes skipped", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "-o", "cn1,cn2", "groups=compute"]);
+  await Deno.writeTextFile(
+    `${t.root}/postscripts.csv`,
+    "#node,postscripts,postbootscripts,comments,disable\n" +
+      '"xcatdefaults","syslog,remoteshell,syncfiles","otherpkgs",,\n',
+  );
+  await t.ok(["tabrestore", "postscripts.csv"]);
+  const bundle = await bundleIn(t.root, "x.tgz", { files: netbootFiles() });
+  const output = await t.ok(["imgimport", bundle, "-p", "compute,ghost"]);
+  ok(output.stdout.includes("Adding postscripts.\n"));
+  ok(
+    output.stderr.includes(
+      "The following nodes will be skipped because they are not in the nodelist table.\n  ghost",
+    ),
+    output.stderr,
+  );
+  assertEquals(
+    (await t.ok(["tabdump", "postscripts"])).stdout,
+    "#node,postscripts,postbootscripts,comments,disable\n" +
+      '"xcatdefaults","syslog,remoteshell,syncfiles","otherpkgs",,\n' +
+      '"cn1","myscript1",,,\n"cn2","myscript1",,,\n',
+  );
+});
+
+Deno.test("--dry-run prints the files and rows and changes nothing", async () => {
+  await using t = await testRoot();
+  await t.ok(["tabdump", "osimage"]);
+  const bundle = `${t.root}/../dry-${crypto.randomUUID()}.tgz`;
+  await makeBundle(bundle, { files: netbootFiles() });
+  try {
+    const before = await rootState(t);
+    const output = await t.ok(["imgimport", bundle, "--dry-run"]);
+    ok(output.stdout.includes("  file /install/netboot/rhels8.8.0/x86_64/compute/kernel\n"));
+    ok(output.stdout.includes(`  osimage imagename=${IMAGE}: replaced by\n`));
+    ok(output.stdout.includes(`Would import the image ${IMAGE}.\n`));
+    assertEquals(await rootState(t), before);
+  } finally {
+    await Deno.remove(bundle);
+  }
+});
+
+Deno.test("a missing bundle is one clear line", async () => {
+  await using t = await testRoot();
+  const output = await t.run(["imgimport", "nosuch.tgz"]);
+  assertEquals(output.status, 1);
+  assertEquals(output.stderr, `Error: Cannot find ${t.root}/nosuch.tgz\n`);
 });

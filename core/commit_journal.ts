@@ -117,7 +117,20 @@ async function ownerAlive(dir: string): Promise<boolean> {
  * by this process so that a concurrent run leaves it alone while this process lives.
  */
 export async function createStaging(stagingRoot: string): Promise<Staging> {
-  await Deno.mkdir(stagingRoot, { recursive: true, mode: 0o700 });
+  // Parents that do not exist yet (a fresh install dir) are made 0755 as any install dir is,
+  // and removed again with the staging area if they are still empty then.
+  const createdParents: string[] = [];
+  for (let dir = dirname(stagingRoot); !await exists(dir); dir = dirname(dir)) {
+    createdParents.unshift(dir);
+  }
+  for (const dir of createdParents) {
+    await Deno.mkdir(dir, { mode: 0o755 }).catch((error) => {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    });
+  }
+  await Deno.mkdir(stagingRoot, { mode: 0o700 }).catch((error) => {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  });
   const id = `${Date.now().toString(36)}-${Deno.pid}-${
     Math.floor(Math.random() * 0xffffff).toString(36)
   }`;
@@ -132,6 +145,9 @@ export async function createStaging(stagingRoot: string): Promise<Staging> {
       if (await exists(`${dir}/${JOURNAL}`)) return;
       await removeTree(dir);
       await Deno.remove(stagingRoot).catch(() => {});
+      for (const parent of [...createdParents].reverse()) {
+        await Deno.remove(parent).catch(() => {});
+      }
     },
   };
 }
