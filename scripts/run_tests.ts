@@ -21,6 +21,7 @@ export const TEST_PACKAGES: Record<string, string> = {
   setcap: "libcap2-bin",
   debootstrap: "debootstrap",
   "qemu-system-x86_64": "qemu-system-x86",
+  busybox: "busybox-static",
   rsync: "rsync",
 };
 
