@@ -42,6 +42,11 @@ export interface NodeUniverse {
   /** One column of `inheritedRow`, computed alone (the noderange's attribute selection). */
   inheritedValue(table: string, column: string, node: string): string | undefined;
   /**
+   * The groups a node's inherited value of a column came from (`nodels -b`): empty when the node's
+   * own row gives it or nobody does; for a concatenated value, every contributor in order.
+   */
+  inheritedFrom(table: string, column: string, node: string): string[];
+  /**
    * Where a node attribute named in a noderange selection or a dynamic group's wherevals is
    * stored: `table.column`, xCAT's short names (`groups`, `tags`, `mgt`), the resolver given at
    * load time (the node object's attribute map), or a column name unique among loaded tables.
@@ -233,10 +238,29 @@ export function buildNodeUniverse(
       return row;
     },
     inheritedValue(table, column, node) {
+      const rows = tableRows(table);
       if (column === "node") {
-        return nodeSet.has(node) || tableRows(table).has(node) ? node : undefined;
+        // xCAT reports the node's name as the key of a row it found for the node or a group.
+        const found = rows.has(node) || (groupsByNode.get(node) ?? []).some((g) => rows.has(g));
+        return found ? node : undefined;
       }
-      return finish(rawInherited(tableRows(table), column, node), node);
+      return finish(rawInherited(rows, column, node), node);
+    },
+    inheritedFrom(table, column, node) {
+      const rows = tableRows(table);
+      const own = rows.get(node)?.[column];
+      const concatenate = hierarchical.has(column);
+      if (own !== undefined && !concatenate && !own.endsWith(NEXT_RECORD)) return [];
+      const sources = own !== undefined ? [node] : [];
+      let open = true;
+      for (const group of groupsByNode.get(node) ?? []) {
+        if (!open) break;
+        const value = rows.get(group)?.[column];
+        if (value === undefined) continue;
+        sources.push(group);
+        open = concatenate || value.endsWith(NEXT_RECORD);
+      }
+      return sources.length === 1 && sources[0] === node ? [] : sources;
     },
     resolveAttribute(name) {
       const short = SHORT_NAMES[name];

@@ -56,6 +56,12 @@ Deno.test("inheritedRow: own row first, then the first group with a value, in gr
   assertEquals(universe.inheritedRow("nodetype", "lonely"), {});
   assertEquals(universe.inheritedValue("nodetype", "os", "sn1"), "rhels8");
   assertEquals(universe.inheritedValue("nodetype", "nodetype", "sn1"), undefined);
+  assertEquals(universe.inheritedFrom("nodetype", "os", "cn01"), ["compute"]);
+  assertEquals(universe.inheritedFrom("nodetype", "profile", "cn02"), []);
+  assertEquals(universe.inheritedFrom("nodetype", "arch", "cn02"), ["all"]);
+  assertEquals(universe.inheritedFrom("nodetype", "nodetype", "cn02"), []);
+  assertEquals(universe.inheritedValue("nodetype", "node", "cn01"), "cn01");
+  assertEquals(universe.inheritedValue("nodetype", "node", "lonely"), undefined);
 });
 
 Deno.test("inheritedRow evaluates regex values against the node name", () => {
@@ -88,6 +94,12 @@ Deno.test("site.hierarchicalattrs concatenates node and all groups, dropping rep
     postscripts: "mine,setupib,ibconf,syslog,remoteshell",
     postbootscripts: "pb-node", // not hierarchical: first value wins
   });
+  assertEquals(universe.inheritedFrom("postscripts", "postscripts", "cn01"), [
+    "cn01",
+    "compute",
+    "ib",
+    "all",
+  ]);
   assertEquals(
     universe.inheritedValue("postscripts", "postscripts", "cn02"),
     "setupib,mine,syslog,remoteshell",
