@@ -14,6 +14,7 @@ import { imgimport } from "./imgimport.ts";
 import { verify } from "./verify.ts";
 import { imgexport } from "./imgexport.ts";
 import { snapshot } from "./snapshot.ts";
+import { nodels } from "./nodels.ts";
 
 /** Every verb osimg has, one entry each. */
 export const COMMANDS: readonly Command[] = [
@@ -30,4 +31,5 @@ export const COMMANDS: readonly Command[] = [
   verify,
   imgexport,
   snapshot,
+  nodels,
 ];
