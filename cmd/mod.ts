@@ -14,6 +14,7 @@ import { imgimport } from "./imgimport.ts";
 import { verify } from "./verify.ts";
 import { imgexport } from "./imgexport.ts";
 import { snapshot } from "./snapshot.ts";
+import { rollback } from "./rollback.ts";
 import { nodels } from "./nodels.ts";
 
 /** Every verb osimg has, one entry each. */
@@ -31,5 +32,6 @@ export const COMMANDS: readonly Command[] = [
   verify,
   imgexport,
   snapshot,
+  rollback,
   nodels,
 ];

@@ -36,15 +36,13 @@ export interface ExportRequest {
   sourceDateEpoch?: number;
   verbose?: boolean;
   /**
-   * Snapshots: also carry a netboot image's unpacked `rootimg/` tree as `rootimgtree.gz`
-   * (statelite bundles always carry it), so restoring gives back the whole image.
+   * A snapshot rather than a bundle for xCAT: carries a netboot image's unpacked `rootimg/`
+   * tree as `rootimgtree.gz` (xCAT's bundle has only the packed image); keeps columns released
+   * xCAT lacks (nfsrootopts), which osimg's import reads; leaves out `<media>required</media>`
+   * so restoring does not depend on copycds; and writes only the image's own litefile rows, so
+   * a restore gives back exactly those.
    */
-  withRootTree?: boolean;
-  /**
-   * Snapshots: keep columns released xCAT lacks (nfsrootopts), which a bundle meant for xCAT
-   * must drop; osimg's own import reads them.
-   */
-  allColumns?: boolean;
+  forSnapshot?: boolean;
   /** Data lines (xCAT prints them on stdout). */
   onLine?: (text: string) => void;
   /** Warnings (stderr). */
@@ -195,12 +193,16 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
   const gathered = await store.read(async (reader) => {
     const image = await loadExportImage(reader, name);
     const installDir = await readInstallDir(reader);
-    const kits = await loadKits(reader, image);
+    // Kits are shared objects of their own, not part of the image: a snapshot keeps the
+    // image's kitcomponents column but leaves kits (and their import side effects) alone.
+    const kits = request.forSnapshot
+      ? { kit: {}, kitrepo: {}, kitcomp: {} }
+      : await loadKits(reader, image);
     const postscripts = request.postscriptsNode === undefined
       ? {}
       : await nodePostscripts(reader, request.postscriptsNode);
     const litefileRows = image.osimage.provmethod === "statelite"
-      ? await selectLitefileRows(reader, image)
+      ? await selectLitefileRows(reader, image, request.forSnapshot ?? false)
       : [];
     return { image, installDir, kits, postscripts, litefileRows };
   });
@@ -212,7 +214,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
   const osimage: ManifestRow = { ...image.osimage };
   const linuximage: ManifestRow = { ...image.linuximage };
   for (const [table, row] of [["osimage", osimage], ["linuximage", linuximage]] as const) {
-    for (const column of request.allColumns ? [] : COLUMNS_UNKNOWN_TO_XCAT[table]!) {
+    for (const column of request.forSnapshot ? [] : COLUMNS_UNKNOWN_TO_XCAT[table]!) {
       if (row[column]) {
         warn(
           `The ${table} column '${column}' (${row[column]}) of '${name}' is not exported: ` +
@@ -248,7 +250,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
       line(found);
       linuximage.template = found;
     }
-    manifest.media = "required";
+    if (!request.forSnapshot) manifest.media = "required";
   } else if (/netboot|statelite/.test(provmethod) && !/esx/.test(osvers!)) {
     const isStatelite = provmethod === "statelite";
     if (osarch === "s390x" && !isStatelite) {
@@ -292,7 +294,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
       }
       const tree = hostPathOf(ctx, `${dir}/rootimg`);
       const treeInfo = await Deno.stat(tree).catch(() => undefined);
-      if (request.withRootTree && !isStatelite && treeInfo?.isDirectory) {
+      if (request.forSnapshot && !isStatelite && treeInfo?.isDirectory) {
         manifest.rootimgtree = `${dir}/rootimgtree.gz`;
       }
       if (manifest.rootimgtree) {
@@ -577,8 +579,13 @@ export async function nodePostscripts(
  * xCAT's litefile selection (make_bundle): rows with no image, then the rows of the image's
  * `groups` value taken as one string (else `ALL`), then the image's own rows.
  */
-async function selectLitefileRows(reader: StoreReader, image: OsImage): Promise<Row[]> {
+async function selectLitefileRows(
+  reader: StoreReader,
+  image: OsImage,
+  ownRowsOnly: boolean,
+): Promise<Row[]> {
   const all = await reader.rows("litefile");
+  if (ownRowsOnly) return all.filter((row) => row.image === image.name);
   const groups = image.osimage.groups;
   return [
     ...all.filter((row) => !row.image),

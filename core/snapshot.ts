@@ -3,8 +3,18 @@
 import { createHash } from "node:crypto";
 import type { Context } from "./context.ts";
 import { hostPathOf, installDir } from "./context.ts";
-import { IntegrityError, InvalidInputError, NotFoundError, OsimgError } from "./errors.ts";
+import {
+  ConflictError,
+  IntegrityError,
+  InvalidInputError,
+  NotFoundError,
+  OsimgError,
+} from "./errors.ts";
 import { exportImage, readFile } from "./bundle_export.ts";
+import { fileRefs, importBundle } from "./bundle_import.ts";
+import { decompress } from "./compress.ts";
+import { readTar } from "../formats/tar.ts";
+import { type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
 
 /** One snapshot as the index lists it. */
 export interface SnapshotRecord {
@@ -120,8 +130,7 @@ export async function takeSnapshot(
     const exported = await exportImage(ctx, {
       image,
       destination: temporary,
-      withRootTree: true,
-      allColumns: true,
+      forSnapshot: true,
     });
     const index = await readIndex(store, image);
     const latest = index.snapshots[index.snapshots.length - 1];
@@ -221,6 +230,84 @@ export async function verifyBlob(ctx: Context, record: SnapshotRecord): Promise<
     );
   }
   return path;
+}
+
+/** What `rollbackImage` did. */
+export interface RollbackResult {
+  restored: SnapshotRecord;
+  /** The snapshot of the state before the rollback (undefined when the image did not exist or --force skipped it). */
+  saved?: SnapshotRecord;
+}
+
+/**
+ * Restores `image` from one of its snapshots (the latest by default). The current state is
+ * snapshotted first, so the rollback can itself be rolled back; when that is impossible (files
+ * missing) the rollback stops unless `force` is set. The stored bundle is checked against its
+ * digest, then imported through imgimport's staged, journaled commit: the definition rows are
+ * replaced, the files and the unpacked root tree put back, all or nothing. The `.ORIG` copies
+ * an import keeps of replaced files are removed afterwards — the saved snapshot holds them.
+ */
+export async function rollbackImage(
+  ctx: Context,
+  image: string,
+  selector?: string,
+  options: { force?: boolean } = {},
+): Promise<RollbackResult> {
+  const restored = await findSnapshot(ctx, image, selector);
+  const blob = await verifyBlob(ctx, restored);
+  const store = await ctx.store();
+  const defined = await store.read(async (reader) =>
+    (await reader.rows("osimage", { imagename: image })).length > 0
+  );
+  let saved: SnapshotRecord | undefined;
+  if (defined) {
+    try {
+      saved = (await takeSnapshot(ctx, image, { note: `before rollback to ${restored.id}` }))
+        .record;
+    } catch (error) {
+      if (!options.force) {
+        throw new ConflictError(
+          `Cannot roll back '${image}': its current state cannot be snapshotted first (${
+            (error as Error).message
+          }). Use --force to roll back without saving it.`,
+          { cause: error },
+        );
+      }
+    }
+  }
+  const manifest = await bundleManifest(blob);
+  // What the import leaves beside the restored files that was not there before: the .ORIG
+  // copies xCAT's rule keeps, and the litefile.csv it places (the rows are what matters).
+  const leftovers = fileRefs(manifest).flatMap((ref) => [
+    hostPathOf(ctx, `${ref.target}.ORIG`),
+    ...(ref.field === "litefile" ? [hostPathOf(ctx, ref.target)] : []),
+  ]);
+  const existed = new Set<string>();
+  for (const path of leftovers) if (await exists(path)) existed.add(path);
+  await importBundle(ctx, blob, {});
+  for (const path of leftovers) {
+    if (!existed.has(path)) await Deno.remove(path, { recursive: true }).catch(() => {});
+  }
+  return { restored, saved };
+}
+
+/** The manifest of a bundle: its first member, read without going further. */
+async function bundleManifest(path: string): Promise<ParsedManifest> {
+  for await (const entry of readTar(decompress(readFile(path)))) {
+    if (entry.kind === "file" && entry.path.endsWith("/manifest.xml")) {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of entry.content.open()) chunks.push(chunk);
+      const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+      let offset = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      return parseManifest(new TextDecoder().decode(bytes));
+    }
+    break;
+  }
+  throw new IntegrityError(`The snapshot bundle ${path} does not start with its manifest.xml.`);
 }
 
 async function exists(path: string): Promise<boolean> {

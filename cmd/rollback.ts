@@ -1,0 +1,37 @@
+// rollback: restore an osimage from a snapshot, snapshotting its current state first.
+
+import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
+import { rollbackImage } from "../core/snapshot.ts";
+
+export const rollback: Command = {
+  name: "rollback",
+  summary: "restore an osimage (definition and files) from a snapshot",
+  usage: `Usage:
+  rollback [-h|--help]
+  rollback <image> [snapshot] [--force]
+
+    <image>     The osimage to restore.
+    snapshot    A snapshot id or a digest prefix (see 'snapshot --list <image>'); default:
+                the latest snapshot.
+    --force     Roll back even when the current state cannot be snapshotted first (for
+                example because some of its files are missing).
+
+  The current state is snapshotted first, so 'rollback <image> <that id>' undoes the rollback.
+  The restore is all or nothing: definition rows and files change together.
+`,
+  async run(ctx, args) {
+    const { flags, positionals } = parseFlags("rollback", args, {
+      force: { type: "boolean" },
+    }, { minPositionals: 1, maxPositionals: 2 });
+    const [image, selector] = positionals;
+    const { restored, saved } = await rollbackImage(ctx, image!, selector, {
+      force: booleanFlag(flags, "force"),
+    });
+    if (saved) {
+      ctx.io.out(
+        `The state before the rollback is snapshot ${saved.id} ('rollback ${image} ${saved.id}' undoes it).\n`,
+      );
+    }
+    ctx.io.out(`Rolled back ${image} to snapshot ${restored.id} (${restored.time}).\n`);
+  },
+};
