@@ -28,6 +28,8 @@ Deno.test("groups and members follow nodelist.groups order", () => {
   assertEquals(universe.membersOf("nosuch"), []);
   assertEquals(universe.hasNode("cn01"), true);
   assertEquals(universe.hasNode("compute"), false);
+  const spaced = buildNodeUniverse({ tables: { nodelist: [{ node: "x", groups: " a, b ,,c" }] } });
+  assertEquals(spaced.groupsOf("x"), ["a", "b", "c"]);
 });
 
 Deno.test("inheritedRow: own row first, then the first group with a value, in groups order", () => {

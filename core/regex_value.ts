@@ -38,7 +38,18 @@ interface ParsedRegexValue {
   replacement: string;
 }
 
+const parsedValues = new Map<string, ParsedRegexValue | undefined>();
+
+/** `parseUncached`, remembered: a group's value is parsed once for all its nodes. */
 function parse(value: string): ParsedRegexValue | undefined {
+  if (parsedValues.has(value)) return parsedValues.get(value);
+  const parsed = parseUncached(value);
+  if (parsedValues.size > 10000) parsedValues.clear();
+  parsedValues.set(value, parsed);
+  return parsed;
+}
+
+function parseUncached(value: string): ParsedRegexValue | undefined {
   if (SLASH_FORM.test(value)) {
     const inner = value.slice(1, -1);
     const slash = inner.indexOf("/");
