@@ -202,18 +202,16 @@ function isSmallMember(path: string): boolean {
  * Wraps errors of the archive layers (corrupt compression, truncated tar) with the action and
  * the last member read, so the user learns where the archive went wrong.
  */
-function archiveError(prefix: string, error: unknown, lastMember: string | undefined): OsimgError {
-  if (error instanceof UnsafeMemberError) return error;
-  if (error instanceof OsimgError && error.message.startsWith(prefix)) return error;
-  const message = (error as Error)?.message ?? String(error);
-  if (error instanceof Deno.errors.NotFound || error instanceof NotFoundError) {
-    return new NotFoundError(message, { cause: error });
-  }
-  if (error instanceof OsimgError && !(error instanceof IntegrityError)) return error;
+function archiveError(prefix: string, error: unknown, lastMember: string | undefined): unknown {
+  // Only the archive layers' own verdicts (IntegrityError from decompression and tar) are about
+  // the bundle; anything else (a full disk, a permission) is the caller's to word.
+  if (!(error instanceof IntegrityError)) return error;
+  if (error instanceof UnsafeMemberError || error.message.startsWith(prefix)) return error;
   const where = lastMember === undefined ? "" : ` near member "${lastMember}"`;
-  return new IntegrityError(`${prefix}: the archive is cut short or corrupt${where}: ${message}`, {
-    cause: error,
-  });
+  return new IntegrityError(
+    `${prefix}: the archive is cut short or corrupt${where}: ${error.message}`,
+    { cause: error },
+  );
 }
 
 /**
@@ -301,7 +299,7 @@ export async function scanBundle(
     }
   } catch (error) {
     const wrapped = archiveError(options.prefix, error, lastMember);
-    if (!options.collect || wrapped instanceof NotFoundError) throw wrapped;
+    if (!options.collect || !(wrapped instanceof IntegrityError)) throw wrapped;
     checker.problems.push(wrapped.message.slice(options.prefix.length + 2));
   }
   const images = checker.finish();
