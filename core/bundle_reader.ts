@@ -5,7 +5,7 @@ import type { Entry, EntryKind } from "../formats/entry.ts";
 import { parseSha256Sums } from "../formats/sha256sums.ts";
 import { readTar } from "../formats/tar.ts";
 import { decompress } from "./compress.ts";
-import { IntegrityError, NotFoundError, OsimgError } from "./errors.ts";
+import { IntegrityError, NotFoundError } from "./errors.ts";
 import {
   consumeContent,
   extractEntries,
