@@ -10,7 +10,7 @@ import {
   tablesOf,
 } from "./defspec.ts";
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "./errors.ts";
-import { loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
+import { buildNodeUniverse, loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
 import { SITE_DEFAULTS } from "./schema.ts";
 import type { Row, Store, StoreReader, StoreWriter } from "./store.ts";
@@ -124,16 +124,28 @@ class TypeSnapshot {
     if (spec.keying.kind === "keyvalue") {
       siteRows = await reader.rows(spec.keying.table);
     } else {
+      // Each table is read once; node and group types build the inheritance universe from the
+      // same rows rather than reading them again.
+      const nodeLike = spec.type === "node" || spec.type === "group";
+      const tables = nodeLike
+        ? [...new Set([...NODE_TABLES, ...Object.keys(spec.keying.keyColumns)])]
+        : Object.keys(spec.keying.keyColumns);
+      const raw: Record<string, Row[]> = {};
+      for (const table of tables) raw[table] = await reader.rows(table);
       for (const [table, keyColumn] of Object.entries(spec.keying.keyColumns)) {
         const index = new Map<string, Row>();
-        for (const row of await reader.rows(table)) {
+        for (const row of raw[table]!) {
           const key = row[keyColumn];
           if (key !== undefined && !index.has(key)) index.set(key, row);
         }
         byTable.set(table, index);
       }
-      if (spec.type === "node" || spec.type === "group") {
-        universe = await loadNodeUniverse(reader, NODE_TABLES, {
+      if (nodeLike) {
+        universe = buildNodeUniverse({
+          tables: Object.fromEntries(NODE_TABLES.map((table) => [table, raw[table]!])),
+          nodegroup: raw.nodegroup ?? await reader.rows("nodegroup"),
+          site: await reader.rows("site"),
+        }, {
           resolveAttribute: (name) => {
             const attribute = findAttribute(findObjectType("node")!, name);
             return attribute && { table: attribute.table, column: attribute.column };
@@ -197,10 +209,16 @@ class TypeSnapshot {
       }
       return result;
     }
+    const inherited = new Map<string, Record<string, string>>();
     for (const attribute of spec.attributes) {
-      const row = spec.type === "node" && inherit
-        ? this.universe!.inheritedRow(attribute.table, name)
-        : this.byTable.get(attribute.table)?.get(name);
+      let row: Row | undefined;
+      if (spec.type === "node" && inherit) {
+        row = inherited.get(attribute.table);
+        if (!row) {
+          row = this.universe!.inheritedRow(attribute.table, name);
+          inherited.set(attribute.table, row);
+        }
+      } else row = this.byTable.get(attribute.table)?.get(name);
       const value = row?.[attribute.column];
       if (value !== undefined && value !== "") result[attribute.name] = value;
     }
