@@ -283,6 +283,8 @@ interface PlanContext {
   plan: ImportPlan;
   /** Targets already claimed in this import (two sources for one path is an error). */
   claimed: Map<string, string>;
+  /** Every directory above a claimed target. */
+  claimedAncestors: Set<string>;
   counter: { value: number };
 }
 
@@ -316,13 +318,18 @@ function addMove(
       `${pc.prefix}: two members of the bundle would be written to "${targetManagement}"`,
     );
   }
-  for (const [other] of pc.claimed) {
-    if (isWithin(other, to) || isWithin(to, other)) {
-      throw new IntegrityError(
-        `${pc.prefix}: "${targetManagement}" would be written inside another restored path`,
-      );
-    }
+  // One target inside another (a file into a restored directory) would depend on the order of
+  // the renames; checked through ancestors so that thousands of extras stay linear.
+  const ancestors: string[] = [];
+  for (let dir = posix.dirname(to); dir !== posix.dirname(dir); dir = posix.dirname(dir)) {
+    ancestors.push(dir);
   }
+  if (pc.claimedAncestors.has(to) || ancestors.some((dir) => pc.claimed.has(dir))) {
+    throw new IntegrityError(
+      `${pc.prefix}: "${targetManagement}" would be written inside another restored path`,
+    );
+  }
+  for (const dir of ancestors) pc.claimedAncestors.add(dir);
   pc.claimed.set(to, from);
   pc.plan.moves.push({ from, to, keepOrig, shown: targetManagement, existed });
 }
@@ -738,6 +745,7 @@ export async function importBundle(
         warnings: [],
         plan,
         claimed: new Map(),
+        claimedAncestors: new Set(),
         counter: { value: 0 },
       };
       for (const image of scan.images) await planImage(pc, image);

@@ -304,3 +304,43 @@ Deno.test("a missing bundle is one clear line", async () => {
   assertEquals(output.status, 1);
   assertEquals(output.stderr, `Error: Cannot find ${t.root}/nosuch.tgz\n`);
 });
+
+Deno.test("kits: rows upserted, kit directory placed (old one kept as .ORIG), other_files to postscripts", async () => {
+  await using t = await testRoot();
+  const image = "rhels8.8.0-x86_64-install-compute";
+  const kit = "xlc-13.1.6-0-rhels-7-x86_64";
+  await Deno.mkdir(`${t.root}/install/rhels8.8.0/x86_64`, { recursive: true });
+  await Deno.mkdir(`${t.root}/install/kits/${kit}`, { recursive: true });
+  await Deno.writeTextFile(`${t.root}/install/kits/${kit}/old`, "old kit\n");
+  const bundle = await bundleIn(t.root, "kit.tgz", {
+    files: {
+      [`${image}/manifest.xml`]: await fixture("kit-two-components.manifest.xml"),
+      [`${image}/compute.rhels8.tmpl`]: "#kickstart\n",
+      [`${image}/compute.rhels8.pkglist`]: "@core\n",
+      [`${image}/${kit}/repos/${kit}/repodata/repomd.xml`]: "<repomd/>\n",
+      [`${image}/${kit}/other_files/kitscript`]: "#!/bin/sh\n",
+      [`${image}/${kit}/other_files/skip.exlist`]: "x\n",
+      [`${image}/${kit}/other_files/.hidden`]: "x\n",
+    },
+    sums: true,
+  });
+  const output = await t.ok(["imgimport", bundle]);
+  ok(output.stdout.endsWith(`Successfully imported the image ${image}.\n`), output.stdout);
+  assertEquals(
+    await Deno.readTextFile(`${t.root}/install/kits/${kit}/repos/${kit}/repodata/repomd.xml`),
+    "<repomd/>\n",
+  );
+  assertEquals(await Deno.readTextFile(`${t.root}/install/kits/${kit}.ORIG/old`), "old kit\n");
+  assertEquals((await Deno.stat(`${t.root}/install/postscripts/kitscript`)).mode! & 0o777, 0o755);
+  ok(!(await Deno.stat(`${t.root}/install/postscripts/skip.exlist`).catch(() => false)));
+  ok(!(await Deno.stat(`${t.root}/install/postscripts/.hidden`).catch(() => false)));
+  const kits = (await t.ok(["tabdump", "kit"])).stdout;
+  ok(
+    kits.includes(`"${kit}","xlc","XLC for Linux","13.1.6","0","Linux",,,"/install/kits/${kit}"`),
+    kits,
+  );
+  const components = (await t.ok(["tabdump", "kitcomponent"])).stdout;
+  ok(components.includes('"xlc.rte-compute-13.1.6-0-rhels-7-x86_64"'), components);
+  const repos = (await t.ok(["tabdump", "kitrepo"])).stdout;
+  ok(repos.includes(`"${kit}","${kit}","rhels","7"`), repos);
+});
