@@ -16,6 +16,7 @@ import { imgexport } from "./imgexport.ts";
 import { snapshot } from "./snapshot.ts";
 import { rollback } from "./rollback.ts";
 import { nodels } from "./nodels.ts";
+import { demo } from "./demo.ts";
 
 /** Every verb osimg has, one entry each. */
 export const COMMANDS: readonly Command[] = [
@@ -34,4 +35,5 @@ export const COMMANDS: readonly Command[] = [
   snapshot,
   rollback,
   nodels,
+  demo,
 ];

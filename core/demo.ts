@@ -1,0 +1,143 @@
+// The demo: the main job end to end in a temporary root, printing each command and its output.
+
+import { join } from "node:path";
+import type { Context } from "./context.ts";
+import { OsimgError } from "./errors.ts";
+import { cpioStream } from "../formats/cpio_newc.ts";
+import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
+import { compress } from "./compress.ts";
+
+const IMAGE = "debian12-x86_64-netboot-compute";
+const IMAGE_DIR = "/install/netboot/debian12/x86_64/compute";
+const EXLIST = "/install/custom/netboot/debian/compute.exlist";
+const PKGLIST = "/install/custom/netboot/debian/compute.pkglist";
+
+const INIT_SCRIPT = `#!/bin/sh
+# The sample image's init: what a diskless node would run first.
+echo "osimg demo image booted"
+`;
+
+/** Writes the sample root tree, the exlist and the boot files of the demo image under `root`. */
+async function buildSampleImage(root: string): Promise<void> {
+  const dir = join(root, IMAGE_DIR);
+  const rootimg = join(dir, "rootimg");
+  for (const sub of ["etc", "usr/bin", "usr/share/doc/demo", "var/log", "tmp", "root"]) {
+    await Deno.mkdir(join(rootimg, sub), { recursive: true });
+  }
+  await Deno.chmod(join(rootimg, "tmp"), 0o1777);
+  await Deno.chmod(join(rootimg, "root"), 0o700);
+  await Deno.writeTextFile(join(rootimg, "etc/hostname"), "compute\n");
+  await Deno.writeTextFile(
+    join(rootimg, "etc/os-release"),
+    'PRETTY_NAME="osimg demo (Debian 12 layout)"\nID=debian\nVERSION_ID="12"\n',
+  );
+  await Deno.writeTextFile(join(rootimg, "init"), INIT_SCRIPT, { mode: 0o755 });
+  await Deno.writeTextFile(join(rootimg, "usr/bin/hello"), "#!/bin/sh\necho hello\n", {
+    mode: 0o755,
+  });
+  await Deno.link(join(rootimg, "usr/bin/hello"), join(rootimg, "usr/bin/hello-again"));
+  await Deno.symlink("usr/bin", join(rootimg, "bin"));
+  await Deno.writeTextFile(join(rootimg, "usr/share/doc/demo/README"), "excluded by the exlist\n");
+  await Deno.writeTextFile(join(rootimg, "var/log/boot.log"), "");
+  await Deno.mkdir(join(root, EXLIST, ".."), { recursive: true });
+  await Deno.writeTextFile(join(root, EXLIST), "./usr/share/doc*\n./tmp/*\n");
+  await Deno.writeTextFile(join(root, PKGLIST), "openssh-server\nchrony\nnfs-common\n");
+  // genimage is not part of osimg yet: the kernel is a labelled stand-in file, and the initrd is
+  // a real gzip'd newc cpio holding the image's /init, written by osimg's own formats.
+  await Deno.writeTextFile(join(dir, "kernel"), "osimg demo: stand-in for a vmlinuz\n");
+  const entries: Entry[] = [
+    { ...baseMeta(".", 0o755), kind: "dir" },
+    {
+      ...baseMeta("init", 0o755),
+      kind: "file",
+      content: bytesContent(
+        new TextEncoder().encode(INIT_SCRIPT),
+      ),
+    },
+  ];
+  const file = await Deno.open(join(dir, "initrd-stateless.gz"), {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  try {
+    for await (const chunk of compress("gzip", cpioStream(entries))) {
+      let offset = 0;
+      while (offset < chunk.length) offset += await file.write(chunk.subarray(offset));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Runs the demo; keeps the temporary directory when `keep` is set. */
+export async function runDemo(ctx: Context, options: { keep: boolean }): Promise<void> {
+  const invoke = ctx.invoke;
+  if (!invoke) throw new OsimgError("The demo needs the command dispatcher.");
+  const base = await Deno.makeTempDir({ prefix: "osimg-demo-" });
+  const managementNode = join(base, "mn1");
+  const secondNode = join(base, "mn2");
+  const bundle = join(base, `${IMAGE}.tgz`);
+  const say = (text: string) => ctx.io.out(text);
+  const step = async (root: string, args: string[]) => {
+    const label = root === managementNode ? "mn1" : "mn2";
+    say(
+      `\n[${label}]$ osimg ${
+        args.map((arg) => /[\s|()\\$]/.test(arg) ? `'${arg}'` : arg).join(" ")
+      }\n`,
+    );
+    const status = await invoke(["--root", root, ...args]);
+    if (status !== 0) {
+      throw new OsimgError(`The demo stopped: 'osimg ${args.join(" ")}' exited ${status}.`);
+    }
+  };
+  try {
+    say(
+      `osimg demo in ${base}\n  mn1: a management node with an image\n  mn2: a second, empty one\n`,
+    );
+    await step(managementNode, ["chdef", "-t", "site", "clustersite", "domain=demo.cluster"]);
+    await step(managementNode, [
+      "mkdef",
+      "-t",
+      "osimage",
+      "-o",
+      IMAGE,
+      "provmethod=netboot",
+      "osname=Linux",
+      "osvers=debian12",
+      "osarch=x86_64",
+      "profile=compute",
+      `exlist=${EXLIST}`,
+      `pkglist=${PKGLIST}`,
+      `rootimgdir=${IMAGE_DIR}`,
+    ]);
+    await step(managementNode, ["mkdef", "-t", "node", "cn[01-04]", "groups=compute,all"]);
+    await step(managementNode, [
+      "chdef",
+      "-t",
+      "group",
+      "compute",
+      "netboot=xnba",
+      `provmethod=${IMAGE}`,
+      "ip=|\\D+(\\d+)|10.0.0.($1+0)|",
+    ]);
+    await step(managementNode, ["lsdef", "cn03"]);
+    await step(managementNode, ["nodels", "compute,-cn01"]);
+    await step(managementNode, ["lsdef", "-t", "osimage", "-o", IMAGE]);
+    say(`\n(writing a sample root tree, kernel and initrd under mn1${IMAGE_DIR})\n`);
+    await buildSampleImage(managementNode);
+    await step(managementNode, ["packimage", IMAGE]);
+    await step(managementNode, ["imgexport", IMAGE, bundle]);
+    await step(managementNode, ["verify", bundle]);
+    await step(secondNode, ["imgimport", bundle]);
+    await step(secondNode, ["lsdef", "-t", "osimage", "-o", IMAGE]);
+    await step(managementNode, ["snapshot", IMAGE, "--note", "before the change"]);
+    await step(managementNode, ["chdef", "-t", "osimage", "-o", IMAGE, "profile=broken"]);
+    await step(managementNode, ["rollback", IMAGE]);
+    await step(managementNode, ["lsdef", "-t", "osimage", "-o", IMAGE, "-i", "profile"]);
+    await step(managementNode, ["snapshot", "--list", IMAGE]);
+    say(`\nThe demo finished.${options.keep ? ` Its files are in ${base}.` : ""}\n`);
+  } finally {
+    if (!options.keep) await Deno.remove(base, { recursive: true }).catch(() => {});
+  }
+}

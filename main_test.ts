@@ -1,0 +1,115 @@
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { testRoot } from "./core/testing.ts";
+import { COMMANDS } from "./cmd/mod.ts";
+
+const PROJECT = fromFileUrl(new URL(".", import.meta.url));
+
+Deno.test("--help lists every verb and each verb has --help", async () => {
+  await using t = await testRoot();
+  const { stdout } = await t.ok(["--help"]);
+  for (const command of COMMANDS) {
+    ok(stdout.includes(`  ${command.name} `), `${command.name} missing from --help`);
+    const help = await t.ok([command.name, "--help"]);
+    ok(help.stdout.length > 20 && /usage/i.test(help.stdout), command.name);
+    assertEquals((await t.ok([command.name, "-h"])).stdout, help.stdout);
+  }
+});
+
+Deno.test("an unknown verb or flag is one line and exit 2", async () => {
+  await using t = await testRoot();
+  const verb = await t.run(["frobnicate"]);
+  assertEquals(verb.status, 2);
+  assertEquals(
+    verb.stderr,
+    "Error: Unknown verb 'frobnicate'. Run 'osimg --help' for the list of verbs.\n",
+  );
+  const flag = await t.run(["lsdef", "--bogus"]);
+  assertEquals(flag.status, 2);
+  assertEquals(flag.stderr.trim().split("\n").length, 1);
+  ok(flag.stderr.startsWith("Error: lsdef: Unknown option '--bogus'"), flag.stderr);
+  const none = await t.run([]);
+  assertEquals(none.status, 2);
+});
+
+Deno.test("--debug adds the cause chain", async () => {
+  await using t = await testRoot();
+  const plain = await t.run(["tabrestore", `${t.root}/missing.csv`]);
+  assertEquals(plain.stderr.trim().split("\n").length, 1);
+  const debug = await t.run(["--debug", "tabrestore", `${t.root}/missing.csv`]);
+  ok(debug.stderr.includes("NotFound"), debug.stderr);
+});
+
+Deno.test("OSIMG_ROOT and --db choose where the database lives", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const run = (args: string[], env: Record<string, string>) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${PROJECT}main.ts`, ...args],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const first = await run(["chdef", "-t", "site", "clustersite", "domain=a"], {
+      OSIMG_ROOT: root,
+    });
+    assertEquals(first.code, 0, new TextDecoder().decode(first.stderr));
+    await Deno.stat(`${root}/etc/xcat/osimg.sqlite`);
+    const second = await run(
+      ["--db", `${root}/other.sqlite`, "chdef", "-t", "site", "clustersite", "domain=b"],
+      { OSIMG_ROOT: root },
+    );
+    assertEquals(second.code, 0);
+    await Deno.stat(`${root}/other.sqlite`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the bundled program runs the demo from an empty directory, offline, and acts as a verb through a link", async () => {
+  const work = await Deno.makeTempDir({ prefix: "osimg-bundle-" });
+  try {
+    const dist = `${work}/dist`;
+    const bundled = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${PROJECT}scripts/bundle.ts`, dist],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(bundled.code, 0, new TextDecoder().decode(bundled.stderr));
+    const empty = `${work}/empty`;
+    await Deno.mkdir(empty);
+    await Deno.mkdir(`${work}/denodir`);
+    // `unshare -n` gives the run a network namespace with no network at all.
+    const env = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      DENO_DIR: `${work}/denodir`,
+      DENO: Deno.execPath(),
+      HOME: empty,
+    };
+    const demo = await new Deno.Command("unshare", {
+      args: ["-n", `${dist}/osimg`, "demo"],
+      cwd: empty,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(demo.stdout);
+    assertEquals(demo.code, 0, out + new TextDecoder().decode(demo.stderr));
+    ok(out.includes("The demo finished."), out);
+    assertEquals([...Deno.readDirSync(empty)].length, 0, "the demo wrote into the cwd");
+    await Deno.symlink(`${dist}/osimg`, `${work}/tabdump`);
+    const linked = await new Deno.Command("unshare", {
+      args: ["-n", `${work}/tabdump`, "--root", `${work}/root`, "site"],
+      cwd: empty,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(linked.code, 0, new TextDecoder().decode(linked.stderr));
+    assertEquals(new TextDecoder().decode(linked.stdout), "#key,value,comments,disable\n");
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
