@@ -9,12 +9,14 @@ export const imgimport: Command = {
   usage: `Usage:
   imgimport [-h|--help]
   imgimport <bundle_file_name> [-p|--postscripts <noderange>] [-f|--profile <new_profile>]
-            [-v] [--dry-run] [--allow-path <dir>]...
+            [-n|--nozip] [-v] [--dry-run] [--allow-path <dir>]...
 
     -f, --profile      Import under a new profile: new root image directory, stock files
                        re-homed under <installdir>/custom, image named
                        <osvers>-<osarch>-<provmethod>-<new_profile>.
     -p, --postscripts  Set the bundle's postscripts lists on these nodes (a noderange).
+    -n, --nozip        Accepted for xCAT's scripts; the compression (gzip, xz, zstd, bzip2 or
+                       none) is always detected from the bundle's first bytes.
     -v                 Verbose.
     --dry-run          Print the files and rows the import would write; change nothing.
     --allow-path DIR   Also allow manifest paths under DIR (besides the install directory,
@@ -30,6 +32,7 @@ export const imgimport: Command = {
       profile: { type: "string", short: "f" },
       postscripts: { type: "string", short: "p" },
       verbose: { type: "boolean", short: "v" },
+      nozip: { type: "boolean", short: "n" },
       "dry-run": { type: "boolean" },
       "allow-path": { type: "string", multiple: true },
     }, { minPositionals: 1, maxPositionals: 1 });

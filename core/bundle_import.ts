@@ -403,7 +403,13 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
   if (manifest.media !== undefined) {
     const { osvers, osarch } = manifest.osimage;
     const mediaDir = hostPathOf(ctx, `${pc.installDir}/${osvers}/${osarch}`);
-    if (manifest.media !== "required" || !(await Deno.stat(mediaDir).catch(() => undefined))) {
+    if (manifest.media !== "required") {
+      // xCAT fails such an image without a word; say why.
+      throw new InvalidInputError(
+        `${prefix}: ${image.dir}/manifest.xml has <media>${manifest.media}</media>; only 'required' is known`,
+      );
+    }
+    if (!(await Deno.stat(mediaDir).catch(() => undefined))) {
       throw new NotFoundError(
         `This image requires that you first copy media for ${osvers}-${osarch}`,
       );

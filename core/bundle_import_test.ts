@@ -89,7 +89,8 @@ for (const compression of ["xz", "zstd", "bzip2", "none"] as const) {
       files: netbootFiles(),
       compression,
     });
-    const output = await t.ok(["imgimport", bundle]);
+    // xCAT's -n (--nozip) is accepted: scripts that pass it for plain tar keep working.
+    const output = await t.ok(["imgimport", bundle, ...(compression === "none" ? ["-n"] : [])]);
     ok(output.stderr.includes("cannot be verified"), output.stderr);
     ok(output.stdout.endsWith(`Successfully imported the image ${IMAGE}.\n`));
     for (const target of NETBOOT_TARGETS) ok((await Deno.stat(`${t.root}/${target}`)).isFile);
@@ -195,6 +196,19 @@ Deno.test("install: media=required is checked with xCAT's message", async () => 
     failed.stderr,
   );
   assertEquals((await t.ok(["tabdump", "osimage"])).stdout.split("\n").length, 2);
+  const odd = await bundleIn(t.root, "odd.tgz", {
+    files: {
+      [`${image}/manifest.xml`]: (await fixture("install.manifest.xml"))
+        .replace("<media>required</media>", "<media>optional</media>"),
+      [`${image}/compute.rhels8.tmpl`]: "#kickstart\n",
+    },
+  });
+  assertEquals(
+    (await t.run(["imgimport", odd])).stderr.split("\n").find((line) => line.startsWith("Error")) +
+      "\n",
+    `Error: Cannot import bundle "${odd}": ${image}/manifest.xml has <media>optional</media>; ` +
+      "only 'required' is known\n",
+  );
   await Deno.mkdir(`${t.root}/install/rhels8.8.0/x86_64`, { recursive: true });
   await t.ok(["imgimport", bundle]);
   assertEquals(
