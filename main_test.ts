@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { testRoot } from "./core/testing.ts";
 import { COMMANDS } from "./cmd/mod.ts";
+import { runCli } from "./main.ts";
 
 const PROJECT = fromFileUrl(new URL(".", import.meta.url));
 
@@ -111,5 +112,67 @@ Deno.test("the bundled program runs the demo from an empty directory, offline, a
     assertEquals(new TextDecoder().decode(linked.stdout), "#key,value,comments,disable\n");
   } finally {
     await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("errors are coloured only on a terminal, and never with NO_COLOR", async () => {
+  const run = async (terminal: boolean, env: Record<string, string>) => {
+    let stderr = "";
+    const status = await runCli(["tabdump", "nosuch"], {
+      env,
+      cwd: "/",
+      io: {
+        out: () => {},
+        err: (text) => void (stderr += text),
+        readStdin: () => Promise.resolve(""),
+        stdoutIsTerminal: terminal,
+        stderrIsTerminal: terminal,
+      },
+    });
+    assertEquals(status, 1);
+    return stderr;
+  };
+  assertEquals(await run(false, {}), "Error: No such table: nosuch\n");
+  ok((await run(true, {})).includes("\x1b[31m"));
+  assertEquals(await run(true, { NO_COLOR: "1" }), "Error: No such table: nosuch\n");
+});
+
+Deno.test("long work shows progress on a terminal and stays quiet otherwise", async () => {
+  const root = await Deno.makeTempDir({ prefix: "osimg-progress-" });
+  try {
+    const rootimg = `${root}/install/netboot/d/x86_64/p/rootimg`;
+    await Deno.mkdir(`${rootimg}/etc`, { recursive: true });
+    await Deno.writeFile(`${rootimg}/etc/data`, new Uint8Array(4 << 20));
+    const run = async (terminal: boolean, args: string[]) => {
+      let stderr = "";
+      const status = await runCli(["--root", root, ...args], {
+        env: { PATH: Deno.env.get("PATH") ?? "" },
+        cwd: root,
+        io: {
+          out: () => {},
+          err: (text) => void (stderr += text),
+          readStdin: () => Promise.resolve(""),
+          stdoutIsTerminal: terminal,
+          stderrIsTerminal: terminal,
+        },
+      });
+      assertEquals(status, 0, stderr);
+      return stderr;
+    };
+    await run(false, [
+      "mkdef",
+      "-t",
+      "osimage",
+      "-o",
+      "img",
+      "provmethod=netboot",
+      "osvers=d",
+      "osarch=x86_64",
+      "profile=p",
+    ]);
+    assertEquals(await run(false, ["packimage", "img"]), "");
+    ok((await run(true, ["packimage", "img"])).includes("\r\x1b[2K"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
