@@ -388,3 +388,28 @@ Deno.test("round trip: our bundles import into a fresh root with identical defin
   const kit = (root: string) => snapshotTree(hostPath(root, `/install/kits/${KIT}`));
   assertEquals(await kit(target.root), await kit(source.root));
 });
+
+Deno.test("extras a bundle cannot carry are refused before writing: escaping symlink, FIFO", async () => {
+  await using t = await fixtureRoot();
+  const before = await listDir(t.root);
+  await Deno.mkdir(hostPath(t.root, "/tmp/links"));
+  await Deno.writeTextFile(hostPath(t.root, "/tmp/links/ok"), "ok\n");
+  await Deno.symlink("/etc/passwd", hostPath(t.root, "/tmp/links/passwd"));
+  const escaping = await t.run(["imgexport", NETBOOT, "-e", "/tmp/links"]);
+  assertEquals(escaping.status, 1);
+  ok(
+    escaping.stderr.includes("/tmp/links/passwd -> /etc/passwd points outside the bundle"),
+    escaping.stderr,
+  );
+  await Deno.remove(hostPath(t.root, "/tmp/links/passwd"));
+  const fifo = await runTool("mkfifo", [hostPath(t.root, "/tmp/links/pipe")]);
+  assertEquals(fifo.code, 0, fifo.stderr);
+  const refused = await t.run(["imgexport", NETBOOT, "-e", "/tmp/links"]);
+  assertEquals(refused.status, 1);
+  ok(refused.stderr.includes("/tmp/links/pipe is a device node or FIFO"), refused.stderr);
+  await Deno.mkdir(hostPath(t.root, "/tmp/empty"));
+  const empty = await t.run(["imgexport", NETBOOT, "-e", "/tmp/empty"]);
+  assertEquals(empty.status, 1);
+  ok(empty.stderr.includes("the extra directory /tmp/empty is empty"), empty.stderr);
+  assertEquals(await listDir(t.root), before);
+});
