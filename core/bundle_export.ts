@@ -110,7 +110,7 @@ interface BytesSource {
 }
 
 /** One archive member with where its bytes come from. */
-interface PlannedMember {
+export interface PlannedMember {
   entry: Entry;
   /** Made here (directories like extra/): its mtime is the bundle's epoch. */
   generated?: boolean;
@@ -714,7 +714,8 @@ async function addTree(
     );
   }
   const top = prefix.split("/")[0]!;
-  for await (const entry of walkTree(hostRoot)) {
+  // No xattrs: a bundle is for another machine, and xCAT's cp -dr / cp -a copies keep none either.
+  for await (const entry of walkTree(hostRoot, { xattrs: false })) {
     const relative = entry.path === "." ? "" : entry.path;
     const path = relative === "" ? prefix : `${prefix}/${relative}`;
     const where = relative === "" ? label : `${label}/${relative}`;
