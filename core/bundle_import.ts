@@ -285,6 +285,8 @@ interface PlanContext {
   claimed: Map<string, string>;
   /** Every directory above a claimed target. */
   claimedAncestors: Set<string>;
+  /** realpath cache for checkNoLinkEscape. */
+  realPaths: Map<string, string>;
   counter: { value: number };
 }
 
@@ -303,13 +305,41 @@ function checkAllowed(pc: PlanContext, path: string, what: string): string {
   return normalized;
 }
 
-function addMove(
+/**
+ * Refuses a target whose existing parent directories lead, through a symbolic link, out of the
+ * allowed directories: a link placed by an earlier bundle (an extra's relative link means
+ * something else at its destination) must not become a way to write anywhere.
+ */
+async function checkNoLinkEscape(pc: PlanContext, targetManagement: string): Promise<void> {
+  let dir = posix.dirname(hostPathOf(pc.ctx, targetManagement));
+  while (!(await lexists(dir))) dir = posix.dirname(dir);
+  let real = pc.realPaths.get(dir);
+  if (real === undefined) {
+    real = await Deno.realPath(dir);
+    pc.realPaths.set(dir, real);
+  }
+  const rootReal = await Deno.realPath(pc.ctx.root);
+  const lexical = posix.join(rootReal, posix.relative(posix.resolve(pc.ctx.root), dir));
+  if (real === lexical) return;
+  const roots = allowedRoots(pc.installDir, pc.tftpDir, pc.options.allowPaths ?? []);
+  for (const root of roots) {
+    const host = hostPathOf(pc.ctx, root);
+    const rootTarget = await Deno.realPath(host).catch(() => host);
+    if (isWithin(rootTarget, real)) return;
+  }
+  throw new IntegrityError(
+    `${pc.prefix}: the path "${targetManagement}" leads through a symbolic link out of the allowed directories`,
+  );
+}
+
+async function addMove(
   pc: PlanContext,
   from: string,
   targetManagement: string,
   keepOrig: boolean,
   existed: boolean,
-): void {
+): Promise<void> {
+  await checkNoLinkEscape(pc, targetManagement);
   const to = hostPathOf(pc.ctx, targetManagement);
   const claimedBy = pc.claimed.get(to);
   if (claimedBy !== undefined) {
@@ -358,7 +388,7 @@ async function planDirectoryMerge(
   const destHost = hostPathOf(pc.ctx, destManagement);
   const info = await Deno.lstat(destHost).catch(() => undefined);
   if (!info) {
-    addMove(pc, stagedDir, destManagement, false, false);
+    await addMove(pc, stagedDir, destManagement, false, false);
     return;
   }
   if (!info.isDirectory) {
@@ -378,7 +408,7 @@ async function planDirectoryMerge(
       await planDirectoryMerge(pc, child, target);
     } else {
       // cp -a -f semantics: overwritten, no .ORIG (imgport.pm moveExtra).
-      addMove(pc, child, target, false, targetInfo !== undefined);
+      await addMove(pc, child, target, false, targetInfo !== undefined);
     }
   }
 }
@@ -444,7 +474,7 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
       continue;
     }
     const existed = await lexists(hostPathOf(ctx, target));
-    addMove(pc, staged(ref.original), target, true, existed);
+    await addMove(pc, staged(ref.original), target, true, existed);
     pc.plan.messages.push(target);
     if (existed) pc.plan.messages.push(`  Moving old ${target} to ${target}.ORIG.`);
   }
@@ -464,7 +494,7 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
       }
       const target = posix.join(dest, base);
       const existed = await lexists(hostPathOf(ctx, target));
-      addMove(pc, `${imageDir}/extra/${base}`, target, true, existed);
+      await addMove(pc, `${imageDir}/extra/${base}`, target, true, existed);
       pc.plan.messages.push(target);
       if (existed) pc.plan.messages.push(`  Moving old ${target} to ${target}.ORIG.`);
     }
@@ -517,7 +547,13 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
       }
       const suffix = posix.extname(base) === ".img" ? "" : ".img";
       const target = `${dir}/${base}${suffix}`;
-      addMove(pc, `${imageDir}/${base}`, target, false, await lexists(hostPathOf(ctx, target)));
+      await addMove(
+        pc,
+        `${imageDir}/${base}`,
+        target,
+        false,
+        await lexists(hostPathOf(ctx, target)),
+      );
     }
   }
 
@@ -550,7 +586,7 @@ async function planRootImgTree(pc: PlanContext, stagedFile: string, target: stri
   }
   // The old tree is replaced whole rather than overlaid file by file as xCAT does, so no stale
   // file of the previous image survives; it is discarded once the commit is done.
-  addMove(pc, unpacked, treeTarget, false, await lexists(hostPathOf(pc.ctx, treeTarget)));
+  await addMove(pc, unpacked, treeTarget, false, await lexists(hostPathOf(pc.ctx, treeTarget)));
 }
 
 async function planKits(
@@ -589,7 +625,13 @@ async function planKits(
         await Deno.copyFile(`${otherFiles}/${entry.name}`, `${copyDir}/${entry.name}`);
         await Deno.chmod(`${copyDir}/${entry.name}`, 0o755);
         const to = `${pc.installDir}/postscripts/${entry.name}`;
-        addMove(pc, `${copyDir}/${entry.name}`, to, false, await lexists(hostPathOf(pc.ctx, to)));
+        await addMove(
+          pc,
+          `${copyDir}/${entry.name}`,
+          to,
+          false,
+          await lexists(hostPathOf(pc.ctx, to)),
+        );
       }
     }
     if (image.members.get(`${name}/plugins`) === "dir") {
@@ -597,7 +639,7 @@ async function planKits(
         `The kit ${name} has plugins; osimg runs no xcatd, so they are not installed.`,
       );
     }
-    addMove(pc, `${imageDir}/${name}`, target, true, existed);
+    await addMove(pc, `${imageDir}/${name}`, target, true, existed);
   }
 }
 
@@ -752,6 +794,7 @@ export async function importBundle(
         plan,
         claimed: new Map(),
         claimedAncestors: new Set(),
+        realPaths: new Map(),
         counter: { value: 0 },
       };
       for (const image of scan.images) await planImage(pc, image);

@@ -302,3 +302,35 @@ Deno.test("hostile: a manifest path climbing out with .. is judged after normali
     }: the manifest path "/install/../etc/kernel" (kernel) is outside the allowed directories (/install, /tftpboot, /opt/xcat/share/xcat); name its directory with --allow-path to allow it`,
   );
 });
+
+Deno.test("hostile: a link placed by an earlier bundle is not a way out", async () => {
+  // First bundle: its extra directory holds "up -> ../..", harmless inside the archive (it
+  // stays in the image directory) but pointing at the root once placed at /install/mydir.
+  const first = await bundle("link-first.tgz", {
+    files: { ...netbootFiles(), [`${IMAGE}/extra/tmp/mydir/up`]: { symlink: "../.." } },
+  });
+  const second = await bundle("link-second.tgz", {
+    files: {
+      ...netbootFiles(),
+      [`${IMAGE}/manifest.xml`]: manifestText.replace(
+        "<dest>/install/mydir</dest>",
+        "<dest>/install/mydir/up/etc</dest>",
+      ),
+    },
+  });
+  await using t = await testRoot();
+  await t.ok(["imgimport", first]);
+  const before = await rootState(t);
+  const output = await t.run(["imgimport", second]);
+  assertEquals(output.status, 1);
+  ok(
+    output.stderr.includes(
+      `Error: ${
+        prefix(second)
+      }: the path "/install/mydir/up/etc/a.conf" leads through a symbolic link out of the allowed directories\n`,
+    ),
+    output.stderr,
+  );
+  assertEquals(await rootState(t), before);
+  ok(!(await Deno.stat(`${t.root}/etc/a.conf`).catch(() => false)));
+});
