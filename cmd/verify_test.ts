@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { makeBundle, netbootFiles, sha256 } from "../core/bundle_testing.ts";
-import { testRoot } from "../core/testing.ts";
+import { assertGolden, testRoot } from "../core/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 
@@ -74,4 +74,11 @@ Deno.test("verify --json: a machine-readable report, hostile members included", 
     report.problems.some((problem: string) => problem.includes("the archive is cut short")),
     output.stdout,
   );
+});
+
+Deno.test("golden: verify --json report and usage", async () => {
+  await using t = await testRoot();
+  await makeBundle(`${t.root}/ok.tgz`, { files: netbootFiles(), sums: true });
+  await assertGolden("verify_report.json", (await t.ok(["verify", "ok.tgz", "--json"])).stdout);
+  await assertGolden("verify_usage.txt", (await t.ok(["verify", "--help"])).stdout);
 });

@@ -7,7 +7,7 @@ import {
   netbootFiles,
   rootState,
 } from "./bundle_testing.ts";
-import { testRoot } from "./testing.ts";
+import { assertGolden, testRoot } from "./testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 
@@ -357,4 +357,17 @@ Deno.test("kits: rows upserted, kit directory placed (old one kept as .ORIG), ot
   ok(components.includes('"xlc.rte-compute-13.1.6-0-rhels-7-x86_64"'), components);
   const repos = (await t.ok(["tabdump", "kitrepo"])).stdout;
   ok(repos.includes(`"${kit}","${kit}","rhels","7"`), repos);
+});
+
+Deno.test("golden: the import transcript (-v), the dry run and the usage", async () => {
+  await using t = await testRoot();
+  await makeBundle(`${t.root}/x.tgz`, { files: netbootFiles() });
+  const dry = await t.ok(["imgimport", "x.tgz", "--dry-run"]);
+  await assertGolden("imgimport_dry_run.txt", dry.stdout);
+  const output = await t.ok(["imgimport", "-v", "x.tgz"]);
+  await assertGolden(
+    "imgimport_netboot_verbose.txt",
+    (output.stdout + output.stderr).replaceAll(t.root, "<cwd>"),
+  );
+  await assertGolden("imgimport_usage.txt", (await t.ok(["imgimport", "--help"])).stdout);
 });
