@@ -27,7 +27,9 @@ export const rollback: Command = {
     const { restored, saved } = await rollbackImage(ctx, image!, selector, {
       force: booleanFlag(flags, "force"),
     });
-    if (saved) {
+    if (saved?.id === restored.id) {
+      ctx.io.out(`The image ${image} was unchanged since snapshot ${saved.id}.\n`);
+    } else if (saved) {
       ctx.io.out(
         `The state before the rollback is snapshot ${saved.id} ('rollback ${image} ${saved.id}' undoes it).\n`,
       );

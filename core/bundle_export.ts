@@ -136,10 +136,15 @@ export interface ExportPlan {
 /** Exports `request.image` into a bundle; nothing is left behind when it fails. */
 export async function exportImage(ctx: Context, request: ExportRequest): Promise<ExportResult> {
   const compression = request.compression ?? "gzip";
-  const plan = await planExport(ctx, request);
-  const destination = await resolveDestination(ctx, request.destination, plan, compression);
+  const destination = await resolveDestination(
+    ctx,
+    request.destination,
+    request.image,
+    compression,
+  );
   const line = request.onLine ?? (() => {});
-  line(`Exporting ${plan.image.name} to ${destination}...`);
+  line(`Exporting ${request.image} to ${destination}...`);
+  const plan = await planExport(ctx, request);
   if (request.verbose) {
     for (const member of plan.members) {
       if (member.source?.kind === "disk" && member.entry.kind === "file") {
@@ -162,10 +167,10 @@ export async function exportImage(ctx: Context, request: ExportRequest): Promise
 async function resolveDestination(
   ctx: Context,
   destination: string | undefined,
-  plan: ExportPlan,
+  imageName: string,
   compression: Compression,
 ): Promise<string> {
-  const defaultName = plan.directory + EXTENSIONS[compression];
+  const defaultName = imageName.replace(/\s+/g, "_") + EXTENSIONS[compression];
   if (destination === undefined || destination === "") return posix.join(ctx.cwd, defaultName);
   const resolved = posix.resolve(ctx.cwd, destination);
   const info = await Deno.stat(resolved).catch(() => undefined);
@@ -175,7 +180,7 @@ async function resolveDestination(
   const parent = await Deno.stat(directory).catch(() => undefined);
   if (!parent?.isDirectory) {
     throw new NotFoundError(
-      `Cannot export image '${plan.image.name}': the directory '${
+      `Cannot export image '${imageName}': the directory '${
         wantsDirectory ? destination : directory
       }' does not exist`,
     );
@@ -279,6 +284,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
       manifest.ramdisk = `${dir}/${initrd}`;
       manifest.kernel = `${dir}/kernel`;
       if (isStatelite) {
+        line("Packing root image. It will take a while");
         manifest.rootimgtree = `${dir}/rootimgtree.gz`;
         manifest.litefile = `${dir}/litefile.csv`;
       } else {

@@ -284,7 +284,9 @@ export async function rollbackImage(
   ]);
   const existed = new Set<string>();
   for (const path of leftovers) if (await exists(path)) existed.add(path);
-  await importBundle(ctx, blob, {});
+  // imgimport's own lines (restored paths, ".ORIG" moves undone below) would mislead here.
+  const quiet: Context = { ...ctx, io: { ...ctx.io, out: () => {} } };
+  await importBundle(quiet, blob, {});
   for (const path of leftovers) {
     if (!existed.has(path)) await Deno.remove(path, { recursive: true }).catch(() => {});
   }
