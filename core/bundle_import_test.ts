@@ -371,3 +371,17 @@ Deno.test("golden: the import transcript (-v), the dry run and the usage", async
   );
   await assertGolden("imgimport_usage.txt", (await t.ok(["imgimport", "--help"])).stdout);
 });
+
+for (const tarFormat of ["gnu", "pax"] as const) {
+  Deno.test(`compat: GNU tar ${tarFormat} long names and long link targets are read`, async () => {
+    await using t = await testRoot();
+    const deep = "a-rather-long-directory-name-for-testing/".repeat(4) + "file-" + "x".repeat(120);
+    const files = netbootFiles();
+    files[`${IMAGE}/extra/tmp/mydir/${deep}`] = "deep\n";
+    files[`${IMAGE}/extra/tmp/mydir/deeplink`] = { symlink: deep };
+    await makeBundle(`${t.root}/long.tgz`, { files, tarFormat, sums: tarFormat === "pax" });
+    await t.ok(["imgimport", "long.tgz"]);
+    assertEquals(await Deno.readTextFile(`${t.root}/install/mydir/${deep}`), "deep\n");
+    assertEquals(await Deno.readLink(`${t.root}/install/mydir/deeplink`), deep);
+  });
+}

@@ -22,6 +22,8 @@ export interface BundleSpec {
    */
   sums?: boolean;
   compression?: "gzip" | "xz" | "zstd" | "bzip2" | "none";
+  /** GNU tar's --format (default: GNU tar's own default, "gnu", as on RHEL and SLES). */
+  tarFormat?: "gnu" | "pax" | "ustar";
   /** Change SHA256SUMS after it was computed (hostile fixtures). */
   editSums?: (text: string, dir: string) => string;
 }
@@ -91,11 +93,32 @@ export async function makeBundle(path: string, spec: BundleSpec): Promise<void> 
         }),
       ];
       await Deno.writeTextFile(`${stage}.list`, ordered.join("\n") + "\n");
-      await run(["tar", "-c", "-f", tarFile, "--no-recursion", "-C", stage, "-T", `${stage}.list`]);
+      await run([
+        "tar",
+        "-c",
+        "-f",
+        tarFile,
+        ...(spec.tarFormat ? [`--format=${spec.tarFormat}`] : []),
+        "--no-recursion",
+        "-C",
+        stage,
+        "-T",
+        `${stage}.list`,
+      ]);
       await Deno.remove(`${stage}.list`);
     } else {
       // Exactly xCAT's `tar czf <dest> .` from inside the staging directory.
-      await run(["tar", "-c", "-f", tarFile, "."], stage);
+      await run(
+        [
+          "tar",
+          "-c",
+          "-f",
+          tarFile,
+          ...(spec.tarFormat ? [`--format=${spec.tarFormat}`] : []),
+          ".",
+        ],
+        stage,
+      );
     }
     const compressor = {
       gzip: ["gzip", "-n", "-c"],
