@@ -96,6 +96,44 @@ async function readIndex(store: SnapshotStore, image: string): Promise<SnapshotI
   return index;
 }
 
+/** How long a snapshot waits for another one recording into the same index. */
+const LOCK_WAIT_MS = 30_000;
+
+/**
+ * Runs `work` holding the image's index lock (a directory: mkdir is atomic), so two snapshots
+ * of one image never lose each other's record. Held only for the read-modify-write of the
+ * index, never during the export.
+ */
+async function withIndexLock<T>(
+  store: SnapshotStore,
+  image: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  await Deno.mkdir(store.indexes, { recursive: true });
+  const lock = `${indexPath(store, image)}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  while (true) {
+    try {
+      await Deno.mkdir(lock);
+      break;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      if (Date.now() > deadline) {
+        throw new ConflictError(
+          `Cannot record the snapshot of '${image}': ${lock} is held by another osimg. ` +
+            "Try again; if no osimg is running, remove that directory.",
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await Deno.remove(lock).catch(() => {});
+  }
+}
+
 /** Replaces the index atomically (write a temporary, fsync, rename). */
 async function writeIndex(store: SnapshotStore, index: SnapshotIndex): Promise<void> {
   await Deno.mkdir(store.indexes, { recursive: true });
@@ -132,27 +170,28 @@ export async function takeSnapshot(
       destination: temporary,
       forSnapshot: true,
     });
-    const index = await readIndex(store, image);
-    const latest = index.snapshots[index.snapshots.length - 1];
     const blob = blobPath(store, exported.sha256);
-    if (await exists(blob)) {
-      await Deno.remove(temporary);
-    } else {
-      await Deno.rename(temporary, blob);
-    }
-    if (latest?.digest === exported.sha256) return { record: latest, created: false };
-    const nextId = index.snapshots.reduce((max, record) => Math.max(max, Number(record.id)), 0) + 1;
-    const record: SnapshotRecord = {
-      id: String(nextId),
-      image,
-      time: ctx.now().toISOString().replace(/\.\d{3}Z$/, "Z"),
-      size: exported.bytes,
-      note: options.note ?? "",
-      digest: exported.sha256,
-    };
-    index.snapshots.push(record);
-    await writeIndex(store, index);
-    return { record, created: true };
+    // Same digest, same bytes: an existing blob is the one we would write.
+    if (await exists(blob)) await Deno.remove(temporary);
+    else await Deno.rename(temporary, blob);
+    return await withIndexLock(store, image, async () => {
+      const index = await readIndex(store, image);
+      const latest = index.snapshots[index.snapshots.length - 1];
+      if (latest?.digest === exported.sha256) return { record: latest, created: false };
+      const nextId = index.snapshots.reduce((max, record) => Math.max(max, Number(record.id)), 0) +
+        1;
+      const record: SnapshotRecord = {
+        id: String(nextId),
+        image,
+        time: ctx.now().toISOString().replace(/\.\d{3}Z$/, "Z"),
+        size: exported.bytes,
+        note: options.note ?? "",
+        digest: exported.sha256,
+      };
+      index.snapshots.push(record);
+      await writeIndex(store, index);
+      return { record, created: true };
+    });
   } finally {
     await Deno.remove(temporary).catch(() => {});
   }

@@ -178,3 +178,17 @@ Deno.test("rollback needs --force when the current state cannot be snapshotted",
   await t.ok(["rollback", NETBOOT, "--force"]);
   assertEquals(await state(t.root, NETBOOT), original);
 });
+
+Deno.test("concurrent snapshots of one image both get recorded", async () => {
+  await using t = await fixtureRoot();
+  await t.ok(["snapshot", NETBOOT]);
+  await Deno.writeTextFile(hostPath(t.root, `${NETBOOT_DIR}/kernel`), "k2\n");
+  const [a, b] = await Promise.all([
+    t.ok(["snapshot", NETBOOT, "--note", "a"]),
+    t.ok(["snapshot", NETBOOT, "--note", "b"]),
+  ]);
+  const list = JSON.parse((await t.ok(["snapshot", "--list", NETBOOT, "--json"])).stdout);
+  // Both ran the same export: the first records it, the second finds it unchanged.
+  assertEquals(list.length, 2, a.stdout + b.stdout);
+  ok([a.stdout, b.stdout].some((text) => text.includes("unchanged since snapshot 2")));
+});
