@@ -164,3 +164,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "targets on another file system (a tmpfs at /tftpboot) are placed and replaced too",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const work = await Deno.makeTempDir({ prefix: "osimg-xdev-" });
+    const root = `${work}/root`;
+    await Deno.mkdir(`${root}/tftpboot`, { recursive: true });
+    const mount = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=4m", "tmpfs", `${root}/tftpboot`],
+    }).output();
+    ok(mount.success);
+    try {
+      const files = netbootFiles();
+      files[`${IMAGE}/manifest.xml`] = (files[`${IMAGE}/manifest.xml`] as string).replace(
+        "<kernel>/install/netboot/rhels8.8.0/x86_64/compute/kernel</kernel>",
+        "<kernel>/tftpboot/xcat/compute/kernel</kernel>",
+      );
+      const bundle = `${work}/x.tgz`;
+      await makeBundle(bundle, { files, sums: true });
+      assertEquals((await osimg(root, ["imgimport", bundle])).status, 0);
+      await Deno.writeTextFile(`${root}/tftpboot/xcat/compute/kernel`, "local\n");
+      const again = await osimg(root, ["imgimport", bundle]);
+      assertEquals(again.status, 0, again.stderr);
+      assertEquals(
+        await Deno.readTextFile(`${root}/tftpboot/xcat/compute/kernel`),
+        "vmlinuz bytes\n",
+      );
+      assertEquals(await Deno.readTextFile(`${root}/tftpboot/xcat/compute/kernel.ORIG`), "local\n");
+      assertEquals(
+        (await snapshotTree(`${root}/tftpboot`)).map((line) => line.split(" ")[1]),
+        ["xcat", "xcat/compute", "xcat/compute/kernel", "xcat/compute/kernel.ORIG"],
+      );
+    } finally {
+      await new Deno.Command("umount", { args: [`${root}/tftpboot`] }).output();
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});

@@ -38,7 +38,10 @@ export interface CommitPlan {
 interface JournalMove extends FileMove {
   hadTarget: boolean;
   hadOrig: boolean;
-  /** Where a replaced target (keepOrig false) or an older .ORIG is parked until the end. */
+  /**
+   * Where a replaced target (keepOrig false) or an older .ORIG is parked until the end: beside
+   * the target, so parking is a rename on the target's own file system.
+   */
   targetBackup: string;
   origBackup: string;
   /** A same-directory temporary for a cross-device copy, renamed over `to` when complete. */
@@ -285,6 +288,14 @@ async function runForward(journal: Journal): Promise<void> {
   for (const move of journal.moves) await moveForward(move);
 }
 
+/** After a completed forward run: the parked old targets and old .ORIGs are dropped. */
+async function dropParked(journal: Journal): Promise<void> {
+  for (const move of journal.moves) {
+    await removeTree(move.targetBackup);
+    await removeTree(move.origBackup);
+  }
+}
+
 async function runBackward(journal: Journal): Promise<void> {
   for (const move of [...journal.moves].reverse()) await moveBackward(move);
   for (const dir of [...journal.createdDirs].reverse()) {
@@ -340,12 +351,11 @@ export async function commitStaged(
           ...move,
           hadTarget: await exists(move.to),
           hadOrig: move.keepOrig && await exists(`${move.to}.ORIG`),
-          targetBackup: `${staging.dir}/replaced/${index}`,
-          origBackup: `${staging.dir}/replaced/${index}.ORIG`,
+          targetBackup: `${dirname(move.to)}/.osimg-${staging.id}-${index}.old`,
+          origBackup: `${dirname(move.to)}/.osimg-${staging.id}-${index}.ORIG`,
           crossDeviceTemp: `${dirname(move.to)}/.osimg-${staging.id}-${index}`,
         });
       }
-      await Deno.mkdir(`${staging.dir}/replaced`, { recursive: true });
       journal = { version: 1, id: staging.id, direction: "forward", createdDirs, moves, rows };
       await writeJournal(journalPath, journal, root);
       await hook?.("journal-written");
@@ -366,6 +376,7 @@ export async function commitStaged(
     }
     throw error;
   }
+  await dropParked(journal!);
   await Deno.remove(journalPath);
   await syncDirectory(staging.dir).catch(() => {});
 }
@@ -414,6 +425,7 @@ export async function recoverStaging(
       if (direction === "forward") await runForward(journal);
       else await runBackward(journal);
       await store.write((writer) => applyRows(writer, journal!.rows, direction));
+      if (direction === "forward") await dropParked(journal);
       (direction === "forward" ? report.rolledForward : report.rolledBack).push(name);
       await Deno.remove(`${dir}/${JOURNAL}`);
     } else {
