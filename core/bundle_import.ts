@@ -749,9 +749,15 @@ export async function importBundle(
     throw new NotFoundError(`Cannot find ${bundle}`);
   }
   const store: Store = await ctx.store();
-  const report = await recoverInterruptedImports(ctx);
-  for (const id of [...report.rolledForward, ...report.rolledBack]) {
-    ctx.io.err(`Finished an interrupted import (${id}) left by an earlier run.\n`);
+  // A dry run changes nothing, not even what an interrupted run left (the next real run will).
+  if (!options.dryRun) {
+    const report = await recoverInterruptedImports(ctx);
+    for (const id of report.rolledForward) {
+      ctx.io.err(`Finished an interrupted import (${id}) left by an earlier run.\n`);
+    }
+    for (const id of report.rolledBack) {
+      ctx.io.err(`Undid an interrupted import (${id}) left by an earlier run.\n`);
+    }
   }
   const [installDir, tftpDir] = await store.read(async (reader) => [
     await readInstallDir(reader),

@@ -7,6 +7,13 @@ import {
   netbootFiles,
   rootState,
 } from "./bundle_testing.ts";
+import { cp } from "node:fs/promises";
+import { importBundle } from "./bundle_import.ts";
+import type { Context } from "./context.ts";
+import { systemRunner } from "./process.ts";
+import { silentProgress } from "./progress.ts";
+import { openSqliteStore } from "./sqlite_store.ts";
+import type { Store } from "./store.ts";
 import { assertGolden, testRoot } from "./testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
@@ -385,3 +392,56 @@ for (const tarFormat of ["gnu", "pax"] as const) {
     assertEquals(await Deno.readLink(`${t.root}/install/mydir/deeplink`), deep);
   });
 }
+
+Deno.test("an import cut off mid-commit is finished by the next imgimport, which says so", async () => {
+  await using t = await testRoot();
+  await makeBundle(`${t.root}/x.tgz`, { files: netbootFiles(), sums: true });
+  const crashedParent = await Deno.makeTempDir({ prefix: "osimg-crashed-" });
+  const crashed = `${crashedParent}/root`;
+  let store: Store | undefined;
+  const ctx: Context = {
+    root: t.root,
+    dbPath: `${t.root}/etc/xcat/osimg.sqlite`,
+    cwd: t.root,
+    env: {},
+    io: {
+      out() {},
+      err() {},
+      readStdin: () => Promise.resolve(""),
+      stdoutIsTerminal: false,
+      stderrIsTerminal: false,
+    },
+    debug: false,
+    color: false,
+    runner: systemRunner,
+    now: () => new Date(),
+    store: () => Promise.resolve(store ??= openSqliteStore(`${t.root}/etc/xcat/osimg.sqlite`)),
+    progress: () => silentProgress,
+  };
+  try {
+    // What a kill -9 right after the renames leaves: the root copied at that moment.
+    await importBundle(ctx, "x.tgz", {
+      hook: async (point) => {
+        if (point === "files-moved") {
+          await cp(t.root, crashed, { recursive: true, verbatimSymlinks: true });
+        }
+      },
+    });
+  } finally {
+    store?.close();
+  }
+  const expected = await rootState(t);
+  await using copy = await testRoot();
+  await Deno.remove(copy.root, { recursive: true });
+  await Deno.rename(crashed, copy.root);
+  await Deno.remove(crashedParent);
+  await Deno.writeFile(`${copy.root}/empty.tgz`, new Uint8Array());
+  const next = await copy.run(["imgimport", "empty.tgz"]);
+  assertEquals(next.status, 1);
+  ok(
+    /^Finished an interrupted import \(\S+\) left by an earlier run\.\n/.test(next.stderr),
+    next.stderr,
+  );
+  await Deno.remove(`${copy.root}/empty.tgz`);
+  assertEquals(await rootState(copy), expected);
+});
