@@ -445,3 +445,23 @@ Deno.test("an import cut off mid-commit is finished by the next imgimport, which
   await Deno.remove(`${copy.root}/empty.tgz`);
   assertEquals(await rootState(copy), expected);
 });
+
+Deno.test("s390x raw: image files go to the computed <installdir>/raw/<osvers>/<osarch>/<profile>", async () => {
+  await using t = await testRoot();
+  const image = "rhels8.8.0-x86_64-install-compute";
+  await makeBundle(`${t.root}/raw.tgz`, {
+    files: {
+      [`${image}/manifest.xml`]: await fixture("s390x-raw.manifest.xml"),
+      [`${image}/compute.rhels8.tmpl`]: "#kickstart\n",
+      [`${image}/compute.rhels8.pkglist`]: "@core\n",
+      [`${image}/0100.img`]: "disk 0100\n",
+      [`${image}/0101.img`]: "disk 0101\n",
+    },
+    sums: true,
+  });
+  const output = await t.ok(["imgimport", "raw.tgz"]);
+  ok(output.stdout.includes("Copying image files to /install/raw/rhels8.8.0/s390x/compute\n"));
+  const dir = `${t.root}/install/raw/rhels8.8.0/s390x/compute`;
+  assertEquals(await Deno.readTextFile(`${dir}/0100.img`), "disk 0100\n");
+  assertEquals(await Deno.readTextFile(`${dir}/0101.img`), "disk 0101\n");
+});
