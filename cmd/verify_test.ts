@@ -82,3 +82,18 @@ Deno.test("golden: verify --json report and usage", async () => {
   await assertGolden("verify_report.json", (await t.ok(["verify", "ok.tgz", "--json"])).stdout);
   await assertGolden("verify_usage.txt", (await t.ok(["verify", "--help"])).stdout);
 });
+
+Deno.test("verify: paths imgimport would refuse without --allow-path are pointed out", async () => {
+  await using t = await testRoot();
+  const files = netbootFiles();
+  files[`${IMAGE}/manifest.xml`] = (files[`${IMAGE}/manifest.xml`] as string)
+    .replace("<dest>/install/mydir</dest>", "<dest>/usr/mydir</dest>");
+  await makeBundle(`${t.root}/x.tgz`, { files, sums: true });
+  const output = await t.ok(["verify", "x.tgz"]);
+  assertEquals(
+    output.stderr,
+    `Warning: ${IMAGE}/manifest.xml: the extra destination "/usr/mydir" is outside /install, ` +
+      "/tftpboot, /opt/xcat/share/xcat; importing it needs --allow-path\n",
+  );
+  ok(!(await Deno.stat(`${t.root}/etc`).catch(() => false)), "verify made no database");
+});

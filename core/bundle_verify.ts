@@ -1,10 +1,14 @@
 // verify: a bundle's structure, manifests and every checksum in one streaming pass, every problem reported, nothing written.
 
+import { existsSync } from "node:fs";
 import { posix, resolve } from "node:path";
 import { parseManifest } from "../formats/manifest_xml.ts";
-import { fileRefs, manifestProblems } from "./bundle_import.ts";
+import { fileRefs, manifestProblems, XCAT_SHARE_DIR } from "./bundle_import.ts";
 import { fileChunks, scanBundle } from "./bundle_reader.ts";
 import type { Context } from "./context.ts";
+import { readInstallDir, readTftpDir } from "./osimage.ts";
+import { isWithin } from "./paths.ts";
+import { SITE_DEFAULTS } from "./schema.ts";
 
 /** One image directory as verify saw it. */
 export interface VerifiedImage {
@@ -48,6 +52,18 @@ export async function verifyBundle(ctx: Context, bundlePath: string): Promise<Ve
     collect: true,
   });
   const problems = [...scan.problems];
+  const warnings = [...scan.warnings];
+  // Where imgimport would allow files by default: this root's site values when it has a
+  // database (verify never creates one), xCAT's defaults otherwise.
+  let roots = [SITE_DEFAULTS.installdir!, SITE_DEFAULTS.tftpdir!, XCAT_SHARE_DIR];
+  if (existsSync(ctx.dbPath)) {
+    const store = await ctx.store();
+    roots = await store.read(async (reader) => [
+      await readInstallDir(reader),
+      await readTftpDir(reader),
+      XCAT_SHARE_DIR,
+    ]);
+  }
   const images: VerifiedImage[] = [];
   for (const image of scan.images) {
     const verified: VerifiedImage = {
@@ -70,6 +86,12 @@ export async function verifyBundle(ctx: Context, bundlePath: string): Promise<Ve
           problems.push(
             `${image.dir}/manifest.xml: the path "${ref.original}" (${ref.field}) is not absolute`,
           );
+        } else if (!roots.some((root) => isWithin(root, posix.normalize(ref.original)))) {
+          warnings.push(
+            `${image.dir}/manifest.xml: "${ref.original}" (${ref.field}) is outside ${
+              roots.join(", ")
+            }; importing it needs --allow-path`,
+          );
         }
         const base = posix.basename(ref.original);
         if (!base || !image.files.has(base)) {
@@ -79,6 +101,13 @@ export async function verifyBundle(ctx: Context, bundlePath: string): Promise<Ve
         }
       }
       for (const extra of manifest.extra) {
+        if (!roots.some((root) => isWithin(root, posix.normalize(extra.dest)))) {
+          warnings.push(
+            `${image.dir}/manifest.xml: the extra destination "${extra.dest}" is outside ${
+              roots.join(", ")
+            }; importing it needs --allow-path`,
+          );
+        }
         const asDir = posix.normalize(`extra/${extra.src.replace(/^\/+/, "")}`);
         if (
           image.members.get(asDir) !== "dir" &&
@@ -100,7 +129,7 @@ export async function verifyBundle(ctx: Context, bundlePath: string): Promise<Ve
     bundle: bundlePath,
     ok: problems.length === 0,
     images,
-    warnings: scan.warnings,
+    warnings,
     problems,
     entries: scan.entries,
     bytes: scan.bytes,
