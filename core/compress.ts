@@ -71,10 +71,18 @@ export function detectCompression(head: Uint8Array): Compression {
 }
 
 /**
- * Compresses a byte stream. gzip is one gzip member made of independently deflated 1 MiB blocks
- * (as pigz does) compressed by a pool of Workers; zstd and xz run their tools multi-threaded in
- * the mode whose output does not depend on the thread count; bzip2 runs `bzip2`. Input is read
- * while earlier blocks compress, with a bounded number of blocks in flight, so memory stays flat.
+ * Compresses a byte stream. gzip is ONE gzip member made of independently deflated 1 MiB blocks
+ * (as pigz writes it) compressed by a pool of Workers; zstd and xz run their tools multi-threaded
+ * in the mode whose output does not depend on the thread count (one zstd frame, one xz stream);
+ * bzip2 runs `bzip2`. Input is read while earlier blocks compress, with a bounded number of
+ * blocks in flight, so memory stays flat.
+ *
+ * Why one member / one frame and not many independent ones: the kernel's initramfs unpacker
+ * (init/initramfs.c, unpack_to_rootfs) decompresses one member or frame per call and then fails
+ * with "junk at the end of compressed archive" unless that member ended exactly on a cpio entry
+ * boundary. Fixed-size independent members would cut entries at arbitrary points. Deno's zstd
+ * cannot run multi-threaded (deps.md §6) and zstd blocks cannot be spliced into one frame
+ * (repeat offsets carry across blocks), so zstd runs `zstd -T`, which also checks its input.
  *
  * @example
  * ```ts
@@ -134,9 +142,9 @@ export function compress(
 }
 
 /**
- * Decompresses a stream of any kind compressRead knows, detected by magic bytes (anything else
- * passes through unchanged). gzip may have several members. Corrupt or truncated data becomes an
- * IntegrityError naming the format.
+ * Decompresses a stream of any Compression, detected by magic bytes (anything else passes through
+ * unchanged). gzip may have several members (GNU gzip, pigz and concatenated files all read).
+ * Corrupt, truncated or trailing-garbage data becomes an IntegrityError naming the format.
  *
  * @example
  * ```ts
