@@ -380,6 +380,54 @@ Deno.test("walkTree without --allow-ffi: says so once and walks on", async () =>
   }
 });
 
+Deno.test("walkTree as an unprivileged user: an unreadable directory is listed, not entered", async () => {
+  const work = await Deno.makeTempDir({ prefix: "osimg-walk-user-" });
+  try {
+    await sh(
+      `mkdir -p tree/locked tree/open && printf s > tree/locked/secret && printf o > tree/open/f
+       chmod 000 tree/locked && mkdir deno-dir && chown 65534:65534 deno-dir && chmod 755 .`,
+      work,
+    );
+    const script = `${work}/walk.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { walkTree } from ${JSON.stringify(import.meta.resolve("./walk.ts"))};\n` +
+        `const skips = [];\nconst paths = [];\n` +
+        `for await (const e of walkTree(Deno.args[0], { onSkip: (p, r) => skips.push([p, r]) })) paths.push(e.path);\n` +
+        `console.log(JSON.stringify({ paths, skips }));\n`,
+    );
+    const output = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "run",
+        "--no-config",
+        "-A",
+        script,
+        `${work}/tree`,
+      ],
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH")!, DENO_DIR: `${work}/deno-dir`, HOME: `${work}/deno-dir` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
+    const result = JSON.parse(new TextDecoder().decode(output.stdout));
+    assertEquals(result.paths, [".", "locked", "open", "open/f"]);
+    assertEquals(result.skips.length, 1);
+    assertEquals(result.skips[0][0], "locked");
+    ok(
+      /^directory cannot be read: .*[Pp]ermission denied/.test(result.skips[0][1]),
+      result.skips[0][1],
+    );
+  } finally {
+    await sh(`chmod 755 tree/locked`, work).catch(() => {});
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
 Deno.test("decodeDevice follows glibc's makedev layout", async () => {
   for (
     const [major, minor] of [[0, 0], [1, 3], [7, 0], [8, 17], [259, 65536], [4095, 255], [
