@@ -39,11 +39,15 @@ export const nodels: Command = {
     });
     const nodeType = findObjectType("node");
     const store = await ctx.store();
-    const universe = await store.read((reader) =>
-      loadNodeUniverse(reader, undefined, {
+    const universe = await store.read(async (reader) => {
+      // Read only the tables asked for, unless the range may select on any attribute: a
+      // `table.column==value` atom, a ^file that may hold one, or a dynamic group's wherevals.
+      const dynamic = (await reader.rows("nodegroup")).some((row) => row.grouptype === "dynamic");
+      const anyTable = dynamic || (range !== undefined && /[=~^]/.test(range));
+      return await loadNodeUniverse(reader, anyTable ? undefined : query.tables, {
         resolveAttribute: (name) => nodeType && findAttribute(nodeType, name),
-      })
-    );
+      });
+    });
     let nodes = range === undefined
       ? [...universe.nodes].sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
       : expandNoderange(range, universe, { ...noderangeContextOptions(ctx), verify: true });

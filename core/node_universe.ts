@@ -155,8 +155,12 @@ export function buildNodeUniverse(
   const nodes = nodelistRows.map((row) => row.node).filter((node): node is string => !!node);
   const nodeSet = new Set(nodes);
   const groupsByNode = new Map<string, readonly string[]>();
+  const groupsKeyByNode = new Map<string, string>();
   for (const row of nodelistRows) {
-    if (row.node) groupsByNode.set(row.node, splitList(row.groups));
+    if (!row.node) continue;
+    const groups = splitList(row.groups);
+    groupsByNode.set(row.node, groups);
+    groupsKeyByNode.set(row.node, groups.join(","));
   }
   let membersByGroup: Map<string, string[]> | undefined;
   const groupDefinitions = new Map<string, Row>();
@@ -216,22 +220,34 @@ export function buildNodeUniverse(
     return { raw, regexColumns };
   };
 
+  // Nodes with a row of their own get their merge remembered one by one (a noderange selection
+  // and the listing read the same rows).
+  const ownMerges = new Map<string, Map<string, MergedRow>>();
+
+  const groupRowsOf = (rows: Map<string, Row>, node: string): Row[] => {
+    const found: Row[] = [];
+    for (const group of groupsByNode.get(node) ?? []) {
+      const row = rows.get(group);
+      if (row) found.push(row);
+    }
+    return found;
+  };
+
   const merged = (table: string, node: string): MergedRow => {
     const rows = tableRows(table);
-    const groups = groupsByNode.get(node) ?? [];
-    const groupRows: Row[] = [];
-    for (const group of groups) {
-      const row = rows.get(group);
-      if (row) groupRows.push(row);
-    }
     const own = rows.get(node);
-    if (own) return mergeRows([own, ...groupRows]);
-    let cache = sharedMerges.get(table);
-    if (!cache) sharedMerges.set(table, cache = new Map());
-    const key = groups.join(",");
-    let shared = cache.get(key);
-    if (!shared) cache.set(key, shared = mergeRows(groupRows));
-    return shared;
+    const memos = own ? ownMerges : sharedMerges;
+    let memo = memos.get(table);
+    if (!memo) memos.set(table, memo = new Map());
+    // Without an own row, the merge depends only on the node's group list.
+    const key = own ? node : groupsKeyByNode.get(node) ?? "";
+    let row = memo.get(key);
+    if (!row) {
+      const sources = groupRowsOf(rows, node);
+      if (own) sources.unshift(own);
+      memo.set(key, row = mergeRows(sources));
+    }
+    return row;
   };
 
   const finish = (

@@ -31,11 +31,93 @@ export function isRegexValue(value: string): boolean {
 const SLASH_FORM = /^\/[^/]*\/[^/]*\/$/;
 const PIPE_FORM = /^\|.*\|$/s;
 
-/** A regex value taken apart: the pattern and the replacement text (arithmetic not yet done). */
+/** A piece of replacement text: literal text, or capture group N ($N; 0 is `$&`). */
+type TemplatePart = string | number;
+
+/** A replacement segment: text to interpolate, or a parenthesised integer expression. */
+interface Segment {
+  arithmetic: boolean;
+  parts: TemplatePart[];
+}
+
+/** A regex value taken apart and its replacement precompiled, once per distinct value. */
 interface ParsedRegexValue {
   kind: "slash" | "pipe" | "short";
   pattern: string;
-  replacement: string;
+  /** Undefined when the replacement has an unbalanced '(' (the value then has no result). */
+  segments: Segment[] | undefined;
+}
+
+/** Perl double-quoted replacement syntax: `$1`..`$99`, `${n}`, `$&`, backslash escapes. */
+function parseTemplate(text: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let literal = "";
+  let last = 0;
+  for (const found of text.matchAll(/\$(\d{1,2})|\$\{(\d{1,2})\}|\$&|\\(.)/gs)) {
+    literal += text.slice(last, found.index);
+    last = found.index + found[0].length;
+    const escaped = found[3];
+    if (escaped !== undefined) {
+      literal += escaped === "n" ? "\n" : escaped === "t" ? "\t" : escaped;
+      continue;
+    }
+    if (literal) parts.push(literal);
+    literal = "";
+    parts.push(found[0] === "$&" ? 0 : Number(found[1] ?? found[2]));
+  }
+  literal += text.slice(last);
+  if (literal) parts.push(literal);
+  return parts;
+}
+
+/**
+ * Splits a `|...|` replacement into text and arithmetic segments: each top-level balanced
+ * `( ... )`, left to right, is arithmetic. Like Text::Balanced's extract_bracketed, the scan stops
+ * at a ')' that comes before any '(' and leaves the rest as text; an unbalanced '(' spoils the value.
+ */
+function parseSegments(replacement: string): Segment[] | undefined {
+  const segments: Segment[] = [];
+  let index = 0;
+  while (index < replacement.length) {
+    const open = replacement.indexOf("(", index);
+    const close = replacement.indexOf(")", index);
+    if (open < 0 || (close >= 0 && close < open)) break;
+    const end = matchingParen(replacement, open);
+    if (end < 0) return undefined;
+    if (open > index) {
+      segments.push({ arithmetic: false, parts: parseTemplate(replacement.slice(index, open)) });
+    }
+    segments.push({ arithmetic: true, parts: parseTemplate(replacement.slice(open, end + 1)) });
+    index = end + 1;
+  }
+  if (index < replacement.length) {
+    segments.push({ arithmetic: false, parts: parseTemplate(replacement.slice(index)) });
+  }
+  return segments;
+}
+
+function parseUncached(value: string): ParsedRegexValue | undefined {
+  if (SLASH_FORM.test(value)) {
+    const inner = value.slice(1, -1);
+    const slash = inner.indexOf("/");
+    return {
+      kind: "slash",
+      pattern: inner.slice(0, slash),
+      segments: [{ arithmetic: false, parts: parseTemplate(inner.slice(slash + 1)) }],
+    };
+  }
+  if (PIPE_FORM.test(value) && value.length >= 2) {
+    const inner = value.slice(1, -1);
+    const bar = inner.indexOf("|");
+    // Perl's split('\|', $exp, 2): at most two parts, so the replacement may itself hold '|'.
+    if (bar < 0) return { kind: "short", pattern: "", segments: parseSegments(inner) };
+    return {
+      kind: "pipe",
+      pattern: inner.slice(0, bar),
+      segments: parseSegments(inner.slice(bar + 1)),
+    };
+  }
+  return undefined;
 }
 
 const parsedValues = new Map<string, ParsedRegexValue | undefined>();
@@ -47,22 +129,6 @@ function parse(value: string): ParsedRegexValue | undefined {
   if (parsedValues.size > 10000) parsedValues.clear();
   parsedValues.set(value, parsed);
   return parsed;
-}
-
-function parseUncached(value: string): ParsedRegexValue | undefined {
-  if (SLASH_FORM.test(value)) {
-    const inner = value.slice(1, -1);
-    const slash = inner.indexOf("/");
-    return { kind: "slash", pattern: inner.slice(0, slash), replacement: inner.slice(slash + 1) };
-  }
-  if (PIPE_FORM.test(value) && value.length >= 2) {
-    const inner = value.slice(1, -1);
-    const bar = inner.indexOf("|");
-    // Perl's split('\|', $exp, 2): at most two parts, so the replacement may itself hold '|'.
-    if (bar < 0) return { kind: "short", pattern: "", replacement: inner };
-    return { kind: "pipe", pattern: inner.slice(0, bar), replacement: inner.slice(bar + 1) };
-  }
-  return undefined;
 }
 
 const compiled = new Map<string, RegExp | null>();
@@ -102,6 +168,14 @@ export function regexValueProblem(value: string): string | undefined {
   return undefined;
 }
 
+function render(parts: readonly TemplatePart[], match: RegExpExecArray): string {
+  let text = "";
+  for (const part of parts) {
+    text += typeof part === "string" ? part : part < match.length ? match[part] ?? "" : "";
+  }
+  return text;
+}
+
 /**
  * The value of a regex attribute value for `node`, or undefined when the result is empty or the
  * value cannot be computed. A plain (non-regex) value is returned as it is.
@@ -122,40 +196,21 @@ export function evaluateRegexValue(value: string, node: string): string | undefi
   const match = regexp.exec(node);
   // Perl's s/// leaves a string it does not match unchanged: the node name itself.
   if (!match) return node === "" ? undefined : node;
-  let replacement = parsed.replacement;
-  if (parsed.kind !== "slash") {
-    const computed = computeArithmetic(replacement, match);
-    if (computed === undefined) return undefined;
-    replacement = computed;
+  if (!parsed.segments) return undefined;
+  let replacement = "";
+  for (const segment of parsed.segments) {
+    const text = render(segment.parts, match);
+    if (!segment.arithmetic) {
+      replacement += text;
+      continue;
+    }
+    const number = evaluateIntegerExpression(text);
+    if (number === undefined) return undefined;
+    replacement += String(number);
   }
-  const result = node.slice(0, match.index) + interpolate(replacement, match) +
+  const result = node.slice(0, match.index) + replacement +
     node.slice(match.index + match[0].length);
   return result === "" ? undefined : result;
-}
-
-/**
- * Replaces each top-level balanced `( ... )` group of the replacement, left to right, by the
- * integer value of its arithmetic after `$n` substitution. Text outside the groups is kept
- * (its `$n` are substituted later, with the rest of the replacement).
- */
-function computeArithmetic(replacement: string, match: RegExpExecArray): string | undefined {
-  let out = "";
-  let index = 0;
-  while (index < replacement.length) {
-    const open = replacement.indexOf("(", index);
-    const close = replacement.indexOf(")", index);
-    // Like Text::Balanced's extract_bracketed: the scan stops at the first parenthesis; a ')'
-    // before any '(' ends the arithmetic and the rest is left as text.
-    if (open < 0 || (close >= 0 && close < open)) break;
-    const end = matchingParen(replacement, open);
-    if (end < 0) return undefined;
-    const expression = interpolate(replacement.slice(open, end + 1), match);
-    const number = evaluateIntegerExpression(expression);
-    if (number === undefined) return undefined;
-    out += replacement.slice(index, open) + String(number);
-    index = end + 1;
-  }
-  return out + replacement.slice(index);
 }
 
 function matchingParen(text: string, open: number): number {
@@ -174,28 +229,10 @@ function matchingParen(text: string, open: number): number {
   return -1;
 }
 
-/** Perl double-quoted replacement interpolation: `$1`..`$99`, `${n}`, `$&`, backslash escapes. */
-function interpolate(text: string, match: RegExpExecArray): string {
-  if (!text.includes("$") && !text.includes("\\")) return text;
-  return text.replace(
-    /\$(\d{1,2})|\$\{(\d{1,2})\}|\$&|\\(.)/gs,
-    (whole, digits?: string, braced?: string, escaped?: string) => {
-      if (escaped !== undefined) {
-        if (escaped === "n") return "\n";
-        if (escaped === "t") return "\t";
-        return escaped;
-      }
-      if (whole === "$&") return match[0];
-      const group = Number(digits ?? braced);
-      return group < match.length ? match[group] ?? "" : "";
-    },
-  );
-}
-
 /**
- * Evaluates integer arithmetic: decimal integers, `+ - * / %`, unary signs and parentheses, with
- * Perl `use integer` semantics (truncating division). Undefined for anything else, including a
- * division by zero. Never uses eval.
+ * Evaluates integer arithmetic: decimal integers, `+ - * / %`, unary signs, parentheses and
+ * spaces, with Perl `use integer` semantics (truncating division). Undefined for anything else,
+ * including a division by zero. Never uses eval.
  *
  * @example
  * ```ts
@@ -204,62 +241,108 @@ function interpolate(text: string, match: RegExpExecArray): string {
  * ```
  */
 export function evaluateIntegerExpression(expression: string): number | undefined {
-  const tokens = expression.match(/\d+|[-+*/%()]|\S/g) ?? [];
-  let position = 0;
-  const peek = () => tokens[position];
-  const fail = Symbol("fail");
+  const parser = new ArithmeticParser(expression);
+  const value = parser.sum();
+  parser.skipSpaces();
+  if (parser.failed || parser.position !== expression.length || !Number.isSafeInteger(value)) {
+    return undefined;
+  }
+  return value;
+}
 
-  const primary = (): number => {
-    const token = tokens[position++];
-    if (token === undefined) throw fail;
-    if (token === "(") {
-      const value = sum();
-      if (tokens[position++] !== ")") throw fail;
-      return value;
+/** A recursive-descent parser straight over the characters (it runs once per node). */
+class ArithmeticParser {
+  position = 0;
+  failed = false;
+  /** Open parentheses and unary signs, bounded so a hostile value cannot exhaust the stack. */
+  depth = 0;
+
+  constructor(readonly text: string) {}
+
+  skipSpaces(): void {
+    while (this.position < this.text.length && this.text.charCodeAt(this.position) <= 32) {
+      this.position++;
     }
-    if (/^\d+$/.test(token)) return Number(token);
-    throw fail;
-  };
-  const unary = (): number => {
-    const token = peek();
-    if (token === "-") {
-      position++;
-      return -unary() || 0;
+  }
+
+  /** The next non-space character, not consumed ("" at the end). */
+  peek(): string {
+    this.skipSpaces();
+    return this.text[this.position] ?? "";
+  }
+
+  sum(): number {
+    let value = this.product();
+    for (let op = this.peek(); !this.failed && (op === "+" || op === "-"); op = this.peek()) {
+      this.position++;
+      const right = this.product();
+      value = op === "+" ? value + right : value - right;
     }
-    if (token === "+") {
-      position++;
-      return unary();
-    }
-    return primary();
-  };
-  const product = (): number => {
-    let value = unary();
-    for (let token = peek(); token === "*" || token === "/" || token === "%"; token = peek()) {
-      position++;
-      const right = unary();
-      if (token === "*") value = value * right;
-      else if (right === 0) throw fail;
-      else if (token === "/") value = Math.trunc(value / right);
+    return value;
+  }
+
+  product(): number {
+    let value = this.unary();
+    for (
+      let op = this.peek();
+      !this.failed && (op === "*" || op === "/" || op === "%");
+      op = this.peek()
+    ) {
+      this.position++;
+      const right = this.unary();
+      if (op === "*") value = value * right;
+      else if (right === 0) this.failed = true;
+      else if (op === "/") value = Math.trunc(value / right);
       else value = value % right;
       value = value || 0; // no negative zero
     }
     return value;
-  };
-  const sum = (): number => {
-    let value = product();
-    for (let token = peek(); token === "+" || token === "-"; token = peek()) {
-      position++;
-      value = token === "+" ? value + product() : value - product();
-    }
-    return value;
-  };
+  }
 
-  try {
-    const value = sum();
-    if (position !== tokens.length || !Number.isSafeInteger(value)) return undefined;
-    return value;
-  } catch (error) {
-    if (error === fail) return undefined;
-    throw error;
+  unary(): number {
+    if (++this.depth > 1000) {
+      this.failed = true;
+      return 0;
+    }
+    try {
+      return this.signed();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  signed(): number {
+    const op = this.peek();
+    if (op === "-") {
+      this.position++;
+      return -this.unary() || 0;
+    }
+    if (op === "+") {
+      this.position++;
+      return this.unary();
+    }
+    return this.primary();
+  }
+
+  primary(): number {
+    const char = this.peek();
+    if (char === "(") {
+      this.position++;
+      const value = this.sum();
+      if (this.peek() !== ")") this.failed = true;
+      else this.position++;
+      return value;
+    }
+    const start = this.position;
+    while (this.position < this.text.length) {
+      const code = this.text.charCodeAt(this.position);
+      if (code < 48 || code > 57) break;
+      this.position++;
+    }
+    if (this.position === start) {
+      this.failed = true;
+      return 0;
+    }
+    return Number(this.text.slice(start, this.position));
   }
 }

@@ -91,6 +91,10 @@ Deno.test("the evaluator refuses anything but arithmetic", () => {
   assertEquals(evaluateIntegerExpression("((1)"), undefined);
   assertEquals(evaluateIntegerExpression("1 2"), undefined);
   assertEquals(evaluateIntegerExpression(""), undefined);
+  // Deep nesting is refused instead of exhausting the stack.
+  assertEquals(evaluateIntegerExpression("(".repeat(100000) + "1" + ")".repeat(100000)), undefined);
+  assertEquals(evaluateIntegerExpression("-".repeat(100000) + "1"), undefined);
+  assertEquals(evaluateIntegerExpression("(".repeat(50) + "1" + ")".repeat(50)), 1);
 });
 
 Deno.test("hostile or broken values give no value instead of running anything", () => {
