@@ -465,3 +465,39 @@ Deno.test("s390x raw: image files go to the computed <installdir>/raw/<osvers>/<
   assertEquals(await Deno.readTextFile(`${dir}/0100.img`), "disk 0100\n");
   assertEquals(await Deno.readTextFile(`${dir}/0101.img`), "disk 0101\n");
 });
+
+Deno.test("a bundle with two image directories imports both, in name order, in one commit", async () => {
+  await using t = await testRoot();
+  const second = "rhels8.8.0-x86_64-netboot-other";
+  const files = netbootFiles();
+  for (const [path, content] of Object.entries(netbootFiles(second))) {
+    files[path] = typeof content === "string"
+      ? content.replaceAll("/compute/", "/other/").replaceAll(
+        "<profile>compute<",
+        "<profile>other<",
+      )
+        .replaceAll("compute.", "other.").replace(/<extra>[\s\S]*<\/extra>\n/, "")
+      : content;
+  }
+  for (const path of Object.keys(files)) {
+    if (path.startsWith(`${second}/compute.`)) {
+      files[path.replace("/compute.", "/other.")] = files[path]!;
+      delete files[path];
+    }
+    if (path.startsWith(`${second}/extra/`)) delete files[path];
+  }
+  await makeBundle(`${t.root}/two.tgz`, { files, sums: true });
+  const output = await t.ok(["imgimport", "two.tgz"]);
+  ok(
+    output.stdout.endsWith(
+      `Successfully imported the image ${IMAGE}.\nSuccessfully imported the image ${second}.\n`,
+    ),
+    output.stdout,
+  );
+  assertEquals(
+    await Deno.readTextFile(`${t.root}/install/netboot/rhels8.8.0/x86_64/other/kernel`),
+    "vmlinuz bytes\n",
+  );
+  const osimage = (await t.ok(["tabdump", "osimage"])).stdout;
+  ok(osimage.includes(`"${second}"`) && osimage.includes(`"${IMAGE}"`), osimage);
+});
