@@ -1,5 +1,6 @@
 // Argument handling shared by mkdef and chdef: objects from -o, a noderange or stanzas on stdin.
 
+import { noderangeContextOptions } from "../core/noderange_context.ts";
 import type { Context } from "../core/context.ts";
 import {
   type DefineResult,
@@ -46,6 +47,7 @@ export async function changesFromArguments(
     objectNames: (options.objectNames ?? "").split(",").filter(Boolean),
     noderange: targets[0],
     verify: false,
+    rangeSeams: noderangeContextOptions(ctx),
   });
   if (names.length === 0) {
     throw new UsageError(

@@ -274,3 +274,16 @@ Deno.test("tabdump and tabrestore round trip in xCAT's CSV dialect", async () =>
   ok(bad.stderr.startsWith("Error: Cannot restore"), bad.stderr);
   assertEquals(await dumpAll(t), before);
 });
+
+Deno.test("noderanges in the definition verbs read ^files and honour XCAT_NODE_PREFIX", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "1-3", "groups=all"], { env: { XCAT_NODE_PREFIX: "cn" } });
+  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn1  (node)\ncn2  (node)\ncn3  (node)\n");
+  await Deno.writeTextFile(`${t.root}/nodes.txt`, "cn1\n# comment\ncn3\n");
+  assertEquals(
+    (await t.ok(["lsdef", "-s", `^${t.root}/nodes.txt`])).stdout,
+    "cn1  (node)\ncn3  (node)\n",
+  );
+  await t.ok(["rmdef", `^${t.root}/nodes.txt`]);
+  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn2  (node)\n");
+});

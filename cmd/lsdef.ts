@@ -7,6 +7,7 @@ import {
   requireAttribute,
   requireObjectType,
 } from "../core/definitions.ts";
+import { noderangeContextOptions } from "../core/noderange_context.ts";
 import { UsageError } from "../core/errors.ts";
 import { matchesFilter, parseRowFilter } from "../core/tables.ts";
 import { OBJECT_TYPES } from "../core/defspec.ts";
@@ -87,6 +88,7 @@ export const lsdef: Command = {
           noderange: isNodeLike ? range : undefined,
           includeHidden: booleanFlag(flags, "S"),
           withDefaultPostscripts: !stanza,
+          rangeSeams: noderangeContextOptions(ctx),
         }),
       );
     }

@@ -11,7 +11,10 @@ import {
 } from "./defspec.ts";
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "./errors.ts";
 import { buildNodeUniverse, loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
-import { expandNoderange } from "./noderange.ts";
+import { expandNoderange, type NoderangeOptions } from "./noderange.ts";
+
+/** The noderange seams a command supplies (`^file` reading, XCAT_NODE_PREFIX/SUFFIX). */
+export type RangeSeams = Pick<NoderangeOptions, "readFile" | "nodePrefix" | "nodeSuffix">;
 import { SITE_DEFAULTS } from "./schema.ts";
 import type { Row, Store, StoreReader, StoreWriter } from "./store.ts";
 
@@ -246,6 +249,7 @@ export interface ListRequest {
   includeHidden?: boolean;
   /** Prepend the xcatdefaults postscripts row to node postscripts (lsdef without -z). */
   withDefaultPostscripts?: boolean;
+  rangeSeams?: RangeSeams;
 }
 
 /**
@@ -263,7 +267,10 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
     const snapshot = await TypeSnapshot.load(reader, spec);
     let names: string[];
     if (request.noderange !== undefined && (spec.type === "node")) {
-      names = expandNoderange(request.noderange, snapshot.universe!, { verify: true });
+      names = expandNoderange(request.noderange, snapshot.universe!, {
+        ...request.rangeSeams,
+        verify: true,
+      });
     } else if (request.names) {
       names = [...new Set(request.names)].sort(byteOrder);
       for (const name of names) {
@@ -558,7 +565,7 @@ async function removeObjectRows(
 export async function removeObjects(
   store: Store,
   type: string,
-  request: { names?: string[]; noderange?: string; all?: boolean },
+  request: { names?: string[]; noderange?: string; all?: boolean; rangeSeams?: RangeSeams },
 ): Promise<string[]> {
   const spec = requireObjectType(type);
   if (spec.keying.kind === "keyvalue") {
@@ -569,7 +576,10 @@ export async function removeObjects(
     let names: string[];
     if (request.all) names = snapshot.names({ includeHidden: true });
     else if (request.noderange !== undefined && spec.type === "node") {
-      names = expandNoderange(request.noderange, snapshot.universe!, { verify: true });
+      names = expandNoderange(request.noderange, snapshot.universe!, {
+        ...request.rangeSeams,
+        verify: true,
+      });
     } else {
       names = [...new Set(request.names ?? [])];
       for (const name of names) {
@@ -633,14 +643,24 @@ export async function renameObject(
 export async function resolveNames(
   store: Store,
   type: string,
-  selection: { objectNames: string[]; noderange?: string; verify: boolean },
+  selection: {
+    objectNames: string[];
+    noderange?: string;
+    verify: boolean;
+    rangeSeams?: RangeSeams;
+  },
 ): Promise<string[]> {
   const spec = requireObjectType(type);
   const names = [...selection.objectNames];
   if (selection.noderange !== undefined) {
     if (spec.type === "node") {
       const universe = await store.read((reader) => loadNodeUniverse(reader, ["nodelist"]));
-      names.push(...expandNoderange(selection.noderange, universe, { verify: selection.verify }));
+      names.push(
+        ...expandNoderange(selection.noderange, universe, {
+          ...selection.rangeSeams,
+          verify: selection.verify,
+        }),
+      );
     } else {
       names.push(...splitList(selection.noderange));
     }

@@ -6,6 +6,7 @@ import { hostPathOf } from "./context.ts";
 import { ConflictError } from "./errors.ts";
 import { loadOsImage, readInstallDir, readTftpDir, rootImgDir } from "./osimage.ts";
 import { isWithin } from "./paths.ts";
+import { findProvmethod } from "../providers/provmethods.ts";
 
 /** What rmimage removed. */
 export interface RemoveImageResult {
@@ -57,7 +58,10 @@ export async function removeImage(
   }));
   const removed: string[] = [];
   const candidates: string[] = [];
-  if (image.osimage.provmethod !== "install") {
+  // Images with a diskless root (or an unknown provmethod that may have one) keep files under
+  // rootimgdir; install images have none.
+  const provmethod = findProvmethod(image.osimage.provmethod);
+  if (!provmethod || provmethod.disklessRoot) {
     let imageDir: string | undefined;
     try {
       imageDir = rootImgDir(image, installDir);
