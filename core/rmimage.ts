@@ -7,6 +7,7 @@ import { ConflictError } from "./errors.ts";
 import { loadOsImage, readInstallDir, readTftpDir, rootImgDir } from "./osimage.ts";
 import { isWithin } from "./paths.ts";
 import { findProvmethod } from "../providers/provmethods.ts";
+import { recoverInterruptedImports } from "./bundle_import.ts";
 
 /** What rmimage removed. */
 export interface RemoveImageResult {
@@ -50,6 +51,8 @@ export async function removeImage(
   name: string,
   options: { removeDefinition: boolean },
 ): Promise<RemoveImageResult> {
+  // An import killed half-way must be finished or undone before files are removed under it.
+  await recoverInterruptedImports(ctx);
   const store = await ctx.store();
   const { image, installDir, tftpDir } = await store.read(async (reader) => ({
     image: await loadOsImage(reader, name),
