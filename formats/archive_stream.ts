@@ -226,29 +226,30 @@ export class OutputBatcher {
 }
 
 /**
- * Streams a FileContent into the batcher, checking that it yields exactly its declared size
- * (a file that grows or shrinks while being packed must not corrupt the archive).
+ * The error for a FileContent that yielded more or fewer bytes than it declared (a file that
+ * grows or shrinks while being packed must not corrupt the archive).
  */
-export async function* streamContent(
-  batcher: OutputBatcher,
-  content: FileContent,
-  path: string,
-): AsyncGenerator<Uint8Array> {
-  let written = 0;
-  for await (const chunk of content.open()) {
-    written += chunk.byteLength;
-    if (written > content.size) break;
-    batcher.push(chunk);
-    if (batcher.hasReady) yield* batcher.take();
+export function contentSizeError(path: string, written: number, size: number): IntegrityError {
+  const what = written > size
+    ? `is larger than its declared ${size} bytes`
+    : `ended after ${written} of its declared ${size} bytes`;
+  return new IntegrityError(
+    `Cannot pack "${path}": its content ${what} (did the file change while being packed?)`,
+  );
+}
+
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of a name; ASCII (nearly every path in a root) skips the encoder call. */
+export function utf8(text: string): Uint8Array {
+  const length = text.length;
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return encoder.encode(text);
+    out[i] = code;
   }
-  if (written !== content.size) {
-    const what = written > content.size
-      ? `is larger than its declared ${content.size} bytes`
-      : `ended after ${written} of its declared ${content.size} bytes`;
-    throw new IntegrityError(
-      `Cannot pack "${path}": its content ${what} (did the file change while being packed?)`,
-    );
-  }
+  return out;
 }
 
 /** Strict UTF-8 decoder: archive names that are not UTF-8 are reported, not mangled. */

@@ -4,11 +4,12 @@ import { IntegrityError, InvalidInputError, OsimgError } from "../core/errors.ts
 import { assertNever, type Entry, type EntryMeta } from "./entry.ts";
 import {
   ChunkReader,
+  contentSizeError,
   decodeUtf8,
   MemberBody,
   normaliseMemberPath,
   OutputBatcher,
-  streamContent,
+  utf8,
 } from "./archive_stream.ts";
 
 /** A value newc cannot represent: a file of 4 GiB or more, a uid beyond 32 bits. */
@@ -51,6 +52,7 @@ type HeaderFields = Record<(typeof FIELDS)[number], number>;
 
 const encoder = new TextEncoder();
 const HEX = encoder.encode("0123456789ABCDEF");
+const MAGIC_BYTES = encoder.encode(MAGIC_NEWC);
 
 /** Options of {@link cpioStream}. */
 export interface CpioWriteOptions {
@@ -63,7 +65,7 @@ function padTo4(length: number): number {
 }
 
 function writeHeader(target: Uint8Array, fields: HeaderFields, name: Uint8Array): void {
-  target.set(encoder.encode(MAGIC_NEWC), 0);
+  target.set(MAGIC_BYTES, 0);
   let at = 6;
   for (const field of FIELDS) {
     let value = fields[field];
@@ -110,7 +112,7 @@ export async function* cpioStream(
   let nextIno = 1;
 
   const header = (fields: Omit<HeaderFields, "namesize" | "check">, path: string) => {
-    const name = encoder.encode(path);
+    const name = utf8(path);
     const nameSize = name.byteLength + 1;
     const target = batcher.reserve(HEADER_SIZE + nameSize + padTo4(HEADER_SIZE + nameSize));
     writeHeader(target, { ...fields, namesize: nameSize, check: 0 }, name);
@@ -137,7 +139,14 @@ export async function* cpioStream(
         const ino = nextIno++;
         if (nlink >= 2) linkedInodes.set(path, { ino, nlink });
         header({ ...base, ino, mode: S_IFREG | perms, nlink, filesize: size }, path);
-        yield* streamContent(batcher, entry.content, path);
+        let written = 0;
+        for await (const chunk of entry.content.open()) {
+          written += chunk.byteLength;
+          if (written > size) break;
+          batcher.push(chunk);
+          if (batcher.hasReady) { for (const out of batcher.take()) yield out; }
+        }
+        if (written !== size) throw contentSizeError(path, written, size);
         batcher.reserve(padTo4(size));
         break;
       }
@@ -156,7 +165,7 @@ export async function* cpioStream(
         break;
       }
       case "symlink": {
-        const target = encoder.encode(entry.target);
+        const target = utf8(entry.target);
         header(
           { ...base, ino: nextIno++, mode: S_IFLNK | perms, nlink: 1, filesize: target.byteLength },
           path,
@@ -188,14 +197,14 @@ export async function* cpioStream(
       default:
         assertNever(entry);
     }
-    if (batcher.hasReady) yield* batcher.take();
+    if (batcher.hasReady) { for (const out of batcher.take()) yield out; }
   }
 
   const zero = { uid: 0, gid: 0, mtime: 0, devmajor: 0, devminor: 0, rdevmajor: 0, rdevminor: 0 };
   header({ ...zero, ino: 0, mode: 0, nlink: 1, filesize: 0 }, TRAILER);
   // Pad the whole archive to 512 bytes as GNU cpio does (block-device friendly, still exact).
   batcher.reserve((512 - (batcher.total % 512)) % 512);
-  yield* batcher.take(true);
+  for (const out of batcher.take(true)) yield out;
 }
 
 /** Options of {@link readCpio}. */

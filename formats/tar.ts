@@ -4,11 +4,12 @@ import { IntegrityError } from "../core/errors.ts";
 import { assertNever, type Entry, type EntryMeta } from "./entry.ts";
 import {
   ChunkReader,
+  contentSizeError,
   decodeUtf8,
   MemberBody,
   normaliseMemberPath,
   OutputBatcher,
-  streamContent,
+  utf8,
 } from "./archive_stream.ts";
 
 const BLOCK = 512;
@@ -198,7 +199,7 @@ export async function* tarStream(
       : entry.kind === "dir"
       ? `${entry.path}/`
       : entry.path;
-    const nameBytes = encoder.encode(memberName);
+    const nameBytes = utf8(memberName);
     let split = isAscii(nameBytes) ? splitUstarName(nameBytes) : undefined;
     if (split === undefined) {
       records.push(paxRecord("path", nameBytes));
@@ -208,7 +209,7 @@ export async function* tarStream(
 
     let linkname: Uint8Array = new Uint8Array(0);
     if (entry.kind === "symlink" || entry.kind === "hardlink") {
-      linkname = encoder.encode(entry.target);
+      linkname = utf8(entry.target);
       if (linkname.byteLength > LINKNAME[1] || !isAscii(linkname)) {
         records.push(paxRecord("linkpath", linkname));
         linkname = truncateUtf8(linkname, LINKNAME[1]);
@@ -225,7 +226,7 @@ export async function* tarStream(
       records.push(paxRecord("mtime", encoder.encode(String(mtime))));
     }
     const owner = (key: "uname" | "gname", value: string) => {
-      const bytes = encoder.encode(value);
+      const bytes = utf8(value);
       if (bytes.byteLength < UNAME[1] && isAscii(bytes)) return bytes;
       records.push(paxRecord(key, bytes));
       return new Uint8Array(0);
@@ -281,15 +282,22 @@ export async function* tarStream(
       devminor: device ? entry.devminor : 0,
     });
     if (entry.kind === "file") {
-      yield* streamContent(batcher, entry.content, entry.path);
+      let written = 0;
+      for await (const chunk of entry.content.open()) {
+        written += chunk.byteLength;
+        if (written > size) break;
+        batcher.push(chunk);
+        if (batcher.hasReady) { for (const out of batcher.take()) yield out; }
+      }
+      if (written !== size) throw contentSizeError(entry.path, written, size);
       batcher.reserve(padTo512(size));
     }
-    if (batcher.hasReady) yield* batcher.take();
+    if (batcher.hasReady) { for (const out of batcher.take()) yield out; }
   }
   // End of archive: two zero blocks, then zeros up to a whole record.
   batcher.reserve(2 * BLOCK);
   batcher.reserve((RECORD - (batcher.total % RECORD)) % RECORD);
-  yield* batcher.take(true);
+  for (const out of batcher.take(true)) yield out;
 }
 
 function padTo512(length: number): number {

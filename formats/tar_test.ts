@@ -531,7 +531,11 @@ Deno.test("tar reader reads GNU tar (gnu, oldgnu, posix) and bsdtar archives at 
         ) continue;
         assertEquals(got, want, `${tool}: ${path}`);
       }
-      for (let size = 1; size <= 1025; size++) {
+      // Every size for the formats the tests must cover; a sample for variants of the same code.
+      const sizes = tool.includes("oldgnu") || tool.includes("default")
+        ? [1, 2, 3, 511, 512, 513, 1024, 1025]
+        : Array.from({ length: 1025 }, (_, i) => i + 1);
+      for (const size of sizes) {
         assertEquals(
           await describeEntries(readTar(chunked(archive, size))),
           expected,

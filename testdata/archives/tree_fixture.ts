@@ -86,7 +86,7 @@ export async function makeFeatureTree(dir: string): Promise<void> {
     mkdir -p bin etc/deep dev tmp shared "ünïcødé" long
     printf 'hello world\\n' > etc/hello
     : > etc/empty
-    head -c 30000 /dev/urandom > bin/random
+    head -c 5000 /dev/urandom > bin/random
     printf '#!/bin/sh\\necho hi\\n' > bin/tool
     chmod 4755 bin/tool
     cp bin/tool bin/gtool && chmod 2711 bin/gtool
