@@ -479,3 +479,39 @@ Deno.test("cpio reader reads GNU cpio -H newc and bsdtar newc output at every ch
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("GNU cpio and bsdtar list our archive exactly, 4096-byte name included", async () => {
+  const archive = await collect(cpioStream(sampleEntries()));
+  const names = sampleEntries().map((entry) => entry.path);
+  for (const argv of [["cpio", "-it", "--quiet"], ["bsdtar", "-tf", "-"]]) {
+    const listing = new TextDecoder().decode(await run(argv, { stdin: archive }));
+    assertEquals(listing.split("\n").slice(0, -1), names, argv[0]);
+  }
+});
+
+Deno.test("cpio reader checks the data sums of GNU cpio -H crc archives", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "osimg-cpio-" });
+  try {
+    await makeFeatureTree(`${dir}/src`);
+    const list = new TextDecoder().decode(
+      await run(["sh", "-c", "find . | LC_ALL=C sort"], { cwd: `${dir}/src` }),
+    );
+    const crc = await run(["cpio", "-o", "-H", "crc", "--quiet"], {
+      cwd: `${dir}/src`,
+      stdin: encoder.encode(list),
+    });
+    const lines = await describeEntries(readCpio(chunked(crc, 1000)));
+    ok(lines.some((line) => line.includes('"path":"etc/hello"') && line.includes("size=12/12")));
+    const at = new TextDecoder("latin1").decode(crc).indexOf("hello world");
+    const corrupt = crc.slice();
+    corrupt[at] = 0x48; // "H"
+    await rejects(
+      describeEntries(readCpio(chunked(corrupt, 1000))),
+      (error: unknown) =>
+        error instanceof IntegrityError &&
+        /Checksum mismatch.*"etc\/hello".*sums to \d+, header says \d+/.test(error.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

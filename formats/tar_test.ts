@@ -664,3 +664,25 @@ Deno.test("tar: a sparse 5 GB file streams in constant memory and GNU tar reads 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("GNU tar and bsdtar list our archive exactly: long, unicode and pax-held values", async () => {
+  const archive = await collect(tarStream(sampleEntries()));
+  const memberName = (entry: Entry) =>
+    entry.path === "." ? "./" : entry.kind === "dir" ? `${entry.path}/` : entry.path;
+  const names = sampleEntries().map(memberName);
+  for (const argv of [["tar", "-tf", "-"], ["bsdtar", "-tf", "-"]]) {
+    const listing = new TextDecoder().decode(await run(argv, { stdin: archive }));
+    assertEquals(listing.split("\n").slice(0, -1), names, argv[0]);
+  }
+  const verbose = new TextDecoder().decode(
+    await run(["tar", "--numeric-owner", "--full-time", "-tvf", "-"], { stdin: archive }),
+  );
+  ok(
+    /^-rw-r----- 4000000000\/2097152 +1 2514-05-30 01:53:04 etc\/big-ids$/m.test(verbose),
+    verbose,
+  );
+  ok(/^-rw-r--r-- 0\/0 +4 1969-12-31 00:00:00 etc\/old$/m.test(verbose), verbose);
+  ok(/^brw-rw---- 0\/0 +259,65536 .* dev\/nvme$/m.test(verbose), verbose);
+  const bsd = new TextDecoder().decode(await run(["bsdtar", "-tvf", "-"], { stdin: archive }));
+  ok(/ ädmin +a-group-name-that-is-longer-than-32-bytes +1 .* etc\/big-ids$/m.test(bsd), bsd);
+});
