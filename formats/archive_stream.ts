@@ -1,8 +1,8 @@
 // Byte plumbing shared by the cpio and tar codecs: a pull reader over chunks, member bodies that
 // must be read before the archive moves on, and an output batcher that yields ~1 MiB chunks.
 
-import { IntegrityError } from "../core/errors.ts";
-import type { FileContent } from "./entry.ts";
+import { IntegrityError, InvalidInputError } from "../core/errors.ts";
+import type { Entry, FileContent } from "./entry.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -236,6 +236,28 @@ export function contentSizeError(path: string, written: number, size: number): I
   return new IntegrityError(
     `Cannot pack "${path}": its content ${what} (did the file change while being packed?)`,
   );
+}
+
+/**
+ * Refuses an entry whose name or link target no archive can carry: empty, or holding a NUL
+ * (cpio and tar names are C strings; a NUL would silently cut the name).
+ */
+export function checkEntryNames(entry: Entry, format: string): void {
+  const bad = (value: string) => value === "" || value.includes("\0");
+  if (bad(entry.path)) {
+    throw new InvalidInputError(
+      `Cannot write entry ${
+        JSON.stringify(entry.path)
+      } as ${format}: the name is empty or holds a NUL`,
+    );
+  }
+  if ((entry.kind === "symlink" || entry.kind === "hardlink") && bad(entry.target)) {
+    throw new InvalidInputError(
+      `Cannot write link "${entry.path}" as ${format}: its target ${
+        JSON.stringify(entry.target)
+      } is empty or holds a NUL`,
+    );
+  }
 }
 
 const encoder = new TextEncoder();

@@ -3,6 +3,7 @@
 import { IntegrityError, InvalidInputError, OsimgError } from "../core/errors.ts";
 import { assertNever, type Entry, type EntryMeta } from "./entry.ts";
 import {
+  checkEntryNames,
   ChunkReader,
   contentSizeError,
   decodeUtf8,
@@ -119,6 +120,7 @@ export async function* cpioStream(
   };
 
   for await (const entry of entries) {
+    checkEntryNames(entry, "cpio newc");
     const path = entry.path;
     if (entry.xattrs.size > 0) options.onDroppedXattrs?.(path, [...entry.xattrs.keys()].sort());
     const base = {
@@ -301,9 +303,9 @@ export async function* readCpio(
     if (nameBlock.byteLength < fields.namesize + padTo4(HEADER_SIZE + fields.namesize)) {
       throw new IntegrityError(`Truncated cpio archive: name of the member at offset ${offset}`);
     }
-    if (nameBlock[fields.namesize - 1] !== 0) {
+    if (nameBlock.indexOf(0) !== fields.namesize - 1) {
       throw new IntegrityError(
-        `Malformed cpio header at offset ${offset}: the name is not NUL-terminated`,
+        `Malformed cpio header at offset ${offset}: the name is not one NUL-terminated string`,
       );
     }
     const rawName = decodeUtf8(
@@ -389,6 +391,11 @@ export async function* readCpio(
         throw new IntegrityError(`Truncated cpio archive: symlink target of ${describe()}`);
       }
       const target = decodeUtf8(data.subarray(0, size), `symlink target of ${describe()}`);
+      if (target.includes("\0")) {
+        throw new IntegrityError(
+          `Malformed cpio archive: symlink target of ${describe()} holds a NUL`,
+        );
+      }
       yield { ...meta, kind: "symlink", target };
       continue;
     }

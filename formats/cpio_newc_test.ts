@@ -295,6 +295,10 @@ Deno.test("cpio reader: hostile and broken input gives IntegrityError", async (t
     const forged = forge([{ mode: 0o040755, name: "d", data: "xxxx" }]);
     await rejects(read(forged), integrity(/not a regular file but has 4 bytes/));
   });
+  await t.step("a name with a NUL inside", async () => {
+    const forged = forge([{ mode: 0o100644, name: "etc/passwd\0.txt", data: "" }]);
+    await rejects(read(forged), integrity(/not one NUL-terminated string/));
+  });
   await t.step("a name that is not UTF-8", async () => {
     const forged = forge([{ mode: 0o100644, name: "\xff", data: "" }], true);
     await rejects(read(forged), integrity(/not valid UTF-8/));
@@ -513,5 +517,21 @@ Deno.test("cpio reader checks the data sums of GNU cpio -H crc archives", async 
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cpio writer refuses names and link targets that are empty or hold a NUL", async () => {
+  for (
+    const entry of [
+      { ...baseMeta("a\0b", 0o644), kind: "fifo" },
+      { ...baseMeta("", 0o644), kind: "fifo" },
+      { ...baseMeta("l", 0o777), kind: "symlink", target: "x\0y" },
+    ] as Entry[]
+  ) {
+    await rejects(
+      collect(cpioStream([entry])),
+      (error: unknown) =>
+        error instanceof InvalidInputError && /empty or holds a NUL/.test(error.message),
+    );
   }
 });

@@ -3,6 +3,7 @@
 import { IntegrityError } from "../core/errors.ts";
 import { assertNever, type Entry, type EntryMeta } from "./entry.ts";
 import {
+  checkEntryNames,
   ChunkReader,
   contentSizeError,
   decodeUtf8,
@@ -193,6 +194,7 @@ export async function* tarStream(
 ): AsyncGenerator<Uint8Array> {
   const batcher = new OutputBatcher();
   for await (const entry of entries) {
+    checkEntryNames(entry, "tar");
     const records: Uint8Array[] = [];
     const memberName = entry.path === "."
       ? "./"
@@ -602,6 +604,13 @@ export async function* readTar(chunks: AsyncIterable<Uint8Array>): AsyncGenerato
     const name = pax.path ?? gnuLongName ?? (prefix ? `${prefix}/${headerName}` : headerName);
     const linkTarget = pax.linkpath ?? gnuLongLink ??
       nameOf(fieldBytes(header, LINKNAME), `tar link name at offset ${at}`);
+    if (name === "" || name.includes("\0") || linkTarget.includes("\0")) {
+      throw new IntegrityError(
+        `Malformed tar member at offset ${at}: name ${JSON.stringify(name)} or link target ${
+          JSON.stringify(linkTarget)
+        } is empty or holds a NUL`,
+      );
+    }
     local = { xattrs: new Map() };
     gnuLongName = undefined;
     gnuLongLink = undefined;

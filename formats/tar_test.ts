@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError, InvalidInputError } from "../core/errors.ts";
 import { baseMeta, bytesContent, type Entry } from "./entry.ts";
 import { readTar, tarStream } from "./tar.ts";
 import {
@@ -423,6 +423,15 @@ Deno.test("tar reader: hostile and broken input gives IntegrityError", async (t)
     const bytes = forge(forgeHeader({ name: "caf\xe9" }));
     await rejects(read(bytes), integrity(/name at offset 0 is not valid UTF-8/));
   });
+  await t.step("pax path with a NUL inside", async () => {
+    const pax = paxData([["path", "etc/passwd\0.txt"]]);
+    const bytes = forge(
+      forgeHeader({ name: "P", type: "x", size: pax.length }),
+      pax,
+      forgeHeader({ name: "x" }),
+    );
+    await rejects(read(bytes), integrity(/empty or holds a NUL/));
+  });
   await t.step("unknown member type", async () => {
     await rejects(read(forge(forgeHeader({ name: "q", type: "Q" }))), integrity(/type "Q"/));
   });
@@ -685,4 +694,20 @@ Deno.test("GNU tar and bsdtar list our archive exactly: long, unicode and pax-he
   ok(/^brw-rw---- 0\/0 +259,65536 .* dev\/nvme$/m.test(verbose), verbose);
   const bsd = new TextDecoder().decode(await run(["bsdtar", "-tvf", "-"], { stdin: archive }));
   ok(/ ädmin +a-group-name-that-is-longer-than-32-bytes +1 .* etc\/big-ids$/m.test(bsd), bsd);
+});
+
+Deno.test("tar writer refuses names and link targets that are empty or hold a NUL", async () => {
+  for (
+    const entry of [
+      { ...baseMeta("a\0b", 0o644), kind: "fifo" },
+      { ...baseMeta("", 0o644), kind: "fifo" },
+      { ...baseMeta("h", 0o644), kind: "hardlink", target: "" },
+    ] as Entry[]
+  ) {
+    await rejects(
+      collect(tarStream([entry])),
+      (error: unknown) =>
+        error instanceof InvalidInputError && /empty or holds a NUL/.test(error.message),
+    );
+  }
 });
