@@ -1,7 +1,7 @@
-// tar archives: a streaming ustar + pax writer and a reader for ustar, pax, GNU and v7 tar.
+// tar archives: a streaming ustar + pax writer and a reader for ustar, pax, GNU (sparse too), v7.
 
 import { IntegrityError } from "../core/errors.ts";
-import { assertNever, type Entry, type EntryMeta } from "./entry.ts";
+import { assertNever, type Entry, type EntryMeta, type FileContent } from "./entry.ts";
 import {
   checkEntryNames,
   ChunkReader,
@@ -326,6 +326,22 @@ interface PaxValues {
   devminor?: number;
   /** Raw xattr values (SCHILY.xattr.*, or LIBARCHIVE.xattr.* when no SCHILY one exists). */
   xattrs: Map<string, Uint8Array>;
+  /** GNU sparse file in pax form (versions 0.0, 0.1 and 1.0). */
+  sparse?: PaxSparse;
+}
+
+interface PaxSparse {
+  major?: number;
+  name?: string;
+  realSize?: number;
+  /** offset, length pairs as listed (0.0: repeated keys; 0.1: GNU.sparse.map). */
+  map: number[];
+}
+
+/** Where the data segments of a sparse file lie; everything else reads as zeros. */
+interface SparseMap {
+  realSize: number;
+  segments: { offset: number; length: number }[];
 }
 
 function fieldBytes(header: Uint8Array, [offset, length]: Field): Uint8Array {
@@ -456,9 +472,32 @@ function parsePax(data: Uint8Array, into: PaxValues, at: number): void {
       continue;
     }
     if (key.startsWith("GNU.sparse.")) {
-      throw new IntegrityError(
-        `Unsupported tar member at offset ${at}: GNU sparse files (pax ${key}) are not read`,
-      );
+      const sparse = into.sparse ??= { map: [] };
+      switch (key) {
+        case "GNU.sparse.major":
+          sparse.major = number();
+          break;
+        case "GNU.sparse.name":
+          sparse.name = string();
+          break;
+        case "GNU.sparse.size":
+        case "GNU.sparse.realsize":
+          sparse.realSize = number();
+          break;
+        case "GNU.sparse.offset":
+        case "GNU.sparse.numbytes":
+          sparse.map.push(number() ?? NaN);
+          break;
+        case "GNU.sparse.map":
+          for (const item of text().split(",")) sparse.map.push(paxNumber(item, key, at));
+          break;
+        case "GNU.sparse.minor":
+        case "GNU.sparse.numblocks":
+          break;
+        default:
+          throw new IntegrityError(`Unsupported tar member at offset ${at}: pax ${key}`);
+      }
+      continue;
     }
     switch (key) {
       case "path":
@@ -506,8 +545,9 @@ function finishPax(into: PaxValues, libarchiveXattrs: Map<string, Uint8Array>): 
 }
 
 /**
- * Reads a tar stream (POSIX ustar and pax, GNU including long names 'L'/'K' and base-256
- * numbers, old GNU, v7) into entries. A regular file's content must be read (or skipped by
+ * Reads a tar stream (POSIX ustar and pax, GNU including long names 'L'/'K', base-256 numbers
+ * and sparse files in all four GNU encodings, old GNU, v7) into entries. A sparse file comes
+ * back as a plain `file` whose content yields its holes as zeros. A regular file's content must be read (or skipped by
  * asking for the next entry) before the next entry. Names "./x" become "x" and "./" becomes
  * "."; other names are kept verbatim for the extractor to judge. Throws IntegrityError for a
  * truncated archive, a bad checksum, a malformed field, a missing end marker or non-zero bytes
@@ -600,6 +640,7 @@ export async function* readTar(chunks: AsyncIterable<Uint8Array>): AsyncGenerato
       ...global,
       ...Object.fromEntries(Object.entries(local).filter(([, value]) => value !== undefined)),
       xattrs: new Map([...global.xattrs, ...local.xattrs]),
+      sparse: local.sparse, // a property of one file, never global
     };
     const name = pax.path ?? gnuLongName ?? (prefix ? `${prefix}/${headerName}` : headerName);
     const linkTarget = pax.linkpath ?? gnuLongLink ??
@@ -638,17 +679,37 @@ export async function* readTar(chunks: AsyncIterable<Uint8Array>): AsyncGenerato
       mtime: pax.mtime ?? field(MTIME, "mtime"),
       xattrs: pax.xattrs,
     };
-    const describe = () => `member "${name}" at offset ${at}`;
-    const body = new MemberBody(reader, size, describe);
+    if (pax.sparse?.name !== undefined) meta.path = normaliseMemberPath(pax.sparse.name);
+    const describe = () => `member "${meta.path}" at offset ${at}`;
+    // A GNU sparse file: its map comes from the pax header (0.0, 0.1), the start of its data
+    // (1.0) or the old GNU header and its extension blocks ('S'); the data holds the segments.
+    let sparseMap: SparseMap | undefined;
+    let mapBytes = 0;
+    if (typeflag === "S") {
+      sparseMap = await readOldGnuSparseMap(reader, header, describe);
+    } else if (pax.sparse !== undefined && (typeflag === "0" || typeflag === "\0")) {
+      if (pax.sparse.major === 1) {
+        const read = await readSparseMapFromData(reader, size, describe);
+        mapBytes = read.bytes;
+        sparseMap = { realSize: pax.sparse.realSize ?? NaN, segments: read.segments };
+      } else {
+        sparseMap = { realSize: pax.sparse.realSize ?? NaN, segments: pairs(pax.sparse.map) };
+      }
+    }
+    const body = new MemberBody(reader, size - mapBytes, describe);
+    const content = sparseMap === undefined
+      ? body.content
+      : sparseContent(body.content, checkSparseMap(sparseMap, size - mapBytes, describe), describe);
 
     switch (typeflag) {
       case "0":
       case "\0":
       case "7": // contiguous file: a regular file everywhere but on a few old Unixes
+      case "S":
         if (name.endsWith("/") && typeflag === "\0") {
           yield { ...meta, kind: "dir" }; // v7 tar marked directories by a trailing slash
         } else {
-          yield { ...meta, kind: "file", content: body.content };
+          yield { ...meta, kind: "file", content };
         }
         break;
       case "1":
@@ -671,10 +732,6 @@ export async function* readTar(chunks: AsyncIterable<Uint8Array>): AsyncGenerato
       case "6":
         yield { ...meta, kind: "fifo" };
         break;
-      case "S":
-        throw new IntegrityError(
-          `Unsupported tar member ${describe()}: GNU sparse files are not read`,
-        );
       default:
         throw new IntegrityError(
           `Unsupported tar member ${describe()}: type ${JSON.stringify(typeflag)}`,
@@ -687,4 +744,155 @@ export async function* readTar(chunks: AsyncIterable<Uint8Array>): AsyncGenerato
       throw new IntegrityError(`Truncated tar archive: padding after ${describe()}`);
     }
   }
+}
+
+function pairs(numbers: number[]): { offset: number; length: number }[] {
+  const segments: { offset: number; length: number }[] = [];
+  for (let i = 0; i + 1 < numbers.length; i += 2) {
+    segments.push({ offset: numbers[i]!, length: numbers[i + 1]! });
+  }
+  if (numbers.length % 2 !== 0) segments.push({ offset: NaN, length: NaN });
+  return segments;
+}
+
+/** Old GNU sparse ('S'): 4 map entries in the header, 21 per extension block after it. */
+async function readOldGnuSparseMap(
+  reader: ChunkReader,
+  header: Uint8Array,
+  describe: () => string,
+): Promise<SparseMap> {
+  const segments: { offset: number; length: number }[] = [];
+  const collect = (block: Uint8Array, start: number, count: number) => {
+    for (let i = 0; i < count; i++) {
+      const at = start + 24 * i;
+      if (block[at] === 0) return;
+      const what = () => `the sparse map of ${describe()}`;
+      segments.push({
+        offset: parseNumber(block, [at, 12], what),
+        length: parseNumber(block, [at + 12, 12], what),
+      });
+    }
+  };
+  collect(header, 386, 4);
+  const realSize = parseNumber(header, [483, 12], () => `the real size of ${describe()}`);
+  let extended = header[482] !== 0;
+  while (extended) {
+    const block = await reader.read(BLOCK);
+    if (block.byteLength < BLOCK) {
+      throw new IntegrityError(`Truncated tar archive: sparse map of ${describe()} is cut short`);
+    }
+    collect(block, 0, 21);
+    extended = block[504] !== 0;
+    if (segments.length > 1_000_000) {
+      throw new IntegrityError(`Malformed tar archive: sparse map of ${describe()} is too long`);
+    }
+  }
+  return { realSize, segments };
+}
+
+/**
+ * GNU sparse 1.0: the data starts with the map in decimal lines (count, then offset and length
+ * pairs), padded to a block. Returns the segments and how many bytes the map took.
+ */
+async function readSparseMapFromData(
+  reader: ChunkReader,
+  size: number,
+  describe: () => string,
+): Promise<{ segments: { offset: number; length: number }[]; bytes: number }> {
+  const numbers: number[] = [];
+  let line = "";
+  let bytes = 0;
+  let wanted = Infinity;
+  while (numbers.length < wanted) {
+    if (bytes + BLOCK > Math.min(size, MAX_META_SIZE)) {
+      throw new IntegrityError(`Malformed tar archive: sparse map of ${describe()} is too long`);
+    }
+    const block = await reader.read(BLOCK);
+    if (block.byteLength < BLOCK) {
+      throw new IntegrityError(`Truncated tar archive: sparse map of ${describe()} is cut short`);
+    }
+    bytes += BLOCK;
+    for (let i = 0; i < BLOCK && numbers.length < wanted; i++) {
+      const c = block[i]!;
+      if (c === 0x0a) {
+        if (!DECIMAL.test(line)) {
+          throw new IntegrityError(
+            `Malformed tar archive: sparse map of ${describe()} holds ${JSON.stringify(line)}`,
+          );
+        }
+        numbers.push(Number(line));
+        if (numbers.length === 1) wanted = 1 + 2 * numbers[0]!;
+        line = "";
+      } else {
+        line += String.fromCharCode(c);
+        if (line.length > 20) {
+          throw new IntegrityError(`Malformed tar archive: sparse map of ${describe()}`);
+        }
+      }
+    }
+  }
+  return { segments: pairs(numbers.slice(1)), bytes };
+}
+
+/** Segments must be in order, inside the file, and add up to the data stored. */
+function checkSparseMap(map: SparseMap, stored: number, describe: () => string): SparseMap {
+  let end = 0;
+  let total = 0;
+  for (const { offset, length } of map.segments) {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < end) {
+      throw new IntegrityError(
+        `Malformed tar archive: sparse map of ${describe()} is not in order`,
+      );
+    }
+    end = offset + length;
+    total += length;
+  }
+  if (!Number.isSafeInteger(map.realSize) || end > map.realSize || total !== stored) {
+    throw new IntegrityError(
+      `Malformed tar archive: sparse map of ${describe()} covers ${total} bytes up to ${end}, ` +
+        `but ${stored} bytes are stored for a file of ${map.realSize}`,
+    );
+  }
+  return map;
+}
+
+/** Zeros for the holes, the stored bytes for the segments. */
+function sparseContent(
+  stored: FileContent,
+  map: SparseMap,
+  describe: () => string,
+): FileContent {
+  return {
+    size: map.realSize,
+    async *open() {
+      const data = stored.open()[Symbol.asyncIterator]();
+      let pending: Uint8Array = new Uint8Array(0);
+      let position = 0;
+      const zeros = function* (count: number) {
+        // Fresh buffers: a consumer may keep or transfer what it is given.
+        for (let left = count; left > 0; left -= 1 << 20) {
+          yield new Uint8Array(Math.min(left, 1 << 20));
+        }
+      };
+      for (const { offset, length } of map.segments) {
+        yield* zeros(offset - position);
+        position = offset;
+        for (let left = length; left > 0;) {
+          if (pending.byteLength === 0) {
+            const next = await data.next();
+            if (next.done) {
+              throw new IntegrityError(`Truncated archive: sparse data of ${describe()}`);
+            }
+            pending = next.value;
+          }
+          const take = Math.min(left, pending.byteLength);
+          yield pending.subarray(0, take);
+          pending = pending.subarray(take);
+          left -= take;
+          position += take;
+        }
+      }
+      yield* zeros(map.realSize - position);
+    },
+  };
 }

@@ -435,15 +435,41 @@ Deno.test("tar reader: hostile and broken input gives IntegrityError", async (t)
   await t.step("unknown member type", async () => {
     await rejects(read(forge(forgeHeader({ name: "q", type: "Q" }))), integrity(/type "Q"/));
   });
-  await t.step("GNU sparse member", async () => {
-    await rejects(read(forge(forgeHeader({ name: "s", type: "S" }))), integrity(/sparse/));
-    const pax = paxData([["GNU.sparse.major", "1"]]);
-    const bytes = forge(
-      forgeHeader({ name: "P", type: "x", size: pax.length }),
-      pax,
-      forgeHeader({ name: "s" }),
+  await t.step("GNU sparse map that does not match the data", async () => {
+    const sparse = (records: [string, string][], stored: string) => {
+      const pax = paxData(records);
+      return forge(
+        forgeHeader({ name: "P", type: "x", size: pax.length }),
+        pax,
+        forgeHeader({ name: "s", size: stored.length }),
+        stored,
+      );
+    };
+    const size = ["GNU.sparse.size", "100"] as [string, string];
+    await rejects(
+      read(sparse([size, ["GNU.sparse.map", "10,5"]], "abc")),
+      integrity(
+        /sparse map of member "s" at offset 1024 covers 5 bytes up to 15, but 3 bytes are stored/,
+      ),
     );
-    await rejects(read(bytes), integrity(/sparse/));
+    await rejects(
+      read(sparse([size, ["GNU.sparse.map", "50,5,10,5"]], "abcdefghij")),
+      integrity(/not in order/),
+    );
+    await rejects(
+      read(sparse([size, ["GNU.sparse.map", "90,20"]], "a".repeat(20))),
+      integrity(/up to 110.*file of 100/),
+    );
+    // 1.0: the map leads the data; a map that never ends is refused.
+    await rejects(
+      read(sparse([["GNU.sparse.major", "1"], ["GNU.sparse.realsize", "10"]], "9\n1\n")),
+      integrity(/sparse map of member "s".*cut short|too long/),
+    );
+    // Old GNU 'S': a declared real size smaller than the map.
+    const header = forgeHeader({ name: "s", type: "S", size: 4, magic: "ustar  \0" });
+    header.set(encoder.encode("00000000010\x0000000000004\0"), 386);
+    header.set(encoder.encode("00000000005\0"), 483);
+    await rejects(read(forge(withChecksum(header), "abcd")), integrity(/file of 5/));
   });
 });
 
@@ -709,5 +735,49 @@ Deno.test("tar writer refuses names and link targets that are empty or hold a NU
       (error: unknown) =>
         error instanceof InvalidInputError && /empty or holds a NUL/.test(error.message),
     );
+  }
+});
+
+Deno.test("tar reader expands GNU sparse files: old GNU 'S' and pax 0.0, 0.1, 1.0", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "osimg-tar-sparse-" });
+  try {
+    const file = `${dir}/src/holes.img`;
+    await Deno.mkdir(`${dir}/src`);
+    await run(["truncate", "-s", "3000000", file]);
+    // 30 islands of data: more than the 4 map entries an old GNU header holds.
+    {
+      using handle = await Deno.open(file, { write: true });
+      for (let i = 0; i < 30; i++) {
+        await handle.seek(i * 97_000 + 13, Deno.SeekMode.Start);
+        await handle.write(encoder.encode(`island ${i} `.repeat(50)));
+      }
+    }
+    const want = await describeEntries(
+      readTar(chunked(await run(["tar", "-cf", "-", "holes.img"], { cwd: `${dir}/src` }), 4096)),
+    );
+    ok(want[0]!.includes("size=3000000/3000000"), want[0]);
+    const archives: [string, string[]][] = [
+      ["gnu", ["--format=gnu"]],
+      ["0.0", ["--format=posix", "--sparse-version=0.0"]],
+      ["0.1", ["--format=posix", "--sparse-version=0.1"]],
+      ["1.0", ["--format=posix", "--sparse-version=1.0"]],
+    ];
+    for (const [label, flags] of archives) {
+      const archive = await run(["tar", ...flags, "--sparse", "-cf", "-", "holes.img"], {
+        cwd: `${dir}/src`,
+      });
+      ok(archive.byteLength < 400_000, `${label}: stored sparse (${archive.byteLength} bytes)`);
+      for (const size of [1, 511, 512, 4096, archive.byteLength]) {
+        const got = (await describeEntries(readTar(chunked(archive, size))))
+          .map((line) => line.replace(/"uname":"[^"]*","gname":"[^"]*",/, ""));
+        assertEquals(
+          got,
+          want.map((line) => line.replace(/"uname":"[^"]*","gname":"[^"]*",/, "")),
+          `${label} chunk ${size}`,
+        );
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
