@@ -680,7 +680,8 @@ export async function* readTar(chunks: AsyncIterable<Uint8Array>): AsyncGenerato
       xattrs: pax.xattrs,
     };
     if (pax.sparse?.name !== undefined) meta.path = normaliseMemberPath(pax.sparse.name);
-    const describe = () => `member "${meta.path}" at offset ${at}`;
+    const shownName = pax.sparse?.name ?? name; // as the archive has it, for messages
+    const describe = () => `member "${shownName}" at offset ${at}`;
     // A GNU sparse file: its map comes from the pax header (0.0, 0.1), the start of its data
     // (1.0) or the old GNU header and its extension blocks ('S'); the data holds the segments.
     let sparseMap: SparseMap | undefined;
