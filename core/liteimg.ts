@@ -9,6 +9,14 @@ import { commaList, imageLists, packStream, readExlistRules, syncDirectory } fro
 import { syncFilesIntoImage } from "./sync_files.ts";
 import type { ProcessRunner } from "./process.ts";
 import { compileExlist } from "../formats/exlist.ts";
+import {
+  isLinkEntry,
+  type LiteEntry,
+  parseLitefileSave,
+  serializeLitefileSave,
+} from "../formats/litefile_save.ts";
+
+export type { LiteEntry };
 
 /** The litefile options xCAT accepts (statelite.pm). */
 export const LITEFILE_OPTIONS: readonly string[] = [
@@ -24,13 +32,6 @@ export const LITEFILE_OPTIONS: readonly string[] = [
   "link,persistent",
   "link,con",
 ];
-
-/** One litefile entry that applies to the image. */
-export interface LiteEntry {
-  /** Absolute path in the image; a trailing "/" marks a directory. */
-  file: string;
-  options: string;
-}
 
 /** The saved list from the previous liteimg run, in the image. */
 const SAVE_FILE = ".statelite/litefile.save";
@@ -122,19 +123,6 @@ export function validateLiteEntries(entries: readonly LiteEntry[]): string[] {
   return problems;
 }
 
-function serializeSaved(entries: readonly LiteEntry[]): string {
-  return entries.map((entry) => `${entry.options}\t${entry.file}\n`).join("");
-}
-
-function parseSaved(text: string): LiteEntry[] {
-  return text.split("\n").filter((line) => line.trim() !== "").map((line) => {
-    const [options, ...rest] = line.split(/\s+/);
-    return { options: options!, file: rest.join(" ") };
-  });
-}
-
-const isLink = (entry: LiteEntry) => entry.options.split(",").includes("link");
-
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
@@ -162,7 +150,7 @@ async function applyEntry(
   const saved = `${rootimg}/.default${path}`;
   const tmpfs = `${rootimg}/.statelite/tmpfs${path}`;
   const isDirectory = entry.file.endsWith("/");
-  if (!isLink(entry)) {
+  if (!isLinkEntry(entry)) {
     if (await exists(original)) await copyTree(runner, original, saved);
     return;
   }
@@ -192,7 +180,7 @@ async function undoEntry(rootimg: string, entry: LiteEntry): Promise<void> {
   const path = entry.file.replace(/\/+$/, "");
   const original = `${rootimg}${path}`;
   const saved = `${rootimg}/.default${path}`;
-  if (isLink(entry)) {
+  if (isLinkEntry(entry)) {
     const link = await Deno.lstat(original).catch(() => undefined);
     if (link?.isSymlink) await Deno.remove(original);
     if (await exists(saved)) await Deno.rename(saved, original);
@@ -275,7 +263,7 @@ export async function liteImage(
     for (const note of report.notes) ctx.io.err(`Note: ${note}\n`);
   }
   const savePath = `${rootimgHost}/${SAVE_FILE}`;
-  const previous = parseSaved(await Deno.readTextFile(savePath).catch(() => ""));
+  const previous = parseLitefileSave(await Deno.readTextFile(savePath).catch(() => ""));
   const now = new Map(entries.map((entry) => [entry.file, entry.options]));
   // Children first, so a parent directory moved back does not land on a child's link.
   for (const old of [...previous].reverse()) {
@@ -290,7 +278,7 @@ export async function liteImage(
     if (options.verbose) ctx.io.out(`${entry.options} ${entry.file}\n`);
     await applyEntry(ctx.runner, rootimgHost, entry);
   }
-  await Deno.writeTextFile(savePath, serializeSaved(entries));
+  await Deno.writeTextFile(savePath, serializeLitefileSave(entries));
 
   if (rules === undefined) return { entries };
   // rootfstype=ramdisk: the node loads the whole root into RAM from rootimg-statelite.gz.

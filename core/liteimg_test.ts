@@ -211,3 +211,26 @@ Deno.test("liteimg with rootfstype=ramdisk packs rootimg-statelite.gz (cpio newc
   await pipeline(`gzip -dc '${archive}' | cpio -idm --quiet`, out);
   equal(Deno.readTextFileSync(`${out}/etc/hosts`), "127.0.0.1 localhost\n");
 });
+
+Deno.test("packimage of a liteimg'd tree packs the originals of link entries, then restores the links", async () => {
+  const { t, rootimgHost, dirHost } = await statelite(rowsFor([
+    ["ALL", "/etc/hosts", "link"],
+    ["ALL", "/var/log/", "link"],
+    ["ALL", "/etc/ssh/", "persistent"],
+  ]));
+  await using _ = t;
+  await t.ok(["liteimg", "lite"]);
+  const prepared = await listTree(rootimgHost);
+  await defineRows(t.root, { osimage: [{ imagename: "lite", provmethod: "netboot" }] });
+  await t.ok(["packimage", "lite"]);
+  assertEquals(await listTree(rootimgHost), prepared, "the liteimg layout is back");
+  const out = `${t.root}/out`;
+  Deno.mkdirSync(out);
+  await pipeline(`gzip -dc '${dirHost}/rootimg.cpio.gz' | cpio -idm --quiet`, out);
+  ok(Deno.lstatSync(`${out}/etc/hosts`).isFile);
+  equal(Deno.readTextFileSync(`${out}/etc/hosts`), "127.0.0.1 localhost\n");
+  equal(Deno.readTextFileSync(`${out}/var/log/app/app.log`), "log\n");
+  for (const gone of [".statelite", ".default", ".statebackup"]) {
+    ok(!(await Deno.lstat(`${out}/${gone}`).then(() => true, () => false)), gone);
+  }
+});

@@ -20,6 +20,7 @@ import type { Progress } from "./progress.ts";
 import type { Entry, FileContent } from "../formats/entry.ts";
 import { CpioLimitError, cpioStream } from "../formats/cpio_newc.ts";
 import { tarStream } from "../formats/tar.ts";
+import { isLinkEntry, parseLitefileSave } from "../formats/litefile_save.ts";
 import {
   ALWAYS_EXCLUDED,
   compileExlist,
@@ -295,6 +296,47 @@ function compressionKind(compression: PackCompression): Compression {
   return compression === "pigz" ? "gzip" : compression;
 }
 
+/**
+ * An image that liteimg prepared has its `link` entries replaced by links into
+ * `.statelite/tmpfs`, which the archive leaves out. As xCAT's packimage does, put the originals
+ * (kept in `.default`) back for the pack, the links aside in `.statebackup`, and return the
+ * function that undoes this afterwards.
+ */
+async function restoreLiteLinks(rootimgHost: string): Promise<() => Promise<void>> {
+  const saved = await Deno.readTextFile(`${rootimgHost}/.statelite/litefile.save`).catch(() =>
+    undefined
+  );
+  if (saved === undefined) return () => Promise.resolve();
+  const moved: string[] = [];
+  const backup = `${rootimgHost}/.statebackup`;
+  const hadBackup = await Deno.lstat(backup).then(() => true, () => false);
+  const undo = async () => {
+    for (const path of [...moved].reverse()) {
+      await Deno.rename(`${rootimgHost}${path}`, `${rootimgHost}/.default${path}`);
+      await Deno.rename(`${backup}${path}`, `${rootimgHost}${path}`);
+    }
+    // Only directories remain in a backup tree this pack created: leave the image as it was.
+    if (!hadBackup) await Deno.remove(backup, { recursive: true }).catch(() => {});
+  };
+  try {
+    for (const entry of parseLitefileSave(saved).filter(isLinkEntry)) {
+      const path = entry.file.replace(/\/+$/, "");
+      if (!path.startsWith("/") || path.split("/").includes("..")) continue;
+      const link = await Deno.lstat(`${rootimgHost}${path}`).catch(() => undefined);
+      const original = await Deno.lstat(`${rootimgHost}/.default${path}`).catch(() => undefined);
+      if (!link?.isSymlink || original === undefined) continue;
+      await Deno.mkdir(dirname(`${rootimgHost}/.statebackup${path}`), { recursive: true });
+      await Deno.rename(`${rootimgHost}${path}`, `${rootimgHost}/.statebackup${path}`);
+      await Deno.rename(`${rootimgHost}/.default${path}`, `${rootimgHost}${path}`);
+      moved.push(path);
+    }
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+  return undo;
+}
+
 /** Checks the image is a netboot image and returns its rootimgdir (management and host). */
 async function netbootImage(
   ctx: Context,
@@ -358,6 +400,7 @@ export async function packImage(
   const progress = ctx.progress(`Packing ${name}`);
   const skipped: string[] = [];
   let result: Omit<PackResult, "archive" | "removed">;
+  const restoreLinks = await restoreLiteLinks(rootimgHost);
   try {
     result = options.method === "squashfs"
       ? await packSquashfs(ctx, rootimgHost, matcher, temporary, options, skipped)
@@ -370,6 +413,7 @@ export async function packImage(
     throw error;
   } finally {
     progress.done();
+    await restoreLinks();
   }
   const removed = await staleVariants(dirHost, outputName);
   for (const stale of removed) await Deno.remove(`${dirHost}/${stale}`);
