@@ -408,3 +408,22 @@ Deno.test("packimage -o -p -a: says it is obsolete, then packs the netboot image
   equal(missing.status, 1);
   ok(missing.stderr.includes("No netboot osimage has osvers=rhels8"), missing.stderr);
 });
+
+Deno.test("hostile synclist: a destination through a symlink leading out of the image is refused", async () => {
+  const { t, rootimgHost } = await fixtureImage({ synclists: "/install/evil.synclist" });
+  await using _ = t;
+  const outside = `${t.root}/outside`;
+  Deno.mkdirSync(outside);
+  Deno.symlinkSync(outside, `${rootimgHost}/etc/escape`);
+  Deno.writeTextFileSync(`${t.root}/install/payload`, "payload\n");
+  Deno.writeTextFileSync(
+    `${t.root}/install/evil.synclist`,
+    "/install/payload -> /etc/fine\n/install/payload -> /etc/escape/pwned\n",
+  );
+  const before = await listTree(rootimgHost);
+  const result = await t.run(["packimage", "img"]);
+  equal(result.status, 1);
+  ok(result.stderr.includes("leads outside the image through a symbolic link"), result.stderr);
+  assertEquals([...Deno.readDirSync(outside)], []);
+  assertEquals(await listTree(rootimgHost), before, "not even the first, harmless line applied");
+});

@@ -108,6 +108,8 @@ export async function syncFilesIntoImage(
       }
     }
   }
+  // Every destination is checked before the first write, so a refused list changes nothing.
+  for (const action of actions) await refuseEscape(dirname(hostPath(rootimg, action.to)), rootimg);
   for (const action of actions) {
     const target = hostPath(rootimg, action.to);
     if (action.kind === "merge") {
