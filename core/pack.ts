@@ -510,6 +510,9 @@ async function packSquashfs(
   skipped: string[],
 ): Promise<Omit<PackResult, "archive" | "removed">> {
   const excluded: string[] = [];
+  /** Mount points: find -xdev lists them (empty), mksquashfs -one-file-system drops them. */
+  const mountPoints: string[] = [];
+  const keptDirectories = new Map<string, Entry>();
   let entries = 0;
   let newest = 0;
   const walk = walkTree(rootimgHost, {
@@ -524,8 +527,12 @@ async function packSquashfs(
     },
     ...(options.sourceDateEpoch === undefined ? {} : { clampMtime: options.sourceDateEpoch }),
     onSkip: (path, reason) => {
-      // mksquashfs would store sockets; the other formats cannot, so keep the lists equal.
-      excluded.push(path);
+      if (/mount point/.test(reason)) mountPoints.push(path);
+      else if (!/directory cannot be read|extended attributes/.test(reason)) {
+        // What the walker leaves out (sockets, unreadable entries) mksquashfs would store:
+        // exclude it too, so both lists stay equal.
+        excluded.push(path);
+      }
       skipped.push(`skipped ${path}: ${reason}`);
     },
   });
@@ -536,6 +543,24 @@ async function packSquashfs(
   ) {
     entries++;
     if (entry.mtime > newest) newest = entry.mtime;
+    // The walker reports a mount point after yielding it: keep directories to look them up.
+    if (entry.kind === "dir") keptDirectories.set(entry.path, entry);
+  }
+  const mountPointEntries = mountPoints.flatMap((path) => keptDirectories.get(path) ?? []);
+  // Recreate each kept mount point as an empty directory with its own metadata ("D" pseudo
+  // definition: name, time, mode, uid, gid), as it lies in the cpio and tar archives.
+  const pseudo: string[] = [];
+  for (const entry of mountPointEntries) {
+    if (/[\s"'\\]/.test(entry.path)) {
+      throw new InvalidInputError(
+        `Cannot pack as squashfs: the mount point '${entry.path}' has a name mksquashfs's ` +
+          `pseudo definitions cannot express. Unmount it or use '-m cpio'.`,
+      );
+    }
+    pseudo.push(
+      "-p",
+      `${entry.path} D ${entry.mtime} ${entry.mode.toString(8)} ${entry.uid} ${entry.gid}`,
+    );
   }
   const badName = excluded.find((path) => path.includes("\n"));
   if (badName !== undefined) {
@@ -572,6 +597,7 @@ async function packSquashfs(
     String(options.threads ?? navigator.hardwareConcurrency ?? 1),
     "-ef",
     excludeFile,
+    ...pseudo,
   ];
   if (!(await hasProgram("mksquashfs"))) {
     await Deno.remove(excludeFile).catch(() => {});

@@ -427,3 +427,25 @@ Deno.test("hostile synclist: a destination through a symlink leading out of the 
   assertEquals([...Deno.readDirSync(outside)], []);
   assertEquals(await listTree(rootimgHost), before, "not even the first, harmless line applied");
 });
+
+Deno.test("one file system: a mount inside the rootimg is listed, its contents are not (find -xdev)", async () => {
+  const { t, rootimgHost, dirHost } = await fixtureImage();
+  await using _ = t;
+  const mountPoint = `${rootimgHost}/proc`;
+  Deno.mkdirSync(mountPoint);
+  await sh(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]);
+  let cpioNames: string[];
+  let squashNames: string[];
+  try {
+    Deno.writeTextFileSync(`${mountPoint}/cpuinfo`, "not for the image\n");
+    await t.ok(["packimage", "img"]);
+    cpioNames = (await pipeline(`gzip -dc '${dirHost}/rootimg.cpio.gz' | cpio -it --quiet`))
+      .split("\n");
+    await t.ok(["packimage", "-m", "squashfs", "img"]);
+    squashNames = (await sh(["unsquashfs", "-l", "-d", "", `${dirHost}/rootimg.sfs`])).split("\n");
+  } finally {
+    await sh(["umount", mountPoint]);
+  }
+  ok(cpioNames.includes("proc") && !cpioNames.includes("proc/cpuinfo"), cpioNames.join(","));
+  ok(squashNames.includes("/proc") && !squashNames.includes("/proc/cpuinfo"));
+});
