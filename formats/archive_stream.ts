@@ -193,15 +193,27 @@ export class OutputBatcher {
     return view;
   }
 
-  /** Appends content bytes: copied when small, passed through (after what precedes) when big. */
+  /**
+   * Appends content bytes: copied when small; when big, passed through as they are (a view of
+   * the caller's chunk) once the open chunk is full.
+   */
   push(bytes: Uint8Array): void {
-    if (bytes.byteLength >= PASS_THROUGH) {
+    let rest = bytes;
+    if (rest.byteLength >= PASS_THROUGH && this.#used > 0) {
+      // Top up the open chunk first, so it goes out full instead of as a sliver (a header or
+      // two) before the big data: consumers get ~1 MiB chunks or big content chunks, no crumbs.
+      const take = Math.min(this.#buffer.byteLength - this.#used, rest.byteLength);
+      this.reserve(take).set(rest.subarray(0, take));
+      rest = rest.subarray(take);
+      if (rest.byteLength === 0) return;
       this.#flush();
-      this.#ready.push(bytes);
-      this.#total += bytes.byteLength;
+    }
+    if (rest.byteLength < PASS_THROUGH) {
+      this.reserve(rest.byteLength).set(rest);
       return;
     }
-    this.reserve(bytes.byteLength).set(bytes);
+    this.#ready.push(rest);
+    this.#total += rest.byteLength;
   }
 
   #flush(): void {

@@ -781,3 +781,25 @@ Deno.test("tar reader expands GNU sparse files: old GNU 'S' and pax 0.0, 0.1, 1.
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tar writer yields ~1 MiB batches or big content chunks, never crumbs", async () => {
+  const big = (n: number) => bytesContent(new Uint8Array(n).fill(1));
+  const entries: Entry[] = [];
+  for (let i = 0; i < 40; i++) {
+    entries.push({ ...baseMeta(`small${i}`, 0o644), kind: "file", content: text("tiny") });
+    // Large files arrive as one chunk each (as the walker reads files up to 1 MiB whole).
+    entries.push({ ...baseMeta(`large${i}`, 0o644), kind: "file", content: big(200_000 + i) });
+  }
+  const sizes: number[] = [];
+  const parts: Uint8Array[] = [];
+  for await (const chunk of tarStream(entries)) {
+    sizes.push(chunk.byteLength);
+    parts.push(chunk.slice());
+  }
+  ok(sizes.slice(0, -1).every((size) => size >= 64 << 10), `crumbs: ${sizes}`);
+  // Same bytes as one big in-memory pass through the reader.
+  const whole = await collect((async function* () {
+    yield* parts;
+  })());
+  assertEquals((await describeEntries(readTar(chunked(whole, 65536)))).length, 80);
+});
