@@ -6,7 +6,7 @@ import { hostPathOf } from "./context.ts";
 import { InvalidInputError, NotFoundError } from "./errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import { commaList, imageLists, packStream, readExlistRules, syncDirectory } from "./pack.ts";
-import { syncFilesIntoImage } from "./sync_files.ts";
+import { leadsOutsideImage, syncFilesIntoImage } from "./sync_files.ts";
 import type { ProcessRunner } from "./process.ts";
 import { compileExlist } from "../formats/exlist.ts";
 import {
@@ -199,10 +199,14 @@ async function readOnlyRootInFstab(rootimg: string, image: OsImage): Promise<voi
   if (text === undefined) return;
   const device = `${profile}_${osarch}`;
   const updated = text.split("\n").map((line) => {
-    const fields = line.trim().split(/\s+/);
-    if (fields[0] !== device || fields[3] === undefined) return line;
-    const options = fields[3].split(",").map((option) => option === "rw" ? "ro" : option);
-    return line.replace(fields[3], options.join(","));
+    // Fields and the blanks between them, so the line keeps its layout: [dev, " ", dir, ...].
+    const parts = line.split(/(\s+)/);
+    const offset = parts[0] === "" ? 2 : 0;
+    const options = parts[offset + 6];
+    if (parts[offset] !== device || options === undefined) return line;
+    parts[offset + 6] = options.split(",").map((option) => option === "rw" ? "ro" : option)
+      .join(",");
+    return parts.join("");
   }).join("\n");
   if (updated !== text) await Deno.writeTextFile(fstab, updated);
 }
@@ -255,6 +259,20 @@ export async function liteImage(
     // The statelite working trees must stay in this archive: its links point into them.
     ? await readExlistRules(ctx, exlists, { alwaysExcluded: false })
     : undefined;
+
+  // An absolute symlink in the image (var/run -> /run) must not make liteimg move the
+  // management node's own files: check every entry before changing anything.
+  const escaping: string[] = [];
+  for (const entry of entries) {
+    const parent = dirname(`${rootimgHost}${entry.file.replace(/\/+$/, "")}`);
+    if (await leadsOutsideImage(parent, rootimgHost)) escaping.push(entry.file);
+  }
+  if (escaping.length > 0) {
+    throw new InvalidInputError(
+      `Cannot prepare image '${name}': these litefile entries lead outside the image through ` +
+        `a symbolic link: ${escaping.join(", ")}.`,
+    );
+  }
 
   ctx.io.out(`Modifying ${rootimg} ...\n`);
   await readOnlyRootInFstab(rootimgHost, image);

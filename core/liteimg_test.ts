@@ -28,7 +28,7 @@ async function statelite(
   Deno.writeTextFileSync(`${r}/usr/bin/tool`, "tool\n");
   Deno.writeTextFileSync(
     `${r}/etc/fstab`,
-    "lite_x86_64 / tmpfs rw 0 1\nproc /proc proc rw 0 0\n",
+    "lite_x86_64 / tmpfs rw,noatime 0 1\nproc /proc proc rw 0 0\n",
   );
   await defineRows(t.root, { litefile: rows });
   return { t, ...image };
@@ -152,7 +152,7 @@ Deno.test("liteimg: link entries move to .default behind links into .statelite/t
   );
   equal(
     Deno.readTextFileSync(`${r}/etc/fstab`),
-    "lite_x86_64 / tmpfs ro 0 1\nproc /proc proc rw 0 0\n",
+    "lite_x86_64 / tmpfs ro,noatime 0 1\nproc /proc proc rw 0 0\n",
   );
   // Running again with the same table changes nothing.
   const after = await listTree(r);
@@ -233,4 +233,22 @@ Deno.test("packimage of a liteimg'd tree packs the originals of link entries, th
   for (const gone of [".statelite", ".default", ".statebackup"]) {
     ok(!(await Deno.lstat(`${out}/${gone}`).then(() => true, () => false)), gone);
   }
+});
+
+Deno.test("hostile litefile: an entry behind an absolute symlink cannot move the host's files", async () => {
+  const { t, rootimgHost } = await statelite(rowsFor([
+    ["ALL", "/etc/hosts", "link"],
+    ["ALL", "/var/run/victim", "link"],
+  ]));
+  await using _ = t;
+  const outside = `${t.root}/outside`;
+  Deno.mkdirSync(outside);
+  Deno.writeTextFileSync(`${outside}/victim`, "host file\n");
+  Deno.symlinkSync(outside, `${rootimgHost}/var/run`);
+  const before = await listTree(rootimgHost);
+  const result = await t.run(["liteimg", "lite"]);
+  equal(result.status, 1);
+  ok(result.stderr.includes("lead outside the image through a symbolic link: /var/run/victim"));
+  equal(Deno.readTextFileSync(`${outside}/victim`), "host file\n");
+  assertEquals(await listTree(rootimgHost), before, "not even /etc/hosts was changed");
 });

@@ -201,15 +201,20 @@ async function copyInto(from: string, target: string, rootimg: string): Promise<
 }
 
 /**
- * Fails when `dir`, or its nearest existing ancestor, lies outside the image once symlinks are
- * followed: a link in the image must not redirect a sync onto the management node.
+ * True when `dir`, or its nearest existing ancestor, lies outside `rootimg` once symlinks are
+ * followed: an absolute link in an image points at the management node's own files.
  */
-async function refuseEscape(dir: string, rootimg: string): Promise<void> {
+export async function leadsOutsideImage(dir: string, rootimg: string): Promise<boolean> {
   let existing = dir;
   while (!(await Deno.lstat(existing).then(() => true, () => false))) existing = dirname(existing);
   const real = await Deno.realPath(existing);
   const realRoot = await Deno.realPath(rootimg);
-  if (real !== realRoot && !real.startsWith(realRoot + "/")) {
+  return real !== realRoot && !real.startsWith(realRoot + "/");
+}
+
+/** Fails when a sync into `dir` would be redirected out of the image by a symlink. */
+async function refuseEscape(dir: string, rootimg: string): Promise<void> {
+  if (await leadsOutsideImage(dir, rootimg)) {
     throw new InvalidInputError(
       `Cannot sync into '${dir}': it leads outside the image through a symbolic link.`,
     );
