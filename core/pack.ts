@@ -14,7 +14,7 @@ import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage
 import type { Row } from "./store.ts";
 import { walkTree } from "./walk.ts";
 import { compress, type Compression } from "./compress.ts";
-import { syncFilesIntoImage } from "./sync_files.ts";
+import { leadsOutsideImage, syncFilesIntoImage } from "./sync_files.ts";
 import { hasProgram } from "./process.ts";
 import type { Progress } from "./progress.ts";
 import type { Entry, FileContent } from "../formats/entry.ts";
@@ -322,6 +322,8 @@ async function restoreLiteLinks(rootimgHost: string): Promise<() => Promise<void
     for (const entry of parseLitefileSave(saved).filter(isLinkEntry)) {
       const path = entry.file.replace(/\/+$/, "");
       if (!path.startsWith("/") || path.split("/").includes("..")) continue;
+      // Never follow an image's absolute symlink onto the management node's own files.
+      if (await leadsOutsideImage(dirname(`${rootimgHost}${path}`), rootimgHost)) continue;
       const link = await Deno.lstat(`${rootimgHost}${path}`).catch(() => undefined);
       const original = await Deno.lstat(`${rootimgHost}/.default${path}`).catch(() => undefined);
       if (!link?.isSymlink || original === undefined) continue;
