@@ -1,5 +1,7 @@
 // imgimport: an image bundle staged, verified and committed all-or-nothing with xCAT's placement, -f, -p, statelite, kit and extras semantics.
 
+import { distroOf } from "../providers/distros.ts";
+import { findProvmethod } from "../providers/provmethods.ts";
 import { resolve } from "node:path";
 import { posix } from "node:path";
 import { KIT_KEY_COLUMN, type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
@@ -155,22 +157,6 @@ export function fileRefs(manifest: ParsedManifest): FileRef[] {
   return refs;
 }
 
-/** xCAT's platform directory for an osvers (imgport.pm change_profile), "" when none matches. */
-function platformOf(osvers: string): string {
-  const rules: [RegExp, string][] = [
-    [/rh/, "rh"],
-    [/centos/, "centos"],
-    [/alma/, "alma"],
-    [/rocky/, "rocky"],
-    [/fedora/, "fedora"],
-    [/sles/, "sles"],
-    [/SL/, "SL"],
-    [/win/, "windows"],
-    [/ubuntu/, "ubuntu"],
-  ];
-  return rules.find(([pattern]) => pattern.test(osvers))?.[1] ?? "";
-}
-
 /**
  * `imgimport -f new_profile` (imgport.pm L1319-1417, reference §4.5): new rootimgdir and file
  * paths under it, stock files from the xCAT share dir re-homed under `<installdir>/custom`,
@@ -207,8 +193,8 @@ export function applyProfile(
       }
     }
   }
-  const prov = provmethod === "install" ? "install" : "netboot";
-  const platform = platformOf(osvers);
+  const prov = findProvmethod(provmethod)?.profileDir ?? "netboot";
+  const platform = distroOf(osvers)?.platform ?? "";
   for (const [table, column] of LIST_FIELDS) {
     const items = splitList(manifest[table][column]);
     if (items.length === 0) continue;
@@ -507,7 +493,7 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
 
   await planKits(pc, manifest, image, imageDir, rows);
 
-  if (provmethod === "statelite") {
+  if (findProvmethod(provmethod)?.statelite) {
     pc.plan.messages.push("Updating the litefile table.");
     const litefile = manifest.litefile;
     const base = litefile ? posix.basename(litefile) : "";
