@@ -79,15 +79,13 @@ export const packimage: Command = {
     if (!name) {
       throw new UsageError("An image name is required, use 'packimage <osimage name>'.");
     }
+    const epoch = sourceDateEpoch(ctx.env);
     await packImage(ctx, name, {
       method: method as PackMethod,
       compression: compression as PackCompression,
       syncFiles: !booleanFlag(flags, "nosyncfiles"),
       verbose: booleanFlag(flags, "verbose"),
-      ...(() => {
-        const epoch = sourceDateEpoch(ctx.env);
-        return epoch === undefined ? {} : { sourceDateEpoch: epoch };
-      })(),
+      ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
     });
   },
 };
