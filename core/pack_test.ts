@@ -379,6 +379,9 @@ Deno.test("packimage errors: provmethod, missing name, missing rootimg, bad meth
   result = await t.run(["packimage", "-m", "zip", "norootimg"]);
   equal(result.status, 2);
   ok(result.stderr.includes("Invalid archive method 'zip' requested"), result.stderr);
+  result = await t.run(["packimage", "norootimg"], { env: { SOURCE_DATE_EPOCH: "yesterday" } });
+  equal(result.status, 2);
+  ok(result.stderr.includes("SOURCE_DATE_EPOCH must be whole seconds"), result.stderr);
   result = await t.run(["packimage", "nosuch"]);
   equal(result.status, 1);
   ok(result.stderr.includes("Could not find an object named 'nosuch' of type 'osimage'."));
