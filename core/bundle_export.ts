@@ -1,5 +1,6 @@
 // imgexport: plans an osimage's xCAT-compatible bundle (rows, files, manifest, SHA256SUMS) and writes it reproducibly.
 
+import { findProvmethod } from "../providers/provmethods.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, posix } from "node:path";
 import type { Context } from "./context.ts";
@@ -208,7 +209,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
     const postscripts = request.postscriptsNode === undefined
       ? {}
       : await nodePostscripts(reader, request.postscriptsNode);
-    const litefileRows = image.osimage.provmethod === "statelite"
+    const litefileRows = findProvmethod(image.osimage.provmethod)?.statelite
       ? await selectLitefileRows(reader, image, request.forSnapshot ?? false)
       : [];
     return { image, installDir, kits, postscripts, litefileRows };
@@ -259,7 +260,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
     }
     if (!request.forSnapshot) manifest.media = "required";
   } else if (/netboot|statelite/.test(provmethod) && !/esx/.test(osvers!)) {
-    const isStatelite = provmethod === "statelite";
+    const isStatelite = findProvmethod(provmethod)?.statelite ?? false;
     if (osarch === "s390x" && !isStatelite) {
       manifest.rawimagefiles = await rawImageFiles(
         ctx,
@@ -385,7 +386,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
     });
   }
 
-  if (provmethod === "statelite") {
+  if (findProvmethod(provmethod)?.statelite) {
     line("Getting litefile settings");
     const csv = litefileCsv(name, gathered.litefileRows);
     claim("litefile.csv", manifest.litefile!);

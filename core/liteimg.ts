@@ -1,5 +1,6 @@
 // liteimg: prepare a statelite image's root tree from the litefile table (and pack it for ramdisk).
 
+import { findProvmethod } from "../providers/provmethods.ts";
 import { dirname, relative } from "node:path";
 import type { Context } from "./context.ts";
 import { hostPathOf } from "./context.ts";
@@ -226,7 +227,7 @@ export async function liteImage(
   const store = await ctx.store();
   const { image, rootimgdir, rows } = await store.read(async (reader) => {
     const image = await loadOsImage(reader, name);
-    if (image.osimage.provmethod !== "statelite") {
+    if (!findProvmethod(image.osimage.provmethod)?.statelite) {
       throw new InvalidInputError(
         "Please make sure that osimage.provmethod is set to statelite before calling this command.",
       );

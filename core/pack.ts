@@ -1,5 +1,6 @@
 // packimage: select a netboot root image's files by its exlist and pack them (cpio, tar, squashfs).
 
+import { findProvmethod } from "../providers/provmethods.ts";
 import { dirname } from "node:path";
 import type { Context } from "./context.ts";
 import { hostPathOf } from "./context.ts";
@@ -84,8 +85,8 @@ export async function findNetbootImage(
   osarch: string,
 ): Promise<string> {
   const rows = await (await ctx.store()).read((reader) =>
-    reader.rows("osimage", { osvers, profile, osarch, provmethod: "netboot" })
-  );
+    reader.rows("osimage", { osvers, profile, osarch })
+  ).then((found) => found.filter((row) => findProvmethod(row.provmethod)?.packable));
   const names = rows.map((row) => row.imagename!).sort();
   if (names.length === 0) {
     throw new NotFoundError(
@@ -347,7 +348,7 @@ async function netbootImage(
   const store = await ctx.store();
   return await store.read(async (reader) => {
     const image = await loadOsImage(reader, name);
-    if (image.osimage.provmethod !== "netboot") {
+    if (!findProvmethod(image.osimage.provmethod)?.packable) {
       throw new InvalidInputError(
         `'${name}' cannot be used to build diskless image. Make sure osimage.provmethod is 'netboot'.`,
       );
