@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, rejects, throws } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { openSqliteStore, SCHEMA_VERSION } from "./sqlite_store.ts";
 
@@ -56,7 +56,7 @@ Deno.test("a database newer than this osimg is refused", async () => {
     const raw = new DatabaseSync(path);
     raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
-    await rejects(async () => openSqliteStore(path), /newer than this osimg understands/);
+    throws(() => openSqliteStore(path), /newer than this osimg understands/);
   } finally {
     await cleanup();
   }
