@@ -70,7 +70,8 @@ const COLUMNS_UNKNOWN_TO_XCAT: Readonly<Record<string, readonly string[]>> = {
 };
 /** Fixed compression levels: part of what makes a bundle the same bytes everywhere. */
 const LEVELS: Readonly<Record<Compression, number | undefined>> = {
-  gzip: 6,
+  // compress()'s default level for gzip (see core/compress.ts).
+  gzip: 5,
   zstd: 3,
   xz: 6,
   bzip2: 9,

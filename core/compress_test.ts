@@ -251,7 +251,7 @@ Deno.test("none passes bytes through untouched, both ways", async () => {
 Deno.test("gzip: one member, header without name or time, usable by DecompressionStream", async () => {
   const data = LARGE.subarray(0, 5 * GZIP_BLOCK_SIZE + 99);
   const packed = await collect(compress("gzip", chunked(data, 1 << 16), { threads: 2 }));
-  // ID1 ID2 CM=8 FLG=0 (no name, comment, extra) MTIME=0 XFL=0 (level 6) OS=3 (Unix)
+  // ID1 ID2 CM=8 FLG=0 (no name, comment, extra) MTIME=0 XFL=0 (levels 2-8) OS=3 (Unix)
   assertEquals([...packed.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
   const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
   assertEquals(view.getUint32(packed.byteLength - 8, true), crc32(data));
