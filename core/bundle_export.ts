@@ -56,8 +56,11 @@ export interface ExportResult {
   /** Host path of the bundle. */
   path: string;
   bytes: number;
-  /** SHA-256 of the bundle file (hex). */
-  sha256: string;
+  /**
+   * SHA-256 of the bundle file (hex), computed only for snapshots (their store is addressed by
+   * it): hashing the whole output costs a second of main-thread CPU per 300 MB here.
+   */
+  sha256?: string;
   manifest: Manifest;
 }
 
@@ -162,6 +165,7 @@ export async function exportImage(ctx: Context, request: ExportRequest): Promise
     destination,
     compression,
     (title, total) => ctx.progress(title, total),
+    { digest: request.forSnapshot ?? false },
   );
   line("Done!");
   return { ...result, imageName: plan.image.name, manifest: plan.manifest };
@@ -833,7 +837,8 @@ export async function writeBundle(
   destination: string,
   compression: Compression,
   makeProgress?: (title: string, total: number) => Progress,
-): Promise<{ path: string; bytes: number; sha256: string }> {
+  options: { digest?: boolean } = {},
+): Promise<{ path: string; bytes: number; sha256?: string }> {
   let progress: Progress | undefined;
   const suffix = crypto.randomUUID().slice(0, 8);
   const temporary = `${destination}.tmp-${suffix}`;
@@ -905,7 +910,7 @@ export async function writeBundle(
       ...ordered.map((member) => verifiedEntry(member, plan.image.name, progress)),
     ];
     const file = await Deno.open(temporary, { write: true, createNew: true, mode: 0o644 });
-    const hash = createHash("sha256");
+    const hash = options.digest ? createHash("sha256") : undefined;
     let bytes = 0;
     try {
       const archive = tarStream(entries);
@@ -913,7 +918,7 @@ export async function writeBundle(
         ? archive
         : compress(compression, archive, { level: LEVELS[compression] });
       for await (const chunk of output) {
-        hash.update(chunk);
+        hash?.update(chunk);
         bytes += chunk.byteLength;
         await writeAll(file, chunk);
       }
@@ -923,7 +928,7 @@ export async function writeBundle(
     }
     await Deno.rename(temporary, destination);
     progress?.done();
-    return { path: destination, bytes, sha256: hash.digest("hex") };
+    return { path: destination, bytes, sha256: hash?.digest("hex") };
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
     progress?.done();

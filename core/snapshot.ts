@@ -170,14 +170,15 @@ export async function takeSnapshot(
       destination: temporary,
       forSnapshot: true,
     });
-    const blob = blobPath(store, exported.sha256);
+    const digest = exported.sha256!;
+    const blob = blobPath(store, digest);
     // Same digest, same bytes: an existing blob is the one we would write.
     if (await exists(blob)) await Deno.remove(temporary);
     else await Deno.rename(temporary, blob);
     return await withIndexLock(store, image, async () => {
       const index = await readIndex(store, image);
       const latest = index.snapshots[index.snapshots.length - 1];
-      if (latest?.digest === exported.sha256) return { record: latest, created: false };
+      if (latest?.digest === digest) return { record: latest, created: false };
       const nextId = index.snapshots.reduce((max, record) => Math.max(max, Number(record.id)), 0) +
         1;
       const record: SnapshotRecord = {
@@ -186,7 +187,7 @@ export async function takeSnapshot(
         time: ctx.now().toISOString().replace(/\.\d{3}Z$/, "Z"),
         size: exported.bytes,
         note: options.note ?? "",
-        digest: exported.sha256,
+        digest,
       };
       index.snapshots.push(record);
       await writeIndex(store, index);
