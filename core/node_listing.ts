@@ -8,6 +8,7 @@
 import { findTable } from "./schema.ts";
 import { InvalidInputError } from "./errors.ts";
 import type { NodeUniverse } from "./node_universe.ts";
+import { matcher } from "./noderange.ts";
 
 /** nodels' short names (tabutils.pm %shortnames). */
 const SHORT_NAMES: Readonly<Record<string, readonly [string, string]>> = {
@@ -61,22 +62,11 @@ function parseTerm(term: string): { name: string; operator?: Operator; value?: s
 }
 
 function tester(operator: Operator, value: string, term: string): (actual: string) => boolean {
-  switch (operator) {
-    case "==":
-      return (actual) => actual === value;
-    case "!=":
-      return (actual) => actual !== value;
-    case "=~":
-    case "!~": {
-      let regexp: RegExp;
-      try {
-        regexp = new RegExp(value);
-      } catch {
-        throw new InvalidInputError(`The regular expression '${value}' in '${term}' is not valid.`);
-      }
-      return operator === "=~" ? (actual) => regexp.test(actual) : (actual) => !regexp.test(actual);
-    }
+  const test = matcher(operator, value);
+  if (!test) {
+    throw new InvalidInputError(`The regular expression '${value}' in '${term}' is not valid.`);
   }
+  return test;
 }
 
 /**

@@ -478,7 +478,8 @@ function parseSelection(
   return undefined;
 }
 
-function matcher(
+/** A test for an attribute selection (`==`, `!=`, `=~`, `!~`); undefined for a bad regex. */
+export function matcher(
   operator: SelectionOperator,
   value: string,
 ): ((actual: string) => boolean) | undefined {
