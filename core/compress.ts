@@ -1,6 +1,7 @@
 // Streaming compression and decompression: parallel gzip in Workers, zstd/xz/bzip2 through their
 // tools, detection by magic bytes. Output is byte-identical whatever the machine's core count.
 
+import { spawnProgram } from "./process.ts";
 import { constants as zlibConstants, crc32, createGunzip, deflateRawSync } from "node:zlib";
 import type { Transform } from "node:stream";
 import { DEFLATE_WORKER_SOURCE, type DeflateJob, type DeflateResult } from "./compress_worker.ts";
@@ -549,23 +550,14 @@ async function* runFilter(
   failure: FailureReport,
   fatalWarning?: RegExp,
 ): AsyncGenerator<Uint8Array> {
-  const [program, ...args] = argv;
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(program!, {
-      args,
-      clearEnv: true,
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", LC_ALL: "C" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new ExternalCommandError(argv, 127, "", `Command ${program} does not exist.`);
-    }
-    throw error;
-  }
+  const child = spawnProgram(argv, {
+    args: argv.slice(1),
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", LC_ALL: "C" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
   let inputFailed = false;
   let inputError: unknown;
   const feed = (async () => {

@@ -27,22 +27,14 @@ export const systemRunner: ProcessRunner = {
   async run(argv, options = {}) {
     const [program, ...args] = argv;
     if (!program) throw new Error("empty argv");
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(program, {
-        args,
-        cwd: options.cwd,
-        env: options.env,
-        stdin: options.stdin ? "piped" : "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new ExternalCommandError(argv, 127, "", `Command ${program} does not exist.`);
-      }
-      throw error;
-    }
+    const child = spawnProgram(argv, {
+      args,
+      cwd: options.cwd,
+      env: options.env,
+      stdin: options.stdin ? "piped" : "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
     if (options.stdin) {
       const writer = child.stdin.getWriter();
       await writer.write(options.stdin);
@@ -56,6 +48,24 @@ export const systemRunner: ProcessRunner = {
     return { code: output.code, stdout: output.stdout, stderr };
   },
 };
+
+/**
+ * Starts `argv[0]` with `options` (its `args` included); a program that is not installed
+ * becomes xCAT's `Command X does not exist.` as an ExternalCommandError.
+ */
+export function spawnProgram(
+  argv: readonly string[],
+  options: Deno.CommandOptions,
+): Deno.ChildProcess {
+  try {
+    return new Deno.Command(argv[0]!, options).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new ExternalCommandError(argv, 127, "", `Command ${argv[0]} does not exist.`);
+    }
+    throw error;
+  }
+}
 
 /** Whether `program` is on PATH. */
 export async function hasProgram(program: string): Promise<boolean> {
