@@ -1,6 +1,7 @@
 // tabdump: print a table in xCAT's CSV dialect, or list the tables.
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
+import { OsimgError } from "../core/errors.ts";
 import { dumpTable, parseRowFilter, requireTable, tableNames } from "../core/tables.ts";
 import { serializeTableDump } from "../formats/tabdump_csv.ts";
 import { resolve } from "node:path";
@@ -50,7 +51,14 @@ export const tabdump: Command = {
       ? JSON.stringify(rows, null, 2) + "\n"
       : serializeTableDump(spec.columns, rows);
     const file = stringFlag(flags, "f");
-    if (file) await Deno.writeTextFile(resolve(ctx.cwd, file), text);
-    else ctx.io.out(text);
+    if (file) {
+      try {
+        await Deno.writeTextFile(resolve(ctx.cwd, file), text);
+      } catch (error) {
+        throw new OsimgError(`Cannot write '${file}': ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    } else ctx.io.out(text);
   },
 };

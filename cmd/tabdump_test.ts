@@ -64,3 +64,11 @@ Deno.test("tabdump -d describes the tables", async () => {
   const { stdout } = await t.ok(["tabdump", "-d"]);
   assertEquals(stdout.includes("osimage: Basic information about an operating system image"), true);
 });
+
+Deno.test("tabdump -f into a missing directory is one clear error", async () => {
+  await using t = await testRoot();
+  const output = await t.run(["tabdump", "-f", "nodir/site.csv", "site"]);
+  assertEquals(output.status, 1);
+  assertEquals(output.stderr.startsWith("Error: Cannot write 'nodir/site.csv': "), true);
+  assertEquals(output.stderr.trim().split("\n").length, 1);
+});

@@ -1,6 +1,7 @@
 // Test fixture for bundles: netboot, statelite and install images (rows, files, kit, node) in a test root.
 
 import { hostPath } from "./paths.ts";
+import { systemRunner } from "./process.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
 import { DEFAULT_DB } from "../main.ts";
 import type { Row } from "./store.ts";
@@ -182,23 +183,10 @@ export async function runTool(
   args: string[],
   options: { cwd?: string; stdin?: Uint8Array } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(program, {
-    args,
-    cwd: options.cwd,
-    stdin: options.stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(options.stdin);
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
+  const output = await systemRunner.run([program, ...args], { ...options, allowFailure: true });
   return {
     code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: output.stderr,
   };
 }

@@ -2,6 +2,7 @@
 // lstat (a test-local stand-in for the walker), real-tool runs and tree/entry descriptions.
 
 import { createHash } from "node:crypto";
+import { systemRunner } from "../../core/process.ts";
 import type { Entry, FileContent } from "../../formats/entry.ts";
 
 /** Runs a program; throws with its stderr when it fails. Returns stdout bytes. */
@@ -9,23 +10,7 @@ export async function run(
   argv: string[],
   options: { cwd?: string; stdin?: Uint8Array } = {},
 ): Promise<Uint8Array> {
-  const child = new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    cwd: options.cwd,
-    stdin: options.stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(options.stdin);
-    await writer.close();
-  }
-  const output = await child.output();
-  if (!output.success) {
-    throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return output.stdout;
+  return (await systemRunner.run(argv, options)).stdout;
 }
 
 /** Concatenates a chunk stream into one array. */
