@@ -287,3 +287,20 @@ Deno.test("noderanges in the definition verbs read ^files and honour XCAT_NODE_P
   await t.ok(["rmdef", `^${t.root}/nodes.txt`]);
   assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn2  (node)\n");
 });
+
+Deno.test("mkdef -V lists the objects written; groups are listed with their static members", async () => {
+  await using t = await testRoot();
+  const { stdout } = await t.ok(["mkdef", "-V", "-t", "node", "cn1,cn2", "groups=rack1,all"]);
+  assertEquals(
+    stdout,
+    "The database was updated for the following objects:\ncn1,cn2\n" +
+      "2 object definitions have been created or modified.\n" +
+      "New object definitions 'cn1,cn2' have been created.\n",
+  );
+  assertEquals((await t.ok(["lsdef", "-t", "group"])).stdout, "all  (group)\nrack1  (group)\n");
+  await t.ok(["chdef", "-t", "group", "-o", "rack1", "-m", "members=cn2"]);
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "node", "cn2", "-i", "groups", "-c"])).stdout,
+    "cn2: groups=all\n",
+  );
+});
