@@ -211,6 +211,21 @@ Deno.test("hostile: digest mismatch", async () => {
   );
 });
 
+Deno.test("hostile: digest mismatch in a member large enough to be hashed by the Worker", async () => {
+  const kernel = "trojan kernel, padded\n".repeat(150_000); // 3.3 MB: over the 1 MiB offload size
+  const path = await bundle("mismatch-large.tgz", {
+    files: { ...netbootFiles(), [`${IMAGE}/kernel`]: kernel },
+    sums: true,
+    editSums: (sums) => sums.replace(/^[0-9a-f]{64}(?= {2}kernel$)/m, "0".repeat(64)),
+  });
+  await refused(
+    path,
+    `${prefix(path)}: member "${IMAGE}/kernel" does not match SHA256SUMS (its SHA-256 is ${
+      sha256(kernel)
+    }, SHA256SUMS lists ${"0".repeat(64)})`,
+  );
+});
+
 Deno.test("hostile: missing member", async () => {
   const path = await bundle("missing.tgz", {
     files: netbootFiles(),

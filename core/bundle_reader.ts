@@ -6,11 +6,13 @@ import { parseSha256Sums } from "../formats/sha256sums.ts";
 import { readTar } from "../formats/tar.ts";
 import { decompress } from "./compress.ts";
 import { IntegrityError, NotFoundError } from "./errors.ts";
+import { Sha256Worker } from "./hash_worker.ts";
 import {
   consumeContent,
   extractEntries,
   type FileDigest,
   MemberPolicy,
+  OrderedDigests,
   UnsafeMemberError,
 } from "./safe_extract.ts";
 
@@ -246,12 +248,15 @@ export async function scanBundle(
   })();
   let count = 0;
   let bytes = 0;
+  // Large members are hashed on another core while this thread inflates and writes.
+  const hasher = new Sha256Worker();
   try {
     if (options.destination !== undefined) {
       const destination = options.destination;
       const result = await extractEntries(entries, destination, {
         policy: "bundle",
         prefix: options.prefix,
+        hasher,
         onEntry: (entry) => checker.entry(entry),
         onFile: async (path, digest) => {
           if (isSmallMember(path) && digest.size > MAX_SMALL_MEMBER) {
@@ -267,6 +272,12 @@ export async function scanBundle(
       bytes = result.bytes;
     } else {
       const policy = new MemberPolicy("bundle", options.prefix);
+      const smallBytes = new Map<string, Uint8Array>();
+      const ordered = new OrderedDigests((path, digest) => {
+        checker.file(path, digest, smallBytes.get(path));
+        smallBytes.delete(path);
+      });
+      const digests = new Map<string, Promise<FileDigest>>();
       for await (const raw of entries) {
         let entry: Entry | undefined;
         try {
@@ -282,25 +293,29 @@ export async function scanBundle(
         if (entry.kind === "file") {
           const small = isSmallMember(entry.path) && entry.content.size <= MAX_SMALL_MEMBER;
           const parts: Uint8Array[] = [];
-          const digest = await consumeContent(options.prefix, entry, (chunk) => {
+          const pending = await consumeContent(options.prefix, entry, (chunk) => {
             if (small) parts.push(chunk.slice());
-          });
-          bytes += digest.size;
+          }, hasher);
+          bytes += pending.size;
           if (isSmallMember(entry.path) && !small) {
             checker.problem(entry.path, `is larger than ${MAX_SMALL_MEMBER} bytes`);
           }
-          checker.file(entry.path, digest, small ? concat(parts) : undefined);
+          if (small) smallBytes.set(entry.path, concat(parts));
+          digests.set(entry.path, ordered.add(entry.path, pending));
         } else if (entry.kind === "hardlink") {
-          const [dir, ...rest] = entry.target.split("/");
-          const digest = checker.images.get(dir!)?.files.get(rest.join("/"));
-          if (digest) checker.file(entry.path, digest);
+          const target = digests.get(entry.target);
+          if (target) digests.set(entry.path, ordered.add(entry.path, target));
         }
+        await ordered.deliverReady();
       }
+      await ordered.deliverAll();
     }
   } catch (error) {
     const wrapped = archiveError(options.prefix, error, lastMember);
     if (!options.collect || !(wrapped instanceof IntegrityError)) throw wrapped;
     checker.problems.push(wrapped.message.slice(options.prefix.length + 2));
+  } finally {
+    hasher.close();
   }
   const images = checker.finish();
   return { images, warnings: checker.warnings, problems: checker.problems, entries: count, bytes };

@@ -5,6 +5,7 @@ import { lchown, lutimes } from "node:fs/promises";
 import { posix } from "node:path";
 import { assertNever, type Entry } from "../formats/entry.ts";
 import { IntegrityError } from "./errors.ts";
+import type { Sha256Worker } from "./hash_worker.ts";
 import { type ProcessRunner, systemRunner } from "./process.ts";
 
 /**
@@ -193,28 +194,91 @@ export interface FileDigest {
   sha256: string;
 }
 
+/** A file's digest that a Worker may still be computing. */
+export interface PendingDigest {
+  size: number;
+  sha256: Promise<string>;
+}
+
+/** Files at least this large are hashed by the Worker when one is given; smaller ones here. */
+const OFFLOAD_MIN_BYTES = 1024 * 1024;
+
 /**
  * Reads a file member's content exactly: more bytes than declared is an oversize member, fewer
- * a truncated one. Calls `onChunk` for every chunk and returns size and SHA-256.
+ * a truncated one. Calls `onChunk` for every chunk and returns size and SHA-256 — computed by
+ * `hasher`'s Worker for large files when one is given, so hashing overlaps this thread's work.
  */
 export async function consumeContent(
   prefix: string,
   entry: Extract<Entry, { kind: "file" }>,
   onChunk: (chunk: Uint8Array) => Promise<void> | void,
-): Promise<FileDigest> {
-  const hash = createHash("sha256");
-  let size = 0;
+  hasher?: Sha256Worker,
+): Promise<PendingDigest> {
   const declared = entry.content.size;
+  const offloaded = hasher !== undefined && declared >= OFFLOAD_MIN_BYTES
+    ? hasher.stream()
+    : undefined;
+  const hash = offloaded ? undefined : createHash("sha256");
+  let size = 0;
   for await (const chunk of entry.content.open()) {
     size += chunk.byteLength;
     if (size > declared) throw new UnsafeMemberError(prefix, entry.path, RULES.oversize(declared));
-    hash.update(chunk);
+    if (offloaded) {
+      offloaded.update(chunk);
+      await hasher!.ready();
+    } else hash!.update(chunk);
     await onChunk(chunk);
   }
   if (size < declared) {
     throw new UnsafeMemberError(prefix, entry.path, RULES.undersize(declared, size));
   }
-  return { size, sha256: hash.digest("hex") };
+  const sha256 = offloaded ? offloaded.digest() : Promise.resolve(hash!.digest("hex"));
+  // Observed at once: a Worker failure surfaces where the digest is awaited, never unhandled.
+  sha256.catch(() => {});
+  return { size, sha256 };
+}
+
+/**
+ * Hands out file digests in the order the files were read, as soon as each is known: the
+ * callbacks see the same sequence whether a digest was computed here or by a Worker.
+ */
+export class OrderedDigests {
+  readonly #queue: { path: string; digest: Promise<FileDigest>; value?: FileDigest }[] = [];
+  readonly #deliver: (path: string, digest: FileDigest) => Promise<void> | void;
+
+  constructor(deliver: (path: string, digest: FileDigest) => Promise<void> | void) {
+    this.#deliver = deliver;
+  }
+
+  /** Queues one file; returns its digest's promise (for hard links to the same content). */
+  add(path: string, pending: PendingDigest | Promise<FileDigest>): Promise<FileDigest> {
+    const digest = "sha256" in pending
+      ? pending.sha256.then((sha256) => ({ size: pending.size, sha256 }))
+      : pending;
+    const item: { path: string; digest: Promise<FileDigest>; value?: FileDigest } = {
+      path,
+      digest,
+    };
+    digest.then((value) => item.value = value, () => {});
+    this.#queue.push(item);
+    return digest;
+  }
+
+  /** Delivers the files at the head of the queue whose digests are known. */
+  async deliverReady(): Promise<void> {
+    while (this.#queue[0]?.value !== undefined) {
+      const item = this.#queue.shift()!;
+      await this.#deliver(item.path, item.value!);
+    }
+  }
+
+  /** Waits for every digest and delivers them all, in order. */
+  async deliverAll(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const item = this.#queue.shift()!;
+      await this.#deliver(item.path, await item.digest);
+    }
+  }
 }
 
 export interface ExtractOptions {
@@ -225,8 +289,13 @@ export interface ExtractOptions {
   keepOwners?: boolean;
   /** Creates device nodes and FIFOs (rootimage policy); spawns mknod by default. */
   runner?: ProcessRunner;
-  /** Called after each regular file is written, with its digest (SHA256SUMS checks). */
+  /**
+   * Called for each regular file written, with its digest (SHA256SUMS checks), in archive
+   * order; with `hasher` possibly a few files later than the file was written.
+   */
   onFile?: (path: string, digest: FileDigest) => Promise<void> | void;
+  /** Hashes large files in a Worker while this thread writes. */
+  hasher?: Sha256Worker;
   /** Called before each entry is written (progress, bundle bookkeeping). */
   onEntry?: (entry: Entry) => Promise<void> | void;
 }
@@ -260,6 +329,11 @@ export async function extractEntries(
 ): Promise<ExtractResult> {
   const policy = new MemberPolicy(options.policy, options.prefix);
   const files = new Map<string, FileDigest>();
+  const digests = new Map<string, Promise<FileDigest>>();
+  const ordered = new OrderedDigests(async (path, digest) => {
+    files.set(path, digest);
+    await options.onFile?.(path, digest);
+  });
   const directories: { path: string; mode: number; mtime: number; uid: number; gid: number }[] = [];
   const ensured = new Set<string>([""]);
   const keepOwners = options.keepOwners === true && Deno.uid() === 0;
@@ -309,29 +383,26 @@ export async function extractEntries(
         // Synchronous file calls: a bundle holds thousands of small files, and each awaited
         // call costs more than the write itself (measured on 20,000 files).
         const file = Deno.openSync(host, { write: true, createNew: true, mode: 0o600 });
-        let digest: FileDigest;
+        let pending: PendingDigest;
         try {
-          digest = await consumeContent(options.prefix, entry, (chunk) => {
+          pending = await consumeContent(options.prefix, entry, (chunk) => {
             let offset = 0;
             while (offset < chunk.byteLength) offset += file.writeSync(chunk.subarray(offset));
-          });
+          }, options.hasher);
         } finally {
           file.close();
         }
-        bytes += digest.size;
+        bytes += pending.size;
         await setOwner(host, entry);
         // chmod after chown: chown clears setuid/setgid bits.
         Deno.chmodSync(host, entry.mode & modeMask);
         Deno.utimeSync(host, entry.mtime, entry.mtime);
-        files.set(entry.path, digest);
-        await options.onFile?.(entry.path, digest);
+        digests.set(entry.path, ordered.add(entry.path, pending));
         break;
       }
       case "hardlink": {
         await Deno.link(`${destination}/${entry.target}`, host);
-        const digest = files.get(entry.target)!;
-        files.set(entry.path, digest);
-        await options.onFile?.(entry.path, digest);
+        digests.set(entry.path, ordered.add(entry.path, digests.get(entry.target)!));
         break;
       }
       case "symlink":
@@ -350,7 +421,9 @@ export async function extractEntries(
       default:
         assertNever(entry);
     }
+    await ordered.deliverReady();
   }
+  await ordered.deliverAll();
   // Deepest first, so setting a parent's time is not undone by finishing its children.
   directories.sort((a, b) => b.path.length - a.path.length);
   for (const dir of directories) {
