@@ -3,7 +3,7 @@
 
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { crc32, gzipSync } from "node:zlib";
+import { crc32, gunzipSync, gzipSync } from "node:zlib";
 import {
   compress,
   type Compression,
@@ -12,6 +12,7 @@ import {
   detectCompression,
   fixedBlocks,
   GZIP_BLOCK_SIZE,
+  startGzipWorkers,
   toolReason,
 } from "./compress.ts";
 import { ExternalCommandError, IntegrityError, InvalidInputError } from "./errors.ts";
@@ -303,6 +304,30 @@ Deno.test("output bytes do not depend on thread count or input chunking", async 
     sha256(await collect(compress("gzip", chunked(small, 7)))),
     sha256(await collect(compress("gzip", chunked(small, GZIP_BLOCK_SIZE + 300)))),
   );
+});
+
+Deno.test("gzip with Workers started ahead: same bytes, and they serve stream after stream", async () => {
+  const data = TEXT.subarray(0, 3 * GZIP_BLOCK_SIZE + 99);
+  const expected = sha256(await collect(compress("gzip", chunked(data, 65_536))));
+  const workers = startGzipWorkers(2);
+  try {
+    for (const size of [1, GZIP_BLOCK_SIZE + 99, data.byteLength]) {
+      const part = data.subarray(0, size);
+      const viaWorkers = await collect(compress("gzip", chunked(part, 4096), { workers }));
+      assertEquals(
+        sha256(viaWorkers),
+        sha256(await collect(compress("gzip", chunked(part, 4096)))),
+      );
+      assertEquals(new Uint8Array(gunzipSync(viaWorkers)), part);
+    }
+    assertEquals(
+      sha256(await collect(compress("gzip", chunked(data, 777), { workers }))),
+      expected,
+    );
+  } finally {
+    workers.close();
+  }
+  throws(() => startGzipWorkers(0), /thread count 0 is not an integer from 1 to 1024/);
 });
 
 Deno.test("xz: same bytes as `xz -T0 --check=crc32` (multi-threaded mode, CRC32 for the kernel)", async () => {
