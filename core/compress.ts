@@ -153,6 +153,45 @@ export function compress(
 }
 
 /**
+ * Compresses `input` into a new file at `path` (which must not exist yet), flushed to disk, and
+ * returns its size. zstd writes the file itself (`-o`), so the compressed bytes never pass
+ * through this process: for a Debian minbase pack that was ~0.3 of 2 s. The other kinds stream
+ * through compress(). Same bytes as compress() either way.
+ *
+ * @example
+ * ```ts
+ * const size = await compressToFile("zstd", cpioStream(entries), "/install/x/.rootimg.tmp");
+ * ```
+ */
+export async function compressToFile(
+  kind: Compression,
+  input: AsyncIterable<Uint8Array>,
+  path: string,
+  options: CompressOptions = {},
+): Promise<number> {
+  if (kind === "zstd") {
+    const level = checkLevel(kind, options.level);
+    const threads = checkThreads(kind, options.threads);
+    const argv = ["zstd", `-${level}`, `-T${threads ?? 0}`, "-q", "-o", path];
+    for await (const _ of runFilter(argv, input, compressFailure, undefined, "file")) {
+      // The tool writes `path`; nothing comes back.
+    }
+    using file = await Deno.open(path, { read: true, write: true });
+    await file.sync();
+    return (await file.stat()).size;
+  }
+  using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  let size = 0;
+  for await (const chunk of compress(kind, input, options)) {
+    let offset = 0;
+    while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
+    size += chunk.byteLength;
+  }
+  await file.sync();
+  return size;
+}
+
+/**
  * Decompresses a stream of any Compression, detected by magic bytes (anything else passes through
  * unchanged). gzip may have several members (GNU gzip, pigz and concatenated files all read).
  * Corrupt, truncated or trailing-garbage data becomes an IntegrityError naming the format.
@@ -567,25 +606,48 @@ export function toolReason(stderr: string): string {
  * Pipes `input` through an external program and yields its stdout. The child gets a clean
  * environment (XZ_DEFAULTS, ZSTD_CLEVEL and the like would change the output). If `input` fails,
  * the child is killed and that error is thrown; if the child fails, `failure` makes the error.
- * `fatalWarning` marks stderr text that fails the run even when the exit status is 0.
+ * `fatalWarning` marks stderr text that fails the run even when the exit status is 0. With
+ * `output` "file" the program writes its own output file (named in argv) and nothing is yielded.
  */
 async function* runFilter(
   argv: readonly string[],
   input: AsyncIterable<Uint8Array>,
   failure: FailureReport,
   fatalWarning?: RegExp,
+  output: "stream" | "file" = "stream",
 ): AsyncGenerator<Uint8Array> {
   const child = spawnProgram(argv, {
     args: argv.slice(1),
     clearEnv: true,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", LC_ALL: "C" },
     stdin: "piped",
-    stdout: "piped",
+    stdout: output === "stream" ? "piped" : "null",
     stderr: "piped",
   });
   let inputFailed = false;
   let inputError: unknown;
   const feed = (async () => {
+    if (output === "file") {
+      const direct = openChildStdin(child);
+      if (direct) {
+        await child.stdin.close();
+        try {
+          for await (const chunk of input) {
+            let offset = 0;
+            while (offset < chunk.byteLength) offset += direct.writeSync(chunk.subarray(offset));
+          }
+        } catch (error) {
+          if (!(error instanceof Deno.errors.BrokenPipe)) {
+            inputFailed = true;
+            inputError = error;
+            killQuietly(child);
+          }
+        } finally {
+          direct.close();
+        }
+        return;
+      }
+    }
     const writer = child.stdin.getWriter();
     try {
       for await (const chunk of input) await writer.write(chunk);
@@ -604,7 +666,7 @@ async function* runFilter(
   const stderrText = new Response(child.stderr).text().catch(() => "");
   let finished = false;
   try {
-    for await (const chunk of child.stdout) yield chunk;
+    if (output === "stream") { for await (const chunk of child.stdout) yield chunk; }
     await feed;
     const status = await child.status;
     finished = true;
@@ -618,6 +680,20 @@ async function* runFilter(
       await child.status.catch(() => {});
       await stderrText;
     }
+  }
+}
+
+/**
+ * A second, synchronous write end of the child's stdin pipe (Linux: /proc/<pid>/fd/0 opens the
+ * pipe itself). Blocking writes hand data over the moment the program reads it, as a shell pipe
+ * does; an async stream writer moves it only when this thread is idle, and a pack keeps this
+ * thread busy reading the tree. Undefined where /proc is not there (the async writer is used).
+ */
+function openChildStdin(child: Deno.ChildProcess): Deno.FsFile | undefined {
+  try {
+    return Deno.openSync(`/proc/${child.pid}/fd/0`, { write: true });
+  } catch {
+    return undefined;
   }
 }
 

@@ -7,6 +7,7 @@ import { crc32, gunzipSync, gzipSync } from "node:zlib";
 import {
   compress,
   type Compression,
+  compressToFile,
   crc32Combine,
   decompress,
   detectCompression,
@@ -458,6 +459,37 @@ Deno.test("an error from the input stream reaches the consumer, for Workers and 
     throw new SourceFailed("network down");
   }
   await rejects(collect(decompress(gzipThenFail())), SourceFailed, "decompress gzip");
+});
+
+Deno.test("compressToFile: the same bytes as compress(), for zstd (written by the tool) and the rest", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = TEXT.subarray(0, 2 * GZIP_BLOCK_SIZE + 12_345);
+    for (const kind of ["zstd", "gzip", "xz", "none"] as const) {
+      const level = kind === "xz" ? 1 : undefined;
+      const path = `${dir}/out.${kind}`;
+      const size = await compressToFile(kind, chunked(data, 65_536), path, { level });
+      const expected = await collect(compress(kind, chunked(data, 65_536), { level }));
+      const written = await Deno.readFile(path);
+      assertEquals(size, written.byteLength, kind);
+      assertEquals(sha256(written), sha256(expected), kind);
+    }
+    // An existing file is never overwritten, whoever writes it.
+    for (const kind of ["zstd", "gzip"] as const) {
+      await Deno.writeTextFile(`${dir}/taken`, "keep");
+      await rejects(compressToFile(kind, chunked(data, 4096), `${dir}/taken`), Error, kind);
+      assertEquals(await Deno.readTextFile(`${dir}/taken`), "keep", kind);
+    }
+    // A failing input kills the tool and reaches the caller.
+    class SourceFailed extends Error {}
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield data.subarray(0, 1 << 20);
+      throw new SourceFailed("disk read failed");
+    }
+    await rejects(compressToFile("zstd", failing(), `${dir}/failed.zst`), SourceFailed);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("stopping early ends Workers and child processes (no leaks under the sanitizers)", async () => {

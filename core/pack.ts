@@ -14,7 +14,12 @@ import {
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row } from "./store.ts";
 import { walkTree } from "./walk.ts";
-import { compress, type Compression, type GzipWorkers, startGzipWorkers } from "./compress.ts";
+import {
+  type Compression,
+  compressToFile,
+  type GzipWorkers,
+  startGzipWorkers,
+} from "./compress.ts";
 import { leadsOutsideImage, syncFilesIntoImage } from "./sync_files.ts";
 import { hasProgram } from "./process.ts";
 import type { Progress } from "./progress.ts";
@@ -253,18 +258,6 @@ async function* metered(
 }
 
 /** Writes chunks to `path` (created new, mode 0600 until renamed), fsynced; returns the size. */
-async function writeDurably(path: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
-  using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-  let size = 0;
-  for await (const chunk of chunks) {
-    let offset = 0;
-    while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
-    size += chunk.byteLength;
-  }
-  await file.sync();
-  return size;
-}
-
 export async function syncDirectory(dir: string): Promise<void> {
   try {
     using handle = await Deno.open(dir, { read: true });
@@ -504,12 +497,14 @@ export async function packStream(
   const count = { bytes: 0 };
   let bytes: number;
   try {
-    bytes = await writeDurably(
+    bytes = await compressToFile(
+      compressionKind(options.compression),
+      metered(archive, progress, count),
       temporary,
-      compress(compressionKind(options.compression), metered(archive, progress, count), {
+      {
         ...(options.threads === undefined ? {} : { threads: options.threads }),
         ...(options.workers === undefined ? {} : { workers: options.workers }),
-      }),
+      },
     );
   } catch (error) {
     if (error instanceof CpioLimitError) {
