@@ -482,10 +482,10 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
     }
     // A failing input kills the tool and reaches the caller.
     class SourceFailed extends Error {}
-    async function* failing(): AsyncGenerator<Uint8Array> {
+    const failing = async function* (): AsyncGenerator<Uint8Array> {
       yield data.subarray(0, 1 << 20);
       throw new SourceFailed("disk read failed");
-    }
+    };
     await rejects(compressToFile("zstd", failing(), `${dir}/failed.zst`), SourceFailed);
   } finally {
     await Deno.remove(dir, { recursive: true });
