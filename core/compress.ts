@@ -172,7 +172,11 @@ export async function compressToFile(
   if (kind === "zstd") {
     const level = checkLevel(kind, options.level);
     const threads = checkThreads(kind, options.threads);
-    const argv = ["zstd", `-${level}`, `-T${threads ?? 0}`, "-q", "-o", path];
+    // Created here first: a name that exists, or a directory that refuses it, fails with the
+    // system's own message (zstd 1.5.4 crashes when it cannot open its output). zstd then needs
+    // -f to write into the empty file osimg just made.
+    Deno.openSync(path, { write: true, createNew: true, mode: 0o600 }).close();
+    const argv = ["zstd", `-${level}`, `-T${threads ?? 0}`, "-q", "-f", "-o", path];
     for await (const _ of runFilter(argv, input, compressFailure, undefined, "file")) {
       // The tool writes `path`; nothing comes back.
     }
