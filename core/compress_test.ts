@@ -480,6 +480,11 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
       await rejects(compressToFile(kind, chunked(data, 4096), `${dir}/taken`), Error, kind);
       assertEquals(await Deno.readTextFile(`${dir}/taken`), "keep", kind);
     }
+    // A directory that is not there: the system's message, not zstd 1.5.4's crash.
+    await rejects(
+      compressToFile("zstd", chunked(data, 4096), `${dir}/missing/out.zst`),
+      Deno.errors.NotFound,
+    );
     // A failing input kills the tool and reaches the caller.
     class SourceFailed extends Error {}
     const failing = async function* (): AsyncGenerator<Uint8Array> {
