@@ -2,8 +2,7 @@
 
 import process from "node:process";
 import { basename, resolve } from "node:path";
-import { COMMANDS } from "./cmd/mod.ts";
-import type { Command } from "./core/command.ts";
+import { type Verb, VERBS } from "./cmd/mod.ts";
 import type { Context, Io } from "./core/context.ts";
 import { causeChain, OsimgError, UsageError } from "./core/errors.ts";
 import { hostPath } from "./core/paths.ts";
@@ -17,13 +16,13 @@ export const VERSION = "0.1.0";
 /** The management-node path of the default database, under the root. */
 export const DEFAULT_DB = "/etc/xcat/osimg.sqlite";
 
-const BY_NAME = new Map<string, Command>(COMMANDS.map((command) => [command.name, command]));
+const BY_NAME = new Map<string, Verb>(VERBS.map((verb) => [verb.name, verb]));
 
 function toolUsage(): string {
-  const width = Math.max(...COMMANDS.map((command) => command.name.length));
-  const verbs = [...COMMANDS]
+  const width = Math.max(...VERBS.map((verb) => verb.name.length));
+  const verbs = [...VERBS]
     .sort((a, b) => a.name < b.name ? -1 : 1)
-    .map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`)
+    .map((verb) => `  ${verb.name.padEnd(width)}  ${verb.summary}`)
     .join("\n");
   return `osimg ${VERSION}: xCAT's OS image verbs in one executable.
 
@@ -109,8 +108,8 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
     const options = takeGlobalOptions(argv);
     debug = options.debug;
     let args = options.rest;
-    let command = environment.invokedAs ? BY_NAME.get(basename(environment.invokedAs)) : undefined;
-    if (!command) {
+    let verb = environment.invokedAs ? BY_NAME.get(basename(environment.invokedAs)) : undefined;
+    if (!verb) {
       const [first, ...others] = args;
       if (first === undefined) {
         io.err(toolUsage());
@@ -124,8 +123,8 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
         io.out(`osimg ${VERSION}\n`);
         return 0;
       }
-      command = BY_NAME.get(first);
-      if (!command) {
+      verb = BY_NAME.get(first);
+      if (!verb) {
         throw new UsageError(
           first.startsWith("-")
             ? `Unknown option '${first}'. Run 'osimg --help' for usage.`
@@ -134,6 +133,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       }
       args = others;
     }
+    const command = await verb.load();
     if (wantsHelp(args)) {
       io.out(command.usage);
       return 0;

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { testRoot } from "./core/testing.ts";
-import { COMMANDS } from "./cmd/mod.ts";
+import { VERBS } from "./cmd/mod.ts";
 import { runCli } from "./main.ts";
 
 const PROJECT = fromFileUrl(new URL(".", import.meta.url));
@@ -9,7 +9,9 @@ const PROJECT = fromFileUrl(new URL(".", import.meta.url));
 Deno.test("--help lists every verb and each verb has --help", async () => {
   await using t = await testRoot();
   const { stdout } = await t.ok(["--help"]);
-  for (const command of COMMANDS) {
+  for (const verb of VERBS) {
+    const command = await verb.load();
+    assertEquals(command.name, verb.name, "the table loads the verb it names");
     ok(stdout.includes(`  ${command.name} `), `${command.name} missing from --help`);
     const help = await t.ok([command.name, "--help"]);
     ok(help.stdout.length > 20 && /usage/i.test(help.stdout), command.name);

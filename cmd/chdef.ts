@@ -7,7 +7,6 @@ import { changesFromArguments, reportDefineResult } from "./define_shared.ts";
 
 export const chdef: Command = {
   name: "chdef",
-  summary: "change xCAT data object definitions",
   usage: `Usage: chdef - Change xCAT data object definitions.
   chdef [-h | --help ] [-t object-types]
   chdef [-t object-types] [-o object-names] [-n new-name] [node]

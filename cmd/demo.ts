@@ -5,7 +5,6 @@ import { runDemo } from "../core/demo.ts";
 
 export const demo: Command = {
   name: "demo",
-  summary: "run the whole job end to end in a temporary root (define, pack, export, import...)",
   usage: `Usage:
   osimg demo [--keep]
 

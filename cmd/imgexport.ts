@@ -7,7 +7,6 @@ import { UsageError } from "../core/errors.ts";
 
 export const imgexport: Command = {
   name: "imgexport",
-  summary: "export an osimage as a portable, checksummed bundle",
   usage: `Usage:
   imgexport [-h|--help]
   imgexport image_name [destination] [[-e|--extra file:dir] ... ] [-p|--postscripts node_name]

@@ -5,7 +5,6 @@ import { importBundle } from "../core/bundle_import.ts";
 
 export const imgimport: Command = {
   name: "imgimport",
-  summary: "import an image bundle (xCAT's or osimg's) into the osimage definitions",
   usage: `Usage:
   imgimport [-h|--help]
   imgimport <bundle_file_name> [-p|--postscripts <noderange>] [-f|--profile <new_profile>]

@@ -7,7 +7,6 @@ import { sourceDateEpoch } from "./packimage.ts";
 
 export const liteimg: Command = {
   name: "liteimg",
-  summary: "prepare a statelite image's root tree from the litefile table",
   usage: `Usage:
     liteimg [-h| --help]
     liteimg [-v| --verbose] <imagename>

@@ -16,7 +16,6 @@ import { serializeStanzas } from "../formats/stanza.ts";
 
 export const lsdef: Command = {
   name: "lsdef",
-  summary: "display xCAT data object definitions",
   usage: `Usage: lsdef - List xCAT data object definitions.
   lsdef [-h | --help ] [-t object-types]
   lsdef [-V | --verbose] [-t object-types] [-o object-names]

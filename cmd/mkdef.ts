@@ -7,7 +7,6 @@ import { changesFromArguments, reportDefineResult } from "./define_shared.ts";
 
 export const mkdef: Command = {
   name: "mkdef",
-  summary: "create xCAT data object definitions",
   usage: `Usage: mkdef - Create xCAT data object definitions.
   mkdef [-h | --help ] [-t object-types]
   mkdef [-V | --verbose] [-t object-types] [-o object-names] [-z|--stanza]

@@ -9,7 +9,6 @@ import { findAttribute, findObjectType } from "../core/defspec.ts";
 
 export const nodels: Command = {
   name: "nodels",
-  summary: "list nodes and their attributes from the xCAT database",
   usage: `Usage:
   nodels [noderange] [-b|--blame] [-H|--with-fieldname] [table.attribute | shortname] [-S][...]
   nodels [noderange] [-H|--with-fieldname] [table]

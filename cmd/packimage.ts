@@ -23,7 +23,6 @@ export function sourceDateEpoch(env: Readonly<Record<string, string>>): number |
 
 export const packimage: Command = {
   name: "packimage",
-  summary: "pack a diskless (netboot) image into rootimg.cpio.gz, .tar.gz, .sfs, ...",
   usage: `Usage:
     packimage [-h| --help]
     packimage [-m| --method cpio|tar|squashfs] [-c| --compress gzip|pigz|xz|zstd|none]

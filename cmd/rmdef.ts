@@ -7,7 +7,6 @@ import { OsimgError, UsageError } from "../core/errors.ts";
 
 export const rmdef: Command = {
   name: "rmdef",
-  summary: "remove xCAT data object definitions",
   usage: `Usage: rmdef - Remove xCAT data object definitions.
   rmdef [-h | --help ] [-t object-types]
   rmdef [-V | --verbose] [-a | --all] [-t object-types] [-o object-names]

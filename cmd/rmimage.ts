@@ -5,7 +5,6 @@ import { removeImage } from "../core/rmimage.ts";
 
 export const rmimage: Command = {
   name: "rmimage",
-  summary: "remove an image's files (rootimg, kernel, initrds, packed images, boot files)",
   usage: `Usage:
   rmimage [-h | --help]
   rmimage [-V | --verbose] imagename [--xcatdef]

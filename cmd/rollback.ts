@@ -5,7 +5,6 @@ import { rollbackImage } from "../core/snapshot.ts";
 
 export const rollback: Command = {
   name: "rollback",
-  summary: "restore an osimage (definition and files) from a snapshot",
   usage: `Usage:
   rollback [-h|--help]
   rollback <image> [snapshot] [--force]

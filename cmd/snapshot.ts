@@ -6,7 +6,6 @@ import { UsageError } from "../core/errors.ts";
 
 export const snapshot: Command = {
   name: "snapshot",
-  summary: "keep a snapshot of an osimage (definition and files) for rollback",
   usage: `Usage:
   snapshot [-h|--help]
   snapshot <image> [--note text]

@@ -8,7 +8,6 @@ import { resolve } from "node:path";
 
 export const tabdump: Command = {
   name: "tabdump",
-  summary: "display an xCAT database table in CSV format",
   usage: `Usage:
   tabdump [-d] [table]
   tabdump      [table]

@@ -8,7 +8,6 @@ import { CsvSyntaxError, parseTableDump } from "../formats/tabdump_csv.ts";
 
 export const tabrestore: Command = {
   name: "tabrestore",
-  summary: "replace the contents of an xCAT database table with a CSV file",
   usage: `Usage:
   tabrestore [-a] <tablename>.csv
   tabrestore [-?|-h|--help]

@@ -6,7 +6,6 @@ import { AggregateProblemsError } from "../core/errors.ts";
 
 export const verify: Command = {
   name: "verify",
-  summary: "check an image bundle's structure, manifest and checksums without importing it",
   usage: `Usage:
   verify [-h|--help]
   verify <bundle_file_name> [--json]

@@ -7,8 +7,6 @@ import { UsageError } from "./errors.ts";
 /** One verb. `run` parses its flags, calls core, prints; it throws OsimgError on failure. */
 export interface Command {
   name: string;
-  /** One line for `osimg --help`. */
-  summary: string;
   /** The full usage text printed by `<verb> --help` (ends with a newline). */
   usage: string;
   run(ctx: Context, args: string[]): Promise<void>;
