@@ -250,6 +250,7 @@ export async function scanBundle(
   let bytes = 0;
   // Large members are hashed on another core while this thread inflates and writes.
   const hasher = new Sha256Worker();
+  let ordered: OrderedDigests | undefined;
   try {
     if (options.destination !== undefined) {
       const destination = options.destination;
@@ -273,7 +274,7 @@ export async function scanBundle(
     } else {
       const policy = new MemberPolicy("bundle", options.prefix);
       const smallBytes = new Map<string, Uint8Array>();
-      const ordered = new OrderedDigests((path, digest) => {
+      ordered = new OrderedDigests((path, digest) => {
         checker.file(path, digest, smallBytes.get(path));
         smallBytes.delete(path);
       });
@@ -314,6 +315,9 @@ export async function scanBundle(
     const wrapped = archiveError(options.prefix, error, lastMember);
     if (!options.collect || !(wrapped instanceof IntegrityError)) throw wrapped;
     checker.problems.push(wrapped.message.slice(options.prefix.length + 2));
+    // The members read whole before the failure are still checked, as they would have been
+    // had the archive gone on: their digests may not have been delivered yet.
+    await ordered?.deliverAll().catch(() => {});
   } finally {
     hasher.close();
   }
