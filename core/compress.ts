@@ -170,29 +170,47 @@ export async function compressToFile(
   options: CompressOptions = {},
 ): Promise<number> {
   if (kind === "zstd") {
-    const level = checkLevel(kind, options.level);
-    const threads = checkThreads(kind, options.threads);
-    // Created here first: a name that exists, or a directory that refuses it, fails with the
-    // system's own message (zstd 1.5.4 crashes when it cannot open its output). zstd then needs
-    // -f to write into the empty file osimg just made.
-    Deno.openSync(path, { write: true, createNew: true, mode: 0o600 }).close();
-    const argv = ["zstd", `-${level}`, `-T${threads ?? 0}`, "-q", "-f", "-o", path];
-    for await (const _ of runFilter(argv, input, compressFailure, undefined, "file")) {
-      // The tool writes `path`; nothing comes back.
+    checkLevel(kind, options.level);
+    checkThreads(kind, options.threads);
+  }
+  // Created here in every case: a name that exists, or a directory that refuses it, fails with
+  // the system's own message (zstd 1.5.4 crashes when it cannot open its output).
+  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  try {
+    if (kind === "zstd") {
+      // zstd needs -f to write over the empty file osimg just made; it replaces it by a file of
+      // its own (another inode), which is reopened by name to be measured and flushed.
+      const argv = [
+        "zstd",
+        `-${checkLevel(kind, options.level)}`,
+        `-T${options.threads ?? 0}`,
+        "-q",
+        "-f",
+        "-o",
+        path,
+      ];
+      for await (const _ of runFilter(argv, input, compressFailure, undefined, "file")) {
+        // The tool writes `path`; nothing comes back.
+      }
+      using written = await Deno.open(path, { read: true, write: true });
+      await written.sync();
+      return (await written.stat()).size;
     }
-    using file = await Deno.open(path, { read: true, write: true });
+    let size = 0;
+    for await (const chunk of compress(kind, input, options)) {
+      let offset = 0;
+      while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
+      size += chunk.byteLength;
+    }
     await file.sync();
-    return (await file.stat()).size;
+    return size;
+  } catch (error) {
+    // Nothing half-written stays behind.
+    await Deno.remove(path).catch(() => {});
+    throw error;
+  } finally {
+    file.close();
   }
-  using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-  let size = 0;
-  for await (const chunk of compress(kind, input, options)) {
-    let offset = 0;
-    while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
-    size += chunk.byteLength;
-  }
-  await file.sync();
-  return size;
 }
 
 /**
@@ -634,7 +652,8 @@ async function* runFilter(
     if (output === "file") {
       const direct = openChildStdin(child);
       if (direct) {
-        await child.stdin.close();
+        // The child may already have gone; its exit status will say why.
+        await child.stdin.close().catch(() => {});
         try {
           for await (const chunk of input) {
             let offset = 0;

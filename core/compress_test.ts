@@ -491,7 +491,11 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
       yield data.subarray(0, 1 << 20);
       throw new SourceFailed("disk read failed");
     };
-    await rejects(compressToFile("zstd", failing(), `${dir}/failed.zst`), SourceFailed);
+    for (const kind of ["zstd", "gzip"] as const) {
+      await rejects(compressToFile(kind, failing(), `${dir}/failed.${kind}`), SourceFailed, kind);
+      // Nothing half-written stays behind.
+      await rejects(Deno.stat(`${dir}/failed.${kind}`), Deno.errors.NotFound, kind);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -257,7 +257,6 @@ async function* metered(
   }
 }
 
-/** Writes chunks to `path` (created new, mode 0600 until renamed), fsynced; returns the size. */
 export async function syncDirectory(dir: string): Promise<void> {
   try {
     using handle = await Deno.open(dir, { read: true });
