@@ -338,13 +338,12 @@ async function* compressGzip(
   let length = 0;
   // Without prepared Workers the first block waits until a second exists: a stream of one block
   // (most small files) is compressed here, without starting Workers. Same bytes either way.
-  let first: DeflateJob | undefined;
+  let first: BlockJob | undefined;
   let pool = prepared as DeflatePool | undefined;
   const inFlight: Promise<DeflateDone>[] = [];
-  let nextId = 0;
   try {
     for await (const block of fixedBlocks(input, GZIP_BLOCK_SIZE)) {
-      const job: DeflateJob = { id: nextId++, data: block, level };
+      const job: BlockJob = { data: block, level };
       length += block.byteLength;
       if (pool === undefined) {
         if (first === undefined) {
@@ -386,6 +385,9 @@ async function* compressGzip(
   yield trailer;
 }
 
+/** One block to deflate, before the pool gives it an id. */
+type BlockJob = Omit<DeflateJob, "id">;
+
 interface DeflateDone {
   output: Uint8Array;
   crc: number;
@@ -393,7 +395,7 @@ interface DeflateDone {
 }
 
 /** The Worker's computation, run in this thread (for a stream that fits in one block). */
-function deflateHere(job: DeflateJob): DeflateDone {
+function deflateHere(job: BlockJob): DeflateDone {
   // Exactly what DEFLATE_WORKER_SOURCE does.
   const output = deflateRawSync(job.data, {
     level: job.level,
@@ -437,6 +439,7 @@ class DeflatePool implements GzipWorkers {
   readonly #workers: Worker[] = [];
   readonly #idle: Worker[] = [];
   readonly #queue: DeflateJob[] = [];
+  #nextId = 0;
   readonly #pending = new Map<
     number,
     { length: number; resolve: (done: DeflateDone) => void; reject: (error: Error) => void }
@@ -460,13 +463,17 @@ class DeflatePool implements GzipWorkers {
     }
   }
 
-  /** Queues one block; the promise never goes unobserved, so a failure cannot crash the process. */
-  run(job: DeflateJob): Promise<DeflateDone> {
+  /**
+   * Queues one block; the promise never goes unobserved, so a failure cannot crash the process.
+   * Ids are the pool's own, so a stream given up half-way cannot confuse the next one's answers.
+   */
+  run(block: BlockJob): Promise<DeflateDone> {
     const promise = new Promise<DeflateDone>((resolve, reject) => {
       if (this.#closed) {
         reject(new Error("gzip worker pool is closed"));
         return;
       }
+      const job: DeflateJob = { ...block, id: this.#nextId++ };
       this.#pending.set(job.id, { length: job.data.byteLength, resolve, reject });
       this.#queue.push(job);
       this.#dispatch();
