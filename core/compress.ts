@@ -6,6 +6,7 @@ import { constants as zlibConstants, crc32, createGunzip, deflateRawSync } from 
 import type { Transform } from "node:stream";
 import { DEFLATE_WORKER_SOURCE, type DeflateJob, type DeflateResult } from "./compress_worker.ts";
 import { ExternalCommandError, IntegrityError, InvalidInputError } from "./errors.ts";
+import { isWholeBatch } from "../formats/archive_stream.ts";
 
 export type Compression = "gzip" | "zstd" | "xz" | "bzip2" | "none";
 
@@ -406,8 +407,9 @@ function deflateHere(job: BlockJob): DeflateDone {
 
 /**
  * Re-cuts a byte stream into fresh blocks of exactly `size` bytes (the last may be shorter, never
- * empty). Each block owns its ArrayBuffer, so it can be transferred to a Worker; the caller's
- * chunks are copied, never detached.
+ * empty). Each block owns its ArrayBuffer, so it can be transferred to a Worker: the caller's
+ * chunks are copied, never detached, except a whole batch of the archive writers (isWholeBatch)
+ * that arrives where a block starts, which is taken as it is (nothing else refers to it).
  */
 export async function* fixedBlocks(
   input: AsyncIterable<Uint8Array>,
@@ -416,6 +418,10 @@ export async function* fixedBlocks(
   let block = new Uint8Array(size);
   let filled = 0;
   for await (const chunk of input) {
+    if (filled === 0 && chunk.byteLength === size && isWholeBatch(chunk)) {
+      yield chunk as Uint8Array<ArrayBuffer>;
+      continue;
+    }
     let offset = 0;
     while (offset < chunk.byteLength) {
       const take = Math.min(size - filled, chunk.byteLength - offset);

@@ -1,7 +1,7 @@
 // Tests for core/walk.ts on a real tree with every file type, checked against find, stat and
 // getfattr; order, hard links, clamping, filter, a real mount, and files that change.
 
-import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { Entry } from "../formats/entry.ts";
 import { IntegrityError, InvalidInputError, NotFoundError } from "./errors.ts";
@@ -49,6 +49,23 @@ async function readAll(entry: Entry): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const part of entry.content.open()) parts.push(part);
   return new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+}
+
+/** Reads a file entry through openSync, `piece` bytes at a time, and checks its end. */
+function readAllSync(entry: Entry, piece: number): Uint8Array {
+  if (entry.kind !== "file" || entry.content.openSync === undefined) {
+    throw new Error(`${entry.path} cannot be read synchronously`);
+  }
+  const out = new Uint8Array(entry.content.size + piece);
+  let filled = 0;
+  using source = entry.content.openSync();
+  for (;;) {
+    const count = source.read(out.subarray(filled, filled + piece));
+    if (count === 0) break;
+    filled += count;
+  }
+  source.finish();
+  return out.subarray(0, filled);
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -218,6 +235,10 @@ Deno.test("walkTree: contents stream from disk, re-openable, large files in chun
     const entry = byPath.get(path)!;
     assertEquals(sha256(await readAll(entry)), sha256(onDisk), path);
     assertEquals(sha256(await readAll(entry)), sha256(onDisk), `${path}, second open`);
+    // Straight into the caller's buffer: never past the declared size, whatever the room.
+    for (const piece of [1, 4095, READ_CHUNK, 4 * READ_CHUNK]) {
+      assertEquals(sha256(readAllSync(entry, piece)), sha256(onDisk), `${path}, openSync ${piece}`);
+    }
   }
   const big = byPath.get("big")!;
   ok(big.kind === "file");
@@ -323,6 +344,14 @@ Deno.test("walkTree: a file that changes size between walk and read is an Integr
     });
     await rejects(readAll(byPath.get("grows")!), /expected 1048586 bytes, found more/);
     await rejects(readAll(byPath.get("big-shrinks")!), /expected 1048586 bytes, found 100\./);
+    // The same through openSync (what packimage's cpio and tar writers use).
+    const sync = (path: string) => () => readAllSync(byPath.get(path)!, 65_536);
+    throws(
+      sync("shrinks"),
+      /^IntegrityError: File "shrinks" changed while being read: expected 10 bytes, found 4\.$/,
+    );
+    throws(sync("grows"), /expected 1048586 bytes, found more/);
+    throws(sync("big-shrinks"), /expected 1048586 bytes, found 100\./);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -2,7 +2,7 @@
 // must be read before the archive moves on, and an output batcher that yields ~1 MiB chunks.
 
 import { IntegrityError, InvalidInputError } from "../core/errors.ts";
-import type { Entry, FileContent } from "./entry.ts";
+import type { Entry, FileContent, SyncContent } from "./entry.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -166,6 +166,17 @@ export const BATCH_SIZE = 1 << 20;
 /** Content chunks at least this big are passed through as they are instead of copied. */
 const PASS_THROUGH = 64 << 10;
 
+/** Output chunks that are a whole BATCH_SIZE buffer of their own, written by nobody else. */
+const wholeBatches = new WeakSet<Uint8Array>();
+
+/**
+ * True for a chunk an OutputBatcher yielded as one whole buffer of BATCH_SIZE bytes: nothing
+ * else refers to its memory, so a consumer may take it (transfer it to a Worker) without a copy.
+ */
+export function isWholeBatch(chunk: Uint8Array): boolean {
+  return wholeBatches.has(chunk);
+}
+
 /**
  * Collects headers, padding and small content chunks into ~1 MiB output chunks. A finished
  * chunk is never written again, so consumers may keep (or transfer) what they are given.
@@ -216,9 +227,34 @@ export class OutputBatcher {
     this.#total += rest.byteLength;
   }
 
+  /**
+   * Reads `size` content bytes from `source` straight into the output (no copy); yields each
+   * chunk as it fills and returns how many bytes the source gave (less when it ended early).
+   */
+  *readFrom(source: SyncContent, size: number): Generator<Uint8Array, number> {
+    let written = 0;
+    while (written < size) {
+      if (this.#used === this.#buffer.byteLength) {
+        this.#flush();
+        yield* this.take();
+      }
+      const room = Math.min(this.#buffer.byteLength - this.#used, size - written);
+      const count = source.read(this.#buffer.subarray(this.#used, this.#used + room));
+      if (count === 0) break;
+      this.#used += count;
+      this.#total += count;
+      written += count;
+    }
+    return written;
+  }
+
   #flush(): void {
     if (this.#used === 0) return;
-    this.#ready.push(this.#buffer.subarray(0, this.#used));
+    const chunk = this.#buffer.subarray(0, this.#used);
+    if (this.#used === BATCH_SIZE && this.#buffer.byteLength === BATCH_SIZE) {
+      wholeBatches.add(chunk);
+    }
+    this.#ready.push(chunk);
     this.#buffer = new Uint8Array(BATCH_SIZE);
     this.#used = 0;
   }
@@ -235,6 +271,34 @@ export class OutputBatcher {
   get hasReady(): boolean {
     return this.#ready.length > 0;
   }
+}
+
+/**
+ * Writes a file's content (exactly its declared size) into `batcher`, yielding the chunks that
+ * fill: straight from the file when the content can be read synchronously, else chunk by chunk.
+ * A content that gives more or fewer bytes than it declared fails (contentSizeError).
+ */
+export async function* writeContent(
+  batcher: OutputBatcher,
+  content: FileContent,
+  path: string,
+): AsyncGenerator<Uint8Array> {
+  const size = content.size;
+  if (content.openSync) {
+    using source = content.openSync();
+    const written = yield* batcher.readFrom(source, size);
+    if (written !== size) throw contentSizeError(path, written, size);
+    source.finish();
+    return;
+  }
+  let written = 0;
+  for await (const chunk of content.open()) {
+    written += chunk.byteLength;
+    if (written > size) break;
+    batcher.push(chunk);
+    if (batcher.hasReady) yield* batcher.take();
+  }
+  if (written !== size) throw contentSizeError(path, written, size);
 }
 
 /**

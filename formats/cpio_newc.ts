@@ -5,12 +5,12 @@ import { assertNever, type Entry, type EntryMeta } from "./entry.ts";
 import {
   checkEntryNames,
   ChunkReader,
-  contentSizeError,
   decodeUtf8,
   MemberBody,
   normaliseMemberPath,
   OutputBatcher,
   utf8,
+  writeContent,
 } from "./archive_stream.ts";
 
 /** A value newc cannot represent: a file of 4 GiB or more, a uid beyond 32 bits. */
@@ -141,14 +141,7 @@ export async function* cpioStream(
         const ino = nextIno++;
         if (nlink >= 2) linkedInodes.set(path, { ino, nlink });
         header({ ...base, ino, mode: S_IFREG | perms, nlink, filesize: size }, path);
-        let written = 0;
-        for await (const chunk of entry.content.open()) {
-          written += chunk.byteLength;
-          if (written > size) break;
-          batcher.push(chunk);
-          if (batcher.hasReady) { for (const out of batcher.take()) yield out; }
-        }
-        if (written !== size) throw contentSizeError(path, written, size);
+        yield* writeContent(batcher, entry.content, path);
         batcher.reserve(padTo4(size));
         break;
       }

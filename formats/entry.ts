@@ -23,6 +23,23 @@ export interface FileContent {
   size: number;
   /** Yields exactly `size` bytes; a source that yields more or fewer is an error. */
   open(): AsyncIterable<Uint8Array>;
+  /**
+   * Optional: the same bytes read synchronously straight into the writer's own buffers, saving
+   * an allocation and a copy per file (the tree walker has it; packimage's cpio and tar use it).
+   */
+  openSync?(): SyncContent;
+}
+
+/** A FileContent opened for synchronous reads (see FileContent.openSync). Dispose to close. */
+export interface SyncContent extends Disposable {
+  /**
+   * Reads the next bytes into `into` from its start; returns how many (never more than are left
+   * of the declared size, 0 only when `into` is empty or all of it was read). A source that ends
+   * early throws IntegrityError.
+   */
+  read(into: Uint8Array): number;
+  /** Throws IntegrityError when the source holds more than its declared size. */
+  finish(): void;
 }
 
 export type Entry =

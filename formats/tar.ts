@@ -5,12 +5,12 @@ import { assertNever, type Entry, type EntryMeta, type FileContent } from "./ent
 import {
   checkEntryNames,
   ChunkReader,
-  contentSizeError,
   decodeUtf8,
   MemberBody,
   normaliseMemberPath,
   OutputBatcher,
   utf8,
+  writeContent,
 } from "./archive_stream.ts";
 
 const BLOCK = 512;
@@ -284,14 +284,7 @@ export async function* tarStream(
       devminor: device ? entry.devminor : 0,
     });
     if (entry.kind === "file") {
-      let written = 0;
-      for await (const chunk of entry.content.open()) {
-        written += chunk.byteLength;
-        if (written > size) break;
-        batcher.push(chunk);
-        if (batcher.hasReady) { for (const out of batcher.take()) yield out; }
-      }
-      if (written !== size) throw contentSizeError(entry.path, written, size);
+      yield* writeContent(batcher, entry.content, entry.path);
       batcher.reserve(padTo512(size));
     }
     if (batcher.hasReady) { for (const out of batcher.take()) yield out; }
