@@ -4,7 +4,12 @@
 import { spawnProgram } from "./process.ts";
 import { constants as zlibConstants, crc32, createGunzip, deflateRawSync } from "node:zlib";
 import type { Transform } from "node:stream";
-import { DEFLATE_WORKER_SOURCE, type DeflateJob, type DeflateResult } from "./compress_worker.ts";
+import {
+  blockLevel,
+  DEFLATE_WORKER_SOURCE,
+  type DeflateJob,
+  type DeflateResult,
+} from "./compress_worker.ts";
 import { ExternalCommandError, IntegrityError, InvalidInputError } from "./errors.ts";
 import { isWholeBatch } from "../formats/archive_stream.ts";
 
@@ -14,7 +19,10 @@ export type Compression = "gzip" | "zstd" | "xz" | "bzip2" | "none";
 export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "xz", "bzip2", "none"];
 
 export interface CompressOptions {
-  /** Compression level; defaults: gzip 4, zstd 3, xz 6, bzip2 9. Part of the output's identity. */
+  /**
+   * Compression level; defaults: gzip 4 (adaptive: blocks that compress poorly get 3 or 2, see
+   * blockLevel), zstd 3, xz 6, bzip2 9. Part of the output's identity.
+   */
   level?: number;
   /** Parallel workers (default: the machine's cores). Never changes the output bytes. */
   threads?: number;
@@ -32,7 +40,8 @@ const LEVELS: Record<Exclude<Compression, "none">, { min: number; max: number; d
     // project's 2-core bench machine, one thread, 1 MiB blocks, against pigz -6: a Debian minbase
     // cpio (200 MB) level 3 +2.9% / level 4 +2.0% / level 5 +1.2% / level 6 +1.0%, a 1.1 GB /usr
     // tree level 3 +4.0% (over budget) / level 4 +2.7% / level 5 +1.7%; level 4 deflates ~12% faster
-    // than 5 and ~20% faster than 6 (Chromium's zlib in Deno).
+    // than 5 and ~20% faster than 6 (Chromium's zlib in Deno). The default (no level given) also
+    // stores incompressible blocks and lowers poorly compressible ones to 3 or 2 (blockLevel).
     gzip: { min: 1, max: 9, default: 4 },
     zstd: { min: 1, max: 19, default: 3 },
     xz: { min: 0, max: 9, default: 6 },
@@ -111,7 +120,13 @@ export function compress(
     case "none":
       return input;
     case "gzip":
-      return compressGzip(input, checkLevel(kind, options.level), threads, options.workers);
+      return compressGzip(
+        input,
+        checkLevel(kind, options.level),
+        options.level === undefined,
+        threads,
+        options.workers,
+      );
     case "zstd": {
       const level = checkLevel(kind, options.level);
       // -T with any count >= 1 is zstd's multi-threaded mode, whose output is identical for every
@@ -331,6 +346,7 @@ export interface GzipWorkers {
 async function* compressGzip(
   input: AsyncIterable<Uint8Array>,
   level: number,
+  adaptive: boolean,
   threads: number | undefined,
   prepared: GzipWorkers | undefined,
 ): AsyncGenerator<Uint8Array> {
@@ -344,7 +360,7 @@ async function* compressGzip(
   const inFlight: Promise<DeflateDone>[] = [];
   try {
     for await (const block of fixedBlocks(input, GZIP_BLOCK_SIZE)) {
-      const job: BlockJob = { data: block, level };
+      const job: BlockJob = { data: block, level, adaptive };
       length += block.byteLength;
       if (pool === undefined) {
         if (first === undefined) {
@@ -399,7 +415,7 @@ interface DeflateDone {
 function deflateHere(job: BlockJob): DeflateDone {
   // Exactly what DEFLATE_WORKER_SOURCE does.
   const output = deflateRawSync(job.data, {
-    level: job.level,
+    level: blockLevel(job.data, job.level, job.adaptive, deflateRawSync),
     finishFlush: zlibConstants.Z_SYNC_FLUSH,
   });
   return { output, crc: crc32(job.data), length: job.data.byteLength };

@@ -3,7 +3,7 @@
 
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { crc32, gunzipSync, gzipSync } from "node:zlib";
+import { crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
 import {
   compress,
   type Compression,
@@ -16,6 +16,7 @@ import {
   startGzipWorkers,
   toolReason,
 } from "./compress.ts";
+import { blockLevel } from "./compress_worker.ts";
 import { ExternalCommandError, IntegrityError, InvalidInputError } from "./errors.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -305,6 +306,66 @@ Deno.test("output bytes do not depend on thread count or input chunking", async 
     sha256(await collect(compress("gzip", chunked(small, 7)))),
     sha256(await collect(compress("gzip", chunked(small, GZIP_BLOCK_SIZE + 300)))),
   );
+});
+
+/** Random bytes where every 64-byte run ends with `copy` bytes seen just before: weak matches. */
+function weaklyCompressible(length: number, seed: number, copy: number): Uint8Array {
+  const out = noise(length, seed);
+  for (let index = 64; index + 64 <= length; index += 64) {
+    out.copyWithin(index + 64 - copy, index - copy - 7, index - 7);
+  }
+  return out;
+}
+
+/** One gzip block made of four quarters; blockLevel's four probes fall one in each. */
+function quarters(...parts: Array<(length: number, seed: number) => Uint8Array>): Uint8Array {
+  const quarter = GZIP_BLOCK_SIZE / 4;
+  const out = new Uint8Array(GZIP_BLOCK_SIZE);
+  parts.forEach((part, index) => out.set(part(quarter, index + 1), index * quarter));
+  return out;
+}
+
+Deno.test("gzip level per block: stored when incompressible, the default lowered where it buys little", async () => {
+  const random = (length: number, seed: number) => noise(length, seed);
+  const weak = (length: number, seed: number) => weaklyCompressible(length, seed, 16);
+  const words = (length: number) => text(length);
+  const cases: Array<[string, Uint8Array, number, number]> = [
+    // name, block, level chosen by the default (adaptive 4), level chosen for an explicit 6
+    ["random", quarters(random, random, random, random), 0, 0],
+    ["three random quarters, one weak", quarters(random, random, random, weak), 2, 6],
+    ["weak", quarters(weak, weak, weak, weak), 3, 6],
+    ["half random, half text", quarters(random, words, random, words), 3, 6],
+    ["text", quarters(words, words, words, words), 4, 6],
+    ["one random quarter", quarters(random, words, words, words), 4, 6],
+  ];
+  for (const [name, block, adaptive, explicit] of cases) {
+    assertEquals(blockLevel(block, 4, true, deflateRawSync), adaptive, name);
+    assertEquals(blockLevel(block, 6, false, deflateRawSync), explicit, name);
+  }
+  // Below four probes' worth the level stands: a short tail block is never stored.
+  assertEquals(blockLevel(noise(32_767, 3), 4, true, deflateRawSync), 4);
+
+  // End to end: the default and an explicit level 4 differ, both read back whole, and the
+  // calling thread (a one-block stream) chooses exactly as the Workers do.
+  const data = new Uint8Array(cases.length * GZIP_BLOCK_SIZE);
+  cases.forEach(([, block], index) => data.set(block, index * GZIP_BLOCK_SIZE));
+  const byDefault = await collect(compress("gzip", chunked(data, 65_536)));
+  const level4 = await collect(compress("gzip", chunked(data, 65_536), { level: 4 }));
+  ok(byDefault.byteLength > level4.byteLength, "the lowered blocks are larger");
+  assertEquals(new Uint8Array(gunzipSync(byDefault)), data);
+  assertEquals(new Uint8Array(gunzipSync(level4)), data);
+  const workers = startGzipWorkers(2);
+  try {
+    for (const [name, block] of cases) {
+      assertEquals(
+        sha256(await collect(compress("gzip", chunked(block, 4096), { workers }))),
+        sha256(await collect(compress("gzip", chunked(block, 4096)))),
+        name,
+      );
+    }
+  } finally {
+    workers.close();
+  }
 });
 
 Deno.test("gzip with Workers started ahead: same bytes, and they serve stream after stream", async () => {
