@@ -169,6 +169,12 @@ export function compress(
 }
 
 /**
+ * compressToFile asks the system to write what it has so far every this many bytes (without
+ * waiting), so the closing fsync has little left to do: ~50 ms less at the end of a 90 MB pack.
+ */
+const WRITEBACK_STEP = 8 * 1024 * 1024;
+
+/**
  * Compresses `input` into a new file at `path` (which must not exist yet), flushed to disk, and
  * returns its size. zstd writes the file itself (`-o`), so the compressed bytes never pass
  * through this process: for a Debian minbase pack that was ~0.3 of 2 s. The other kinds stream
@@ -213,11 +219,22 @@ export async function compressToFile(
       return (await written.stat()).size;
     }
     let size = 0;
+    let flushedAt = 0;
+    let flushing: Promise<unknown> | undefined;
+    let flushError: unknown;
     for await (const chunk of compress(kind, input, options)) {
       let offset = 0;
       while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
       size += chunk.byteLength;
+      if (size - flushedAt >= WRITEBACK_STEP && flushing === undefined) {
+        flushedAt = size;
+        flushing = file.syncData()
+          .catch((error) => flushError ??= error)
+          .finally(() => flushing = undefined);
+      }
     }
+    await flushing;
+    if (flushError !== undefined) throw flushError;
     await file.sync();
     return size;
   } catch (error) {

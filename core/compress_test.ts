@@ -545,6 +545,21 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
       assertEquals(size, written.byteLength, kind);
       assertEquals(sha256(written), sha256(expected), kind);
     }
+    // Past the writeback step (8 MiB) the file is flushed while it is written: same bytes, and
+    // a source failing after a flush began still leaves nothing behind.
+    const large = noise(12 * GZIP_BLOCK_SIZE + 3, 21); // stored blocks: gzip is as large
+    for (const kind of ["gzip", "none"] as const) {
+      const size = await compressToFile(kind, chunked(large, 1 << 20), `${dir}/large.${kind}`);
+      const expected = await collect(compress(kind, chunked(large, 1 << 20)));
+      ok(size > 8 * GZIP_BLOCK_SIZE, kind);
+      assertEquals(sha256(await Deno.readFile(`${dir}/large.${kind}`)), sha256(expected), kind);
+    }
+    const failsLate = async function* (): AsyncGenerator<Uint8Array> {
+      yield* chunked(large, 1 << 20);
+      throw new Error("disk read failed late");
+    };
+    await rejects(compressToFile("none", failsLate(), `${dir}/late`), /disk read failed late/);
+    await rejects(Deno.stat(`${dir}/late`), Deno.errors.NotFound);
     // An existing file is never overwritten, whoever writes it.
     for (const kind of ["zstd", "gzip"] as const) {
       await Deno.writeTextFile(`${dir}/taken`, "keep");
