@@ -102,16 +102,26 @@ interface Measure {
   cpuSeconds: number;
   bytes: number;
   maxRssMiB?: number;
+  /** CPU seconds the hypervisor gave to other guests during the run (/proc/stat "steal"). */
+  stealSeconds: number;
+}
+
+/** The machine's total steal time so far, in seconds (all CPUs; USER_HZ is 100 on Linux). */
+function stealNow(): number {
+  const cpu = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/);
+  return Number(cpu[8] ?? 0) / 100;
 }
 
 /** Times a shell command (bash -o pipefail) with /usr/bin/time for the peak RSS. */
 async function timed(name: string, script: string, output: string, cwd: string): Promise<Measure> {
   const started = performance.now();
+  const stolen = stealNow();
   const text = await run(
     ["/usr/bin/time", "-f", "RSS=%M CPU=%U+%S", "bash", "-o", "pipefail", "-c", script],
     { cwd },
   );
   const seconds = (performance.now() - started) / 1000;
+  const stealSeconds = stealNow() - stolen;
   const rss = /RSS=(\d+)/.exec(text)?.[1];
   const cpu = /CPU=([\d.]+)\+([\d.]+)/.exec(text);
   return {
@@ -119,6 +129,7 @@ async function timed(name: string, script: string, output: string, cwd: string):
     seconds,
     cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN,
     bytes: Deno.statSync(output).size,
+    stealSeconds,
     ...(rss ? { maxRssMiB: Number(rss) / 1024 } : {}),
   };
 }
@@ -133,6 +144,12 @@ async function duel(
   for (let round = 0; round < rounds; round++) {
     const a = await ours();
     const b = await theirs();
+    console.log(
+      `  round ${round + 1}: ${a.name} ${fmt(a.seconds)} s (steal ${fmt(a.stealSeconds)} s), ` +
+        `${b.name} ${fmt(b.seconds)} s (steal ${fmt(b.stealSeconds)} s): x${
+          fmt(b.seconds / a.seconds)
+        }`,
+    );
     best = [
       best[0] === undefined || a.seconds < best[0].seconds ? a : best[0],
       best[1] === undefined || b.seconds < best[1].seconds ? b : best[1],
@@ -205,13 +222,15 @@ async function benchTree(tree: string): Promise<void> {
   console.log(
     `${"way".padEnd(28)} ${"wall s".padStart(8)} ${"CPU s".padStart(8)} ${"MB/s".padStart(7)} ${
       "bytes".padStart(12)
-    } ${"peak RSS MiB".padStart(12)}`,
+    } ${"peak RSS MiB".padStart(12)} ${"steal s".padStart(7)}`,
   );
   for (const row of rows) {
     console.log(
       `${row.name.padEnd(28)} ${fmt(row.seconds).padStart(8)} ${fmt(row.cpuSeconds).padStart(8)} ${
         fmt(raw / 1e6 / row.seconds, 1).padStart(7)
-      } ${String(row.bytes).padStart(12)} ${fmt(row.maxRssMiB ?? 0, 0).padStart(12)}`,
+      } ${String(row.bytes).padStart(12)} ${fmt(row.maxRssMiB ?? 0, 0).padStart(12)} ${
+        fmt(row.stealSeconds).padStart(7)
+      }`,
     );
   }
   for (const [a, b, label] of pairs) {
