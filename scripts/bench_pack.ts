@@ -1,10 +1,12 @@
 // Benchmark: packimage (gzip, zstd, xz) against the find | cpio | compressor pipelines, in one run.
 //
-// Usage: deno run -A scripts/bench_pack.ts [--work DIR] [--only minbase|big] [--codecs gzip,zstd,xz]
-//   [--rounds N]
+// Usage: deno run -A scripts/bench_pack.ts [--work DIR] [--only minbase|big|libs]
+//   [--codecs gzip,zstd,xz] [--rounds N]
 // Trees (built once, cached under the work directory, default /tmp/osimg-bench):
 //   minbase  a real Debian bookworm minbase root (debootstrap --variant=minbase)
 //   big      ~1.2 GB: cp -a of /usr/share, /usr/include and /usr/bin
+//   libs     (only with --only libs) ~1 GB of shared libraries: cp -a of /usr/lib/x86_64-linux-gnu;
+//            the worst case found for gzip's size (Chromium's zlib falls furthest behind on code)
 // Prints, per tree, wall and CPU time and size of each way (gzip and zstd: best of --rounds runs,
 // default 3, alternating with the baseline: this VM's speed drifts by 20-40% within minutes, and
 // the best run of each is the one least disturbed), and the ratios the design sets goals for:
@@ -69,6 +71,13 @@ async function ensureTrees(trees: string[]): Promise<void> {
     console.error(`cp -a /usr/share /usr/include /usr/bin -> ${target} ...`);
     Deno.mkdirSync(`${target}.partial/usr`, { recursive: true });
     await run(["cp", "-a", "/usr/share", "/usr/include", "/usr/bin", `${target}.partial/usr/`]);
+    Deno.renameSync(`${target}.partial`, target);
+  }
+  if (trees.includes("libs") && !existsSync(`${rootimgOf("libs")}/usr/lib`)) {
+    const target = rootimgOf("libs");
+    console.error(`cp -a /usr/lib/x86_64-linux-gnu -> ${target} ...`);
+    Deno.mkdirSync(`${target}.partial/usr/lib`, { recursive: true });
+    await run(["cp", "-a", "/usr/lib/x86_64-linux-gnu", `${target}.partial/usr/lib/`]);
     Deno.renameSync(`${target}.partial`, target);
   }
   await defineImages(trees);
