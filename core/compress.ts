@@ -11,7 +11,7 @@ import {
   type DeflateResult,
 } from "./compress_worker.ts";
 import { ExternalCommandError, IntegrityError, InvalidInputError } from "./errors.ts";
-import { isWholeBatch } from "../formats/archive_stream.ts";
+import { BATCH_SIZE, batchBuffer, isWholeBatch, recycleBatch } from "../formats/archive_stream.ts";
 
 export type Compression = "gzip" | "zstd" | "xz" | "bzip2" | "none";
 
@@ -448,7 +448,8 @@ export async function* fixedBlocks(
   input: AsyncIterable<Uint8Array>,
   size: number,
 ): AsyncGenerator<Uint8Array<ArrayBuffer>> {
-  let block = new Uint8Array(size);
+  const fresh = () => size === BATCH_SIZE ? batchBuffer() : new Uint8Array(size);
+  let block = fresh();
   let filled = 0;
   for await (const chunk of input) {
     if (filled === 0 && chunk.byteLength === size && isWholeBatch(chunk)) {
@@ -463,12 +464,13 @@ export async function* fixedBlocks(
       offset += take;
       if (filled === size) {
         yield block;
-        block = new Uint8Array(size);
+        block = fresh();
         filled = 0;
       }
     }
   }
   if (filled > 0) yield block.slice(0, filled);
+  recycleBatch(block);
 }
 
 /** A fixed set of deflate Workers, fed from one queue, answering each job by its id. */
@@ -545,6 +547,7 @@ class DeflatePool implements GzipWorkers {
       if ("error" in result) {
         pending.reject(new Error(`gzip worker failed: ${result.error}`));
       } else {
+        recycleBatch(result.input);
         pending.resolve({ output: result.output, crc: result.crc, length: pending.length });
       }
     }

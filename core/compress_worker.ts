@@ -15,7 +15,8 @@ export interface DeflateJob {
 
 /** The answer for one job: the raw deflate bytes and the CRC-32 of the block's input. */
 export type DeflateResult =
-  | { id: number; output: Uint8Array; crc: number }
+  /** `input` is the job's block, transferred back so the sender can reuse the buffer. */
+  | { id: number; output: Uint8Array; crc: number; input: Uint8Array<ArrayBuffer> }
   | { id: number; error: string };
 
 /**
@@ -92,7 +93,7 @@ self.onmessage = (event) => {
     });
     // A copy with its own ArrayBuffer: node:zlib may hand back a view into a larger pool.
     const output = new Uint8Array(compressed);
-    self.postMessage({ id, output, crc: crc32(data) }, [output.buffer]);
+    self.postMessage({ id, output, crc: crc32(data), input: data }, [output.buffer, data.buffer]);
   } catch (error) {
     self.postMessage({ id, error: String(error && error.message ? error.message : error) });
   }

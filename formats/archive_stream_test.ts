@@ -3,11 +3,12 @@
 
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { fixedBlocks, GZIP_BLOCK_SIZE } from "../core/compress.ts";
+import { gunzipSync } from "node:zlib";
+import { compress, fixedBlocks, GZIP_BLOCK_SIZE } from "../core/compress.ts";
 import { walkTree } from "../core/walk.ts";
-import { BATCH_SIZE, isWholeBatch } from "./archive_stream.ts";
+import { BATCH_SIZE, batchBuffer, isWholeBatch, recycleBatch } from "./archive_stream.ts";
 import { cpioStream } from "./cpio_newc.ts";
-import type { Entry } from "./entry.ts";
+import { baseMeta, bytesContent, type Entry } from "./entry.ts";
 import { tarStream } from "./tar.ts";
 
 const WRITERS = { cpio: cpioStream, tar: tarStream };
@@ -91,5 +92,52 @@ Deno.test("writers reading straight from a file that shrank fail, naming the fil
     }
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("batch buffers come back from the deflate Workers and are reused; old bytes never leak", async () => {
+  // Many small members: headers, names and padding are written into reserved space, which must
+  // be zero whatever the reused buffer held before.
+  const entries: Entry[] = [];
+  for (let index = 0; index < 3000; index++) {
+    const bytes = new TextEncoder().encode(`member ${index}\n`.repeat(index % 7));
+    entries.push({
+      ...baseMeta(`dir/file-${index}`, 0o644),
+      kind: "file",
+      content: bytesContent(bytes),
+    });
+  }
+  const expected: Record<string, string> = {};
+  for (const [name, write] of Object.entries(WRITERS)) {
+    expected[name] = digest((await chunksOf(write(entries))).map((chunk) => chunk.slice()));
+  }
+  // Dirty spares, as a Worker hands them back after compressing random data.
+  const dirty = () => {
+    for (let index = 0; index < 16; index++) recycleBatch(new Uint8Array(BATCH_SIZE).fill(0xa5));
+  };
+  for (const [name, write] of Object.entries(WRITERS)) {
+    dirty();
+    assertEquals(digest(await chunksOf(write(entries))), expected[name], name);
+    dirty();
+    // Through the Workers: blocks go out, come back, are reused by the next batches.
+    const gzipped = await chunksOf(compress("gzip", write(entries), { threads: 2 }));
+    const whole = new Uint8Array(gzipped.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+    gzipped.reduce((offset, chunk) => (whole.set(chunk, offset), offset + chunk.byteLength), 0);
+    assertEquals(digest([new Uint8Array(gunzipSync(whole))]), expected[name], `${name} gzip`);
+  }
+  // What the Workers returned is in the spare list: a buffer with an earlier stream's bytes.
+  const reused = batchBuffer();
+  ok(reused.some((byte) => byte !== 0), "a Worker's block came back for reuse");
+  // Only whole BATCH_SIZE buffers of their own are kept, each once.
+  recycleBatch(reused);
+  recycleBatch(reused);
+  ok(batchBuffer() === reused);
+  ok(batchBuffer() !== reused);
+  recycleBatch(new Uint8Array(BATCH_SIZE * 2).subarray(0, BATCH_SIZE));
+  recycleBatch(new Uint8Array(100) as Uint8Array<ArrayBuffer>);
+  while (true) {
+    const next = batchBuffer();
+    assertEquals(next.buffer.byteLength, BATCH_SIZE);
+    if (next.every((byte) => byte === 0)) break; // a new one: the spares are used up
   }
 });
