@@ -264,7 +264,7 @@ export function compareUtf8(a: string, b: string): number {
  * an archive a torn member.
  */
 function fileContent(absolute: string, path: string, size: number): FileContent {
-  return {
+  const content: FileContent = {
     size,
     openSync(): SyncContent {
       const file = Deno.openSync(absolute, { read: true });
@@ -298,24 +298,16 @@ function fileContent(absolute: string, path: string, size: number): FileContent 
         if (size > 0) yield bytes;
         return;
       }
-      using file = Deno.openSync(absolute, { read: true });
-      let done = 0;
-      while (done < size) {
+      using source = content.openSync!();
+      for (let done = 0; done < size;) {
         const chunk = new Uint8Array(Math.min(READ_CHUNK, size - done));
-        let filled = 0;
-        while (filled < chunk.byteLength) {
-          const count = file.readSync(chunk.subarray(filled));
-          if (count === null) throw changedWhileReading(path, size, done + filled);
-          filled += count;
-        }
-        done += filled;
+        done += source.read(chunk);
         yield chunk;
       }
-      if (file.readSync(new Uint8Array(1)) !== null) {
-        throw changedWhileReading(path, size, size + 1);
-      }
+      source.finish();
     },
   };
+  return content;
 }
 
 function changedWhileReading(path: string, size: number, got: number): IntegrityError {

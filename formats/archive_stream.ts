@@ -221,12 +221,17 @@ export class OutputBatcher {
 
   /** Returns a zero-filled view of `length` bytes in the output to write a header into. */
   reserve(length: number): Uint8Array {
+    // Zeroed here: a reused buffer still holds an earlier stream's bytes.
+    return this.#space(length).fill(0);
+  }
+
+  /** The next `length` bytes of the output, as they are (the caller overwrites all of them). */
+  #space(length: number): Uint8Array {
     if (this.#used + length > this.#buffer.byteLength) {
       this.#flush();
       if (length > this.#buffer.byteLength) this.#buffer = new Uint8Array(length);
     }
-    // Zeroed here: a reused buffer still holds an earlier stream's bytes.
-    const view = this.#buffer.subarray(this.#used, this.#used + length).fill(0);
+    const view = this.#buffer.subarray(this.#used, this.#used + length);
     this.#used += length;
     this.#total += length;
     return view;
@@ -242,13 +247,13 @@ export class OutputBatcher {
       // Top up the open chunk first, so it goes out full instead of as a sliver (a header or
       // two) before the big data: consumers get ~1 MiB chunks or big content chunks, no crumbs.
       const take = Math.min(this.#buffer.byteLength - this.#used, rest.byteLength);
-      this.reserve(take).set(rest.subarray(0, take));
+      this.#space(take).set(rest.subarray(0, take));
       rest = rest.subarray(take);
       if (rest.byteLength === 0) return;
       this.#flush();
     }
     if (rest.byteLength < PASS_THROUGH) {
-      this.reserve(rest.byteLength).set(rest);
+      this.#space(rest.byteLength).set(rest);
       return;
     }
     this.#ready.push(rest);
@@ -276,20 +281,25 @@ export class OutputBatcher {
     return written;
   }
 
-  #flush(): void {
+  #flush(refill = true): void {
     if (this.#used === 0) return;
     const chunk = this.#buffer.subarray(0, this.#used);
     if (this.#used === BATCH_SIZE && this.#buffer.byteLength === BATCH_SIZE) {
       wholeBatches.add(chunk);
     }
     this.#ready.push(chunk);
-    this.#buffer = batchBuffer();
+    // After the final chunk nothing more is written: no new buffer for it.
+    this.#buffer = refill ? batchBuffer() : EMPTY;
     this.#used = 0;
   }
 
   /** Chunks complete so far (and, with `final`, the partial one); the caller yields them. */
   take(final = false): Uint8Array[] {
-    if (final) this.#flush();
+    if (final) {
+      if (this.#used === 0) recycleBatch(this.#buffer as Uint8Array<ArrayBuffer>);
+      this.#flush(false);
+      this.#buffer = EMPTY;
+    }
     const ready = this.#ready;
     this.#ready = [];
     return ready;
