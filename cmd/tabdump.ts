@@ -46,8 +46,18 @@ export const tabdump: Command = {
     }
     const filters = stringsFlag(flags, "w").map(parseRowFilter);
     const { spec, rows } = await dumpTable(await ctx.store(), name, filters);
+    // JSON rows are the CSV's rows in the CSV's order, each with its non-empty columns in the
+    // table's column order (a row as the store returns it may list them in another order).
     const text = json
-      ? JSON.stringify(rows, null, 2) + "\n"
+      ? JSON.stringify(
+        rows.map((row) =>
+          Object.fromEntries(
+            spec.columns.filter((column) => row[column]).map((column) => [column, row[column]]),
+          )
+        ),
+        null,
+        2,
+      ) + "\n"
       : serializeTableDump(spec.columns, rows);
     const file = stringFlag(flags, "f");
     if (file) {

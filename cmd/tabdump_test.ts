@@ -72,3 +72,25 @@ Deno.test("tabdump -f into a missing directory is one clear error", async () => 
   assertEquals(output.stderr.startsWith("Error: Cannot write 'nodir/site.csv': "), true);
   assertEquals(output.stderr.trim().split("\n").length, 1);
 });
+
+Deno.test("tabdump --json lists the CSV's rows in the CSV's order, columns in table order", async () => {
+  await using t = await testRoot();
+  // Rows restored out of key order, with the header's columns reversed, then one changed.
+  await Deno.writeTextFile(
+    `${t.root}/nodelist.csv`,
+    '#comments,groups,node\n"late","rack2,all","n10"\n,"all","n02"\n"x","rack1,all","n01"\n',
+  );
+  await t.ok(["tabrestore", `${t.root}/nodelist.csv`]);
+  await t.ok(["chdef", "-t", "node", "n02", "status=booted", "groups=rack1,all"]);
+  const csv = (await t.ok(["tabdump", "nodelist"])).stdout.trim().split("\n");
+  const header = csv[0]!.slice(1).split(",");
+  const json = JSON.parse((await t.ok(["tabdump", "--json", "nodelist"])).stdout) as Record<
+    string,
+    string
+  >[];
+  assertEquals(json.map((row) => row.node), csv.slice(1).map((line) => line.split('"')[1]));
+  for (const row of json) {
+    const keys = Object.keys(row);
+    assertEquals(keys, header.filter((column) => keys.includes(column)));
+  }
+});

@@ -2,7 +2,7 @@
 
 import { join } from "node:path";
 import type { Context } from "./context.ts";
-import { OsimgError } from "./errors.ts";
+import { ConflictError, OsimgError } from "./errors.ts";
 import { cpioStream } from "../formats/cpio_newc.ts";
 import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
 import { compress } from "./compress.ts";
@@ -16,6 +16,21 @@ const INIT_SCRIPT = `#!/bin/sh
 # The sample image's init: what a diskless node would run first.
 echo "osimg demo image booted"
 `;
+
+/** Refuses a root that holds anything: the demo defines objects and writes files there. */
+async function requireEmptyRoot(root: string): Promise<void> {
+  try {
+    for await (const _ of Deno.readDir(root)) {
+      throw new ConflictError(
+        `The demo needs an empty or new root, and '${root}' is not empty. ` +
+          `Name a new directory with --root, or leave --root out to use a temporary one.`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+}
 
 /** Writes the sample root tree, the exlist and the boot files of the demo image under `root`. */
 async function buildSampleImage(root: string): Promise<void> {
@@ -70,12 +85,19 @@ async function buildSampleImage(root: string): Promise<void> {
   }
 }
 
-/** Runs the demo; keeps the temporary directory when `keep` is set. */
+/**
+ * Runs the demo. With the default root ("/") everything happens in a new temporary directory,
+ * removed at the end unless `keep`; with `--root DIR` the first management node is DIR (absent or
+ * empty: the demo never writes over an existing site) and is left there, with its sample image,
+ * for the README's tour. The second management node and the bundle are always temporary.
+ */
 export async function runDemo(ctx: Context, options: { keep: boolean }): Promise<void> {
   const invoke = ctx.invoke;
   if (!invoke) throw new OsimgError("The demo needs the command dispatcher.");
+  const ownRoot = ctx.root !== "/";
+  if (ownRoot) await requireEmptyRoot(ctx.root);
   const base = await Deno.makeTempDir({ prefix: "osimg-demo-" });
-  const managementNode = join(base, "mn1");
+  const managementNode = ownRoot ? ctx.root : join(base, "mn1");
   const secondNode = join(base, "mn2");
   const bundle = join(base, `${IMAGE}.tgz`);
   const say = (text: string) => ctx.io.out(text);
@@ -83,7 +105,7 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
     const label = root === managementNode ? "mn1" : "mn2";
     say(
       `\n[${label}]$ osimg ${
-        args.map((arg) => /[\s|()\\$]/.test(arg) ? `'${arg}'` : arg).join(" ")
+        args.map((arg) => /[\s|()\\$\[\]*]/.test(arg) ? `'${arg}'` : arg).join(" ")
       }\n`,
     );
     const status = await invoke(["--root", root, ...args]);
@@ -93,7 +115,9 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
   };
   try {
     say(
-      `osimg demo in ${base}\n  mn1: a management node with an image\n  mn2: a second, empty one\n`,
+      `osimg demo in ${ownRoot ? managementNode : base}\n` +
+        `  mn1: a management node with an image${ownRoot ? ` (${managementNode}, kept)` : ""}\n` +
+        `  mn2: a second, empty one${ownRoot ? ` (${secondNode}, removed at the end)` : ""}\n`,
     );
     await step(managementNode, ["chdef", "-t", "site", "clustersite", "domain=demo.cluster"]);
     await step(managementNode, [
@@ -136,7 +160,8 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
     await step(managementNode, ["rollback", IMAGE]);
     await step(managementNode, ["lsdef", "-t", "osimage", "-o", IMAGE, "-i", "profile"]);
     await step(managementNode, ["snapshot", "--list", IMAGE]);
-    say(`\nThe demo finished.${options.keep ? ` Its files are in ${base}.` : ""}\n`);
+    const kept = options.keep ? base : ownRoot ? managementNode : undefined;
+    say(`\nThe demo finished.${kept ? ` Its files are in ${kept}.` : ""}\n`);
   } finally {
     if (!options.keep) await Deno.remove(base, { recursive: true }).catch(() => {});
   }

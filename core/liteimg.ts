@@ -242,7 +242,8 @@ export async function liteImage(
   const rootimgHost = hostPathOf(ctx, rootimg);
   if (!(await Deno.stat(rootimgHost).catch(() => undefined))?.isDirectory) {
     throw new NotFoundError(
-      `Cannot prepare image '${name}': '${rootimg}' does not exist. Run 'genimage ${name}' first.`,
+      `Cannot prepare image '${name}': '${rootimg}' does not exist. ` +
+        `Put the image's root tree there first (osimg has no genimage yet).`,
     );
   }
   const entries = selectLiteEntries(image, rows);

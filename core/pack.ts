@@ -386,7 +386,8 @@ async function packPrepared(
   const info = await Deno.stat(rootimgHost).catch(() => undefined);
   if (!info?.isDirectory) {
     throw new NotFoundError(
-      `Cannot pack image '${name}': '${rootimg}' does not exist. Run 'genimage ${name}' first.`,
+      `Cannot pack image '${name}': '${rootimg}' does not exist. ` +
+        `Put the image's root tree there first (osimg has no genimage yet).`,
     );
   }
   const rules = await readExlistRules(ctx, commaList(image.linuximage.exlist));
