@@ -31,7 +31,7 @@ import { loadNodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
 import { noderangeContextOptions } from "./noderange_context.ts";
 import { checkPathComponent, objectNameProblem, pathComponentProblem } from "./object_names.ts";
-import { isWithin } from "./paths.ts";
+import { belowProblem, isWithin } from "./paths.ts";
 import { extractEntries } from "./safe_extract.ts";
 import { findTable } from "./schema.ts";
 import type { Row, Store, StoreReader } from "./store.ts";
@@ -456,6 +456,15 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
   // -f builds the name from four values; their sum may be too long for a file name.
   const nameProblem = objectNameProblem("osimage", name);
   if (nameProblem !== undefined) throw new InvalidInputError(`${prefix}: ${nameProblem}`);
+  // The rootimgdir is where rmimage removes and packimage writes: the rule they apply to the
+  // row (core/osimage.ts rootImgDir) is applied before the row is written.
+  const rootimgdir = manifest.linuximage.rootimgdir?.replace(/\/+$/, "");
+  const rootimgdirProblem = rootimgdir ? belowProblem(pc.installDir, rootimgdir) : undefined;
+  if (rootimgdirProblem !== undefined) {
+    throw new IntegrityError(
+      `${prefix}: the manifest's rootimgdir "${rootimgdir}" is invalid: ${rootimgdirProblem}`,
+    );
+  }
   const provmethod = manifest.osimage.provmethod!;
   const osimage = schemaRow(pc, "osimage", manifest.osimage, "osimage");
   const linuximage = schemaRow(

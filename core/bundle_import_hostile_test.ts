@@ -464,3 +464,25 @@ Deno.test("hostile: imgimport -f with a profile that is a path", async () => {
   );
   assertEquals(await rootState(t), before);
 });
+
+Deno.test("hostile: manifest rootimgdir outside the install directory", async () => {
+  const cases: [string, string][] = [
+    ["/etc", "it is not below '/install'"],
+    ["/install/netboot/../../etc", "it has '.' or '..' parts"],
+    ["/install", "it is not below '/install'"],
+  ];
+  for (const [rootimgdir, problem] of cases) {
+    const path = await editedManifestBundle(
+      `rootimgdir-${rootimgdir.length}.tgz`,
+      (text) =>
+        text.replace(
+          "<rootimgdir>/install/netboot/rhels8.8.0/x86_64/compute</rootimgdir>",
+          `<rootimgdir>${rootimgdir}</rootimgdir>`,
+        ),
+    );
+    await refused(
+      path,
+      `${prefix(path)}: the manifest's rootimgdir "${rootimgdir}" is invalid: ${problem}`,
+    );
+  }
+});
