@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { assertGolden, type TestRoot, testRoot } from "../core/testing.ts";
+import { assertGolden, snapshotTree, type TestRoot, testRoot } from "../core/testing.ts";
 
 const IMAGE = "rhels9.2-x86_64-netboot-compute";
 const SHARE = "/opt/xcat/share/xcat/netboot/rh";
@@ -302,5 +302,126 @@ Deno.test("mkdef -V lists the objects written; groups are listed with their stat
   assertEquals(
     (await t.ok(["lsdef", "-t", "node", "cn2", "-i", "groups", "-c"])).stdout,
     "cn2: groups=all\n",
+  );
+});
+
+/** Runs `args` expecting exactly one `Error:` line; the tables and the tree must not change. */
+async function refusedWithoutChange(
+  t: TestRoot,
+  args: string[],
+  message: string,
+  stdin?: string,
+): Promise<void> {
+  const tables = await dumpAll(t);
+  const tree = (await snapshotTree(t.root)).filter((line) => !/osimg\.sqlite/.test(line));
+  const output = await t.run(args, { stdin });
+  assertEquals(output.stderr, `Error: ${message}\n`, args.join(" "));
+  assertEquals(output.status, 1);
+  assertEquals(await dumpAll(t), tables);
+  assertEquals(
+    (await snapshotTree(t.root)).filter((line) => !/osimg\.sqlite/.test(line)),
+    tree,
+  );
+}
+
+const DOT_DOT = "The object name '..' is invalid: '.' and '..' name directories, not objects.";
+const ONLY = "only letters, digits, '.', '_', '+' and '-' are allowed";
+
+Deno.test("mkdef -t osimage -o .. and -o . are refused and write nothing", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  for (const name of ["..", "."]) {
+    await refusedWithoutChange(
+      t,
+      ["mkdef", "-t", "osimage", "-o", name, "provmethod=netboot", "profile=compute"],
+      `The object name '${name}' is invalid: '.' and '..' name directories, not objects.`,
+    );
+  }
+  // chdef creates missing objects and renames: the same rule.
+  await refusedWithoutChange(t, ["chdef", "-t", "osimage", "-o", "..", "profile=x"], DOT_DOT);
+  await refusedWithoutChange(t, ["chdef", "-t", "osimage", "-o", IMAGE, "-n", ".."], DOT_DOT);
+});
+
+Deno.test("mkdef -t osimage refuses '*', 'a\"b' and a 300-character name", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  const long = "a".repeat(300);
+  const cases: [string, string][] = [
+    ["*", `The object name '*' is invalid: it contains '*'; ${ONLY}.`],
+    ['a"b', `The object name 'a"b' is invalid: it contains '"'; ${ONLY}.`],
+    [
+      long,
+      `The object name '${
+        "a".repeat(40)
+      }... (300 characters)' is invalid: it is 300 characters long; at most 128 are allowed.`,
+    ],
+  ];
+  for (const [name, message] of cases) {
+    await refusedWithoutChange(
+      t,
+      ["mkdef", "-t", "osimage", "-o", name, "provmethod=netboot"],
+      message,
+    );
+  }
+});
+
+Deno.test("mkdef -z refuses a stanza whose osimage name is '..', writing none of the stanzas", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  const stanzas = "good:\n    objtype=osimage\n    provmethod=netboot\n\n" +
+    "..:\n    objtype=osimage\n    provmethod=netboot\n";
+  await refusedWithoutChange(t, ["mkdef", "-z"], DOT_DOT, stanzas);
+  await refusedWithoutChange(
+    t,
+    ["chdef", "-z"],
+    `The object name 'x*' is invalid: it contains '*'; ${ONLY}.`,
+    "x*:\n    objtype=osimage\n    provmethod=netboot\n",
+  );
+});
+
+Deno.test("mkdef and chdef refuse an osimage profile, osvers or osarch that is a path", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  await refusedWithoutChange(
+    t,
+    ["mkdef", "-t", "osimage", "-o", "img", "provmethod=netboot", "profile=.."],
+    "The profile '..' of the osimage 'img' is invalid: '.' and '..' name directories, not objects.",
+  );
+  await refusedWithoutChange(
+    t,
+    ["chdef", "-t", "osimage", "-o", IMAGE, "osvers=../../etc"],
+    `The osvers '../../etc' of the osimage '${IMAGE}' is invalid: it contains '/'.`,
+  );
+  // Clearing one is fine (it is no path then).
+  await t.ok(["chdef", "-t", "osimage", "-o", IMAGE, "osarch="]);
+});
+
+Deno.test("tabrestore refuses a CSV row whose imagename or node is not a valid name", async () => {
+  await using t = await testRoot();
+  await defineStockImage(t);
+  await t.ok(["mkdef", "-t", "node", "cn01", "groups=compute"]);
+  const osimageCsv = `${t.root}/osimage.csv`;
+  await Deno.writeTextFile(
+    osimageCsv,
+    (await t.ok(["tabdump", "osimage"])).stdout + '"..",,,,"netboot",,,,,,,,,,,,,,,,\n',
+  );
+  await refusedWithoutChange(
+    t,
+    ["tabrestore", osimageCsv],
+    `Row 2 of the 'osimage' data has an invalid imagename: ${DOT_DOT}`,
+  );
+  const linuxCsv = `${t.root}/linuximage.csv`;
+  await Deno.writeTextFile(linuxCsv, '#imagename,rootimgdir\n"a*b","/install/x"\n');
+  await refusedWithoutChange(
+    t,
+    ["tabrestore", "-a", linuxCsv],
+    `Row 1 of the 'linuximage' data has an invalid imagename: The object name 'a*b' is invalid: it contains '*'; ${ONLY}.`,
+  );
+  const nodelistCsv = `${t.root}/nodelist.csv`;
+  await Deno.writeTextFile(nodelistCsv, '#node,groups\n"../cn02","compute"\n');
+  await refusedWithoutChange(
+    t,
+    ["tabrestore", "-a", nodelistCsv],
+    "Row 1 of the 'nodelist' data has an invalid node: The object name '../cn02' is invalid, Cannot use '.' in node name.",
   );
 });

@@ -12,6 +12,7 @@ import {
   NotFoundError,
   OsimgError,
 } from "./errors.ts";
+import { checkObjectName } from "./object_names.ts";
 import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store.ts";
 import { compress, type Compression } from "./compress.ts";
@@ -142,6 +143,9 @@ export interface ExportPlan {
 
 /** Exports `request.image` into a bundle; nothing is left behind when it fails. */
 export async function exportImage(ctx: Context, request: ExportRequest): Promise<ExportResult> {
+  // The name is the bundle's top directory and the default file name: '..' would make a
+  // bundle whose members leave the image directory.
+  checkObjectName("osimage", request.image);
   const compression = request.compression ?? "gzip";
   const destination = await resolveDestination(
     ctx,
@@ -201,6 +205,7 @@ async function resolveDestination(
 
 /** Reads the definition and finds every file; any problem throws before a byte is written. */
 export async function planExport(ctx: Context, request: ExportRequest): Promise<ExportPlan> {
+  checkObjectName("osimage", request.image);
   const store = await ctx.store();
   const name = request.image;
   const gathered = await store.read(async (reader) => {

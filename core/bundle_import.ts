@@ -30,7 +30,8 @@ import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { loadNodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
 import { noderangeContextOptions } from "./noderange_context.ts";
-import { isWithin } from "./paths.ts";
+import { checkPathComponent, objectNameProblem, pathComponentProblem } from "./object_names.ts";
+import { belowProblem, isWithin } from "./paths.ts";
 import { extractEntries } from "./safe_extract.ts";
 import { findTable } from "./schema.ts";
 import type { Row, Store, StoreReader } from "./store.ts";
@@ -136,6 +137,24 @@ export function manifestProblems(manifest: ParsedManifest): string[] {
   } else if (/sysclone/.test(provmethod) && /s390x/.test(osarch)) {
     if (!manifest.rawimagefiles?.length) {
       problems.push("'files' were not specified in the 'rawimagefiles' section of manifest.xml.");
+    }
+  }
+  // osimg's own checks: these values become path components on import (the image name in
+  // <tftpdir>/xcat/osimage/<name>, profile, osvers, osarch and provmethod in the rootimgdir,
+  // kit names in the kit directory), so they follow mkdef's rules (core/object_names.ts).
+  const name = manifest.osimage.imagename;
+  const nameProblem = name ? objectNameProblem("osimage", name) : undefined;
+  if (nameProblem !== undefined) problems.push(nameProblem);
+  for (const field of ["profile", "osvers", "osarch", "provmethod"]) {
+    const value = manifest.osimage[field];
+    const problem = value ? pathComponentProblem(field, value) : undefined;
+    if (problem !== undefined) problems.push(problem);
+  }
+  const kitTypes = { kit: "kit", kitrepo: "kitrepo", kitcomp: "kitcomponent" } as const;
+  for (const [element, type] of Object.entries(kitTypes)) {
+    for (const kit of Object.keys(manifest[element as keyof typeof kitTypes])) {
+      const problem = objectNameProblem(type, kit);
+      if (problem !== undefined) problems.push(problem);
     }
   }
   return problems;
@@ -434,6 +453,18 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
   const refs = fileRefs(manifest);
   if (options.profile !== undefined) applyProfile(manifest, refs, options.profile, pc.installDir);
   const name = manifest.osimage.imagename!;
+  // -f builds the name from four values; their sum may be too long for a file name.
+  const nameProblem = objectNameProblem("osimage", name);
+  if (nameProblem !== undefined) throw new InvalidInputError(`${prefix}: ${nameProblem}`);
+  // The rootimgdir is where rmimage removes and packimage writes: the rule they apply to the
+  // row (core/osimage.ts rootImgDir) is applied before the row is written.
+  const rootimgdir = manifest.linuximage.rootimgdir?.replace(/\/+$/, "");
+  const rootimgdirProblem = rootimgdir ? belowProblem(pc.installDir, rootimgdir) : undefined;
+  if (rootimgdirProblem !== undefined) {
+    throw new IntegrityError(
+      `${prefix}: the manifest's rootimgdir "${rootimgdir}" is invalid: ${rootimgdirProblem}`,
+    );
+  }
   const provmethod = manifest.osimage.provmethod!;
   const osimage = schemaRow(pc, "osimage", manifest.osimage, "osimage");
   const linuximage = schemaRow(
@@ -478,7 +509,7 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
           `${prefix}: the manifest's extra "${extra.src}" is not in the bundle (extra/${base})`,
         );
       }
-      const target = posix.join(dest, base);
+      const target = checkAllowed(pc, posix.join(dest, base), "extra");
       const existed = await lexists(hostPathOf(ctx, target));
       await addMove(pc, `${imageDir}/extra/${base}`, target, true, existed);
       pc.plan.messages.push(target);
@@ -725,6 +756,9 @@ export async function importBundle(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   const prefix = `Cannot import bundle "${bundlePath}"`;
+  // -f's profile becomes a directory (<installdir>/netboot/<osvers>/<osarch>/<profile>) and
+  // part of the image name; checked before anything, the recovery of earlier imports included.
+  if (options.profile !== undefined) checkPathComponent("profile", options.profile);
   const bundle = resolve(ctx.cwd, bundlePath);
   for (const dir of options.allowPaths ?? []) {
     if (!posix.isAbsolute(dir)) {

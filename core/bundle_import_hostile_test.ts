@@ -349,3 +349,140 @@ Deno.test("hostile: a link placed by an earlier bundle is not a way out", async 
   assertEquals(await rootState(t), before);
   ok(!(await Deno.stat(`${t.root}/etc/a.conf`).catch(() => false)));
 });
+
+/** A netboot bundle whose manifest is edited by `edit`; SHA256SUMS computed over the result. */
+async function editedManifestBundle(name: string, edit: (text: string) => string): Promise<string> {
+  const files = netbootFiles();
+  files[`${IMAGE}/manifest.xml`] = edit(manifestText);
+  return await bundle(name, { files, sums: true });
+}
+
+/** Imports expecting the manifest to be refused with exactly these lines; nothing may change. */
+async function refusedManifest(path: string, problems: string[], extra: string[] = []) {
+  await using t = await rootWithImage();
+  const before = await rootState(t);
+  const output = await t.run(["imgimport", path, ...extra]);
+  assertEquals(
+    output.stderr,
+    [`Error: ${prefix(path)}: ${IMAGE}/manifest.xml is not valid:`, ...problems, ""].join("\n"),
+  );
+  assertEquals(output.status, 1);
+  assertEquals(await rootState(t), before);
+  ok(!(await Deno.stat(`${t.root}/install/.osimg-staging`).catch(() => false)));
+}
+
+Deno.test("hostile: manifest <imagename>..</imagename>", async () => {
+  const path = await editedManifestBundle(
+    "imagename-dotdot.tgz",
+    (text) => text.replaceAll(`<imagename>${IMAGE}</imagename>`, "<imagename>..</imagename>"),
+  );
+  await refusedManifest(path, [
+    "The object name '..' is invalid: '.' and '..' name directories, not objects.",
+  ]);
+});
+
+Deno.test("hostile: manifest image name '.', with a glob or too long", async () => {
+  const cases: [string, string][] = [
+    [".", "The object name '.' is invalid: '.' and '..' name directories, not objects."],
+    [
+      "a*",
+      "The object name 'a*' is invalid: it contains '*'; only letters, digits, '.', '_', '+' and '-' are allowed.",
+    ],
+    [
+      "i".repeat(300),
+      `The object name '${
+        "i".repeat(40)
+      }... (300 characters)' is invalid: it is 300 characters long; at most 128 are allowed.`,
+    ],
+  ];
+  for (const [name, problem] of cases) {
+    const path = await editedManifestBundle(
+      `imagename-${name.length}.tgz`,
+      (text) =>
+        text.replaceAll(`<imagename>${IMAGE}</imagename>`, `<imagename>${name}</imagename>`),
+    );
+    await refusedManifest(path, [problem]);
+  }
+});
+
+Deno.test("hostile: manifest profile, osvers, osarch and provmethod that are paths", async () => {
+  const path = await editedManifestBundle(
+    "profile-dotdot.tgz",
+    (text) =>
+      text.replace("<profile>compute</profile>", "<profile>..</profile>")
+        .replace("<osvers>rhels8.8.0</osvers>", "<osvers>../../etc</osvers>")
+        .replace("<osarch>x86_64</osarch>", "<osarch>x86_64;id</osarch>")
+        .replace("<provmethod>netboot</provmethod>", "<provmethod>netboot/..</provmethod>"),
+  );
+  await refusedManifest(path, [
+    "The profile '..' is invalid: '.' and '..' name directories, not objects.",
+    "The osvers '../../etc' is invalid: it contains '/'.",
+    "The osarch 'x86_64;id' is invalid: it contains ';'; only letters, digits, '.', '_', '+' and '-' are allowed.",
+    "The provmethod 'netboot/..' is invalid: it contains '/'.",
+  ]);
+});
+
+Deno.test("hostile: manifest kit name '..'", async () => {
+  const path = await editedManifestBundle(
+    "kit-dotdot.tgz",
+    (text) =>
+      text.replace(
+        "<postbootscripts>",
+        "<kit><kitname>..</kitname><kitdir>/install/kits/x</kitdir></kit>\n  <postbootscripts>",
+      ),
+  );
+  await refusedManifest(path, [
+    "The object name '..' is invalid: '.' and '..' name directories, not objects.",
+  ]);
+});
+
+Deno.test("hostile: imgimport -f with a profile that is a path", async () => {
+  await using t = await rootWithImage();
+  const before = await rootState(t);
+  for (const profile of ["..", "../../etc", "x*"]) {
+    const output = await t.run(["imgimport", goodBundle, "-f", profile]);
+    ok(
+      output.stderr.startsWith(`Error: The profile '${profile}' is invalid: `),
+      output.stderr,
+    );
+    assertEquals(output.stderr.split("\n").length, 2, output.stderr);
+    assertEquals(output.status, 1);
+    assertEquals(await rootState(t), before);
+  }
+  // A profile that makes the new name too long for a file name.
+  const long = "p".repeat(120);
+  const output = await t.run(["imgimport", goodBundle, "-f", long]);
+  const name = `rhels8.8.0-x86_64-netboot-${long}`;
+  assertEquals(
+    output.stderr.split("\n").filter((line) => line.startsWith("Error:")),
+    [
+      `Error: ${prefix(goodBundle)}: The object name '${
+        name.slice(0, 40)
+      }... (${name.length} characters)' ` +
+      `is invalid: it is ${name.length} characters long; at most 128 are allowed.`,
+    ],
+  );
+  assertEquals(await rootState(t), before);
+});
+
+Deno.test("hostile: manifest rootimgdir outside the install directory", async () => {
+  const cases: [string, string][] = [
+    ["/etc", "it is not below '/install'"],
+    ["/install/netboot/../../etc", "it has '.' or '..' parts"],
+    ["/install", "it is not below '/install'"],
+  ];
+  for (const [rootimgdir, problem] of cases) {
+    const path = await editedManifestBundle(
+      `rootimgdir-${rootimgdir.length}.tgz`,
+      (text) =>
+        text.replace(
+          "<rootimgdir>/install/netboot/rhels8.8.0/x86_64/compute</rootimgdir>",
+          `<rootimgdir>${rootimgdir}</rootimgdir>`,
+        ),
+    );
+    await refused(
+      path,
+      `${prefix(path)}: the manifest's rootimgdir "${rootimgdir}" is invalid: ${problem}`,
+    );
+  }
+});

@@ -4,6 +4,7 @@ import type { Store } from "./store.ts";
 import type { ProcessRunner } from "./process.ts";
 import type { Progress } from "./progress.ts";
 import { hostPath } from "./paths.ts";
+import { siteDirectory } from "./osimage.ts";
 import { SITE_DEFAULTS } from "./schema.ts";
 
 /** The standard streams, as a command sees them. */
@@ -58,10 +59,10 @@ export async function siteValue(store: Store, key: string): Promise<string | und
 
 /** site.installdir as a management-node path (default /install). */
 export async function installDir(store: Store): Promise<string> {
-  return (await siteValue(store, "installdir"))!.replace(/\/+$/, "") || "/";
+  return siteDirectory("installdir", (await siteValue(store, "installdir"))!);
 }
 
 /** site.tftpdir as a management-node path (default /tftpboot). */
 export async function tftpDir(store: Store): Promise<string> {
-  return (await siteValue(store, "tftpdir"))!.replace(/\/+$/, "") || "/";
+  return siteDirectory("tftpdir", (await siteValue(store, "tftpdir"))!);
 }

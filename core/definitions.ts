@@ -12,6 +12,7 @@ import {
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "./errors.ts";
 import { buildNodeUniverse, loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
 import { expandNoderange, type NoderangeOptions } from "./noderange.ts";
+import { attributeValueProblem, checkObjectName } from "./object_names.ts";
 
 /** The noderange seams a command supplies (`^file` reading, XCAT_NODE_PREFIX/SUFFIX). */
 export type RangeSeams = Pick<NoderangeOptions, "readFile" | "nodePrefix" | "nodeSuffix">;
@@ -61,28 +62,10 @@ export function requireAttribute(spec: ObjectTypeSpec, name: string): void {
 export type Warnings = string[];
 
 /**
- * Validates an object name as xCAT's isobjnamevalid does for nodes and groups; other types
- * must be non-empty and free of whitespace, commas and slashes (the name becomes a path part).
+ * Validates an object name of `spec`'s type with the rules of core/object_names.ts (xCAT's
+ * isobjnamevalid for nodes and groups; a safe file name for osimages, kits and distros).
  */
 export function validateObjectName(spec: ObjectTypeSpec, name: string, warnings: Warnings): void {
-  if (spec.nodeNameRule) {
-    if (name.includes(".") && !/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) {
-      throw new InvalidInputError(
-        `The object name '${name}' is invalid, Cannot use '.' in node name.`,
-      );
-    }
-    if (!/^[A-Za-z0-9_-]+$/.test(name) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) {
-      throw new InvalidInputError(
-        `The object name '${name}' is invalid, only letters, digits, '-' and '_' are allowed.`,
-      );
-    }
-    if (/[A-Z]/.test(name)) {
-      warnings.push(
-        `The object name '${name}' contains capital letters which may not be resolved correctly by the dns server.`,
-      );
-    }
-    return;
-  }
   if (spec.keying.kind === "keyvalue") {
     if (name !== spec.keying.object) {
       throw new InvalidInputError(
@@ -91,11 +74,7 @@ export function validateObjectName(spec: ObjectTypeSpec, name: string, warnings:
     }
     return;
   }
-  if (name === "" || /[\s,/]/.test(name)) {
-    throw new InvalidInputError(
-      `The object name '${name}' is invalid: it must not be empty or contain spaces, ',' or '/'.`,
-    );
-  }
+  checkObjectName(spec.type, name, warnings);
 }
 
 /** Splits an `attr=value` argument with xCAT's rule; a malformed one is an error. */
@@ -432,6 +411,10 @@ function planChanges(
       } else {
         values[attribute] = value;
       }
+    }
+    for (const [attribute, value] of Object.entries(values)) {
+      const problem = attributeValueProblem(spec.type, change.name, attribute, value);
+      if (problem !== undefined) throw new InvalidInputError(problem);
     }
     const after = { ...current, ...values };
     if (!exists || replace) {

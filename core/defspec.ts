@@ -24,8 +24,6 @@ export interface ObjectTypeSpec {
   attributes: readonly AttributeSpec[];
   /** Attributes that must be given when the object is created. */
   required?: readonly string[];
-  /** Object names follow xCAT's node-name rule (letters, digits, '-', '_'; no '.'). */
-  nodeNameRule?: boolean;
 }
 
 function attrs(table: string, spec: string): AttributeSpec[] {
@@ -82,7 +80,6 @@ export const OBJECT_TYPES: readonly ObjectTypeSpec[] = [
     keying: { kind: "column", keyColumns: nodeKeys() },
     attributes: NODE_ATTRIBUTES,
     required: ["groups"],
-    nodeNameRule: true,
   },
   {
     type: "group",
@@ -95,7 +92,6 @@ export const OBJECT_TYPES: readonly ObjectTypeSpec[] = [
         attribute.name !== "groups" && attribute.name !== "usercomment"
       ),
     ],
-    nodeNameRule: true,
   },
   {
     type: "osimage",

@@ -1,7 +1,9 @@
 // Loading an osimage definition (osimage + linuximage rows) and the paths derived from it.
 
 import type { Row, StoreReader } from "./store.ts";
-import { NotFoundError } from "./errors.ts";
+import { InvalidInputError, NotFoundError } from "./errors.ts";
+import { checkObjectName, pathComponentProblem, shownValue } from "./object_names.ts";
+import { belowProblem, siteDirectoryProblem } from "./paths.ts";
 import { SITE_DEFAULTS } from "./schema.ts";
 
 /** An osimage as its two tables hold it. */
@@ -15,6 +17,9 @@ export interface OsImage {
 
 /** Loads the osimage `name`, or fails with xCAT's message. */
 export async function loadOsImage(reader: StoreReader, name: string): Promise<OsImage> {
+  // A row written by an older osimg or restored from another site may hold a name that is
+  // a path ('..'): every image verb refuses it before building a path from it.
+  checkObjectName("osimage", name);
   const [osimage] = await reader.rows("osimage", { imagename: name });
   if (!osimage) {
     throw new NotFoundError(`Could not find an object named '${name}' of type 'osimage'.`);
@@ -26,13 +31,29 @@ export async function loadOsImage(reader: StoreReader, name: string): Promise<Os
 /** site.installdir from the store, or /install. */
 export async function readInstallDir(reader: StoreReader): Promise<string> {
   const [row] = await reader.rows("site", { key: "installdir" });
-  return (row?.value ?? SITE_DEFAULTS.installdir!).replace(/\/+$/, "") || "/";
+  return siteDirectory("installdir", row?.value ?? SITE_DEFAULTS.installdir!);
 }
 
 /** site.tftpdir from the store, or /tftpboot. */
 export async function readTftpDir(reader: StoreReader): Promise<string> {
   const [row] = await reader.rows("site", { key: "tftpdir" });
-  return (row?.value ?? SITE_DEFAULTS.tftpdir!).replace(/\/+$/, "") || "/";
+  return siteDirectory("tftpdir", row?.value ?? SITE_DEFAULTS.tftpdir!);
+}
+
+/**
+ * A site directory value without its trailing slashes, refused when it cannot confine what is
+ * built below it (see {@linkcode siteDirectoryProblem}).
+ */
+export function siteDirectory(key: string, value: string): string {
+  const dir = value.replace(/\/+$/, "") || "/";
+  const problem = siteDirectoryProblem(dir);
+  if (problem !== undefined) {
+    throw new InvalidInputError(
+      `The site attribute ${key}='${shownValue(value)}' is invalid: ${problem}. ` +
+        `Set it with 'chdef -t site ${key}=<directory>'.`,
+    );
+  }
+  return dir;
 }
 
 /**
@@ -41,12 +62,30 @@ export async function readTftpDir(reader: StoreReader): Promise<string> {
  */
 export function rootImgDir(image: OsImage, installDir: string): string {
   const explicit = image.linuximage.rootimgdir?.replace(/\/+$/, "");
-  if (explicit) return explicit;
+  if (explicit) {
+    // xCAT puts every rootimgdir below installdir (genimage's default, imgimport -f); one
+    // elsewhere ('/', '/etc', '/install/../etc') would make rmimage and packimage remove and
+    // write kernel, initrd-*.gz and rootimg* where they do not belong.
+    const problem = belowProblem(installDir, explicit);
+    if (problem !== undefined) {
+      throw new InvalidInputError(
+        `The rootimgdir '${shownValue(explicit)}' of the osimage '${image.name}' is invalid: ` +
+          `${problem}. Set it with 'chdef -t osimage -o ${image.name} rootimgdir=<directory below ${installDir}>'.`,
+      );
+    }
+    return explicit;
+  }
   const { osvers, osarch, profile } = image.osimage;
   if (!osvers || !osarch || !profile) {
     throw new NotFoundError(
       `The osimage '${image.name}' has no rootimgdir and lacks osvers, osarch or profile to derive one.`,
     );
+  }
+  // Each value is one directory level of the derived path: a profile of '..' must not make it
+  // <installdir>/netboot/<osvers>.
+  for (const [what, value] of [["osvers", osvers], ["osarch", osarch], ["profile", profile]]) {
+    const problem = pathComponentProblem(what!, value!, `the osimage '${image.name}'`);
+    if (problem !== undefined) throw new InvalidInputError(problem);
   }
   return `${installDir}/netboot/${osvers}/${osarch}/${profile}`;
 }

@@ -3,9 +3,10 @@
 import { readFileSync } from "node:fs";
 import type { Context } from "./context.ts";
 import { hostPathOf } from "./context.ts";
-import { ConflictError } from "./errors.ts";
+import { ConflictError, IntegrityError, NotFoundError } from "./errors.ts";
+import { checkObjectName } from "./object_names.ts";
 import { loadOsImage, readInstallDir, readTftpDir, rootImgDir } from "./osimage.ts";
-import { isWithin } from "./paths.ts";
+import { belowProblem, isWithin } from "./paths.ts";
 import { findProvmethod } from "../providers/provmethods.ts";
 import { recoverInterruptedImports } from "./bundle_import.ts";
 
@@ -51,6 +52,9 @@ export async function removeImage(
   name: string,
   options: { removeDefinition: boolean },
 ): Promise<RemoveImageResult> {
+  // The name becomes <tftpdir>/xcat/osimage/<name>: '..' would be all of <tftpdir>/xcat. It is
+  // refused before anything happens, the recovery of an interrupted import included.
+  checkObjectName("osimage", name);
   // An import killed half-way must be finished or undone before files are removed under it.
   await recoverInterruptedImports(ctx);
   const store = await ctx.store();
@@ -68,7 +72,9 @@ export async function removeImage(
     let imageDir: string | undefined;
     try {
       imageDir = rootImgDir(image, installDir);
-    } catch {
+    } catch (error) {
+      // No rootimgdir to derive means no files there; an unsafe one refuses the whole removal.
+      if (!(error instanceof NotFoundError)) throw error;
       imageDir = undefined;
     }
     if (imageDir) {
@@ -95,6 +101,17 @@ export async function removeImage(
     }
   }
   candidates.push(`${tftpDir}/xcat/osimage/${name}`);
+  // Every path is checked before the first removal: each lies strictly below the directory it
+  // belongs to (the name and rootimgdir checks above make this hold; this keeps it holding).
+  for (const path of candidates) {
+    const tftpImages = `${tftpDir}/xcat/osimage`;
+    const problem = belowProblem(path.startsWith(`${tftpImages}/`) ? tftpImages : installDir, path);
+    if (problem !== undefined) {
+      throw new IntegrityError(
+        `Cannot remove the image '${name}': the path '${path}' is invalid: ${problem}.`,
+      );
+    }
+  }
   for (const path of candidates) {
     if (await removePath(hostPathOf(ctx, path))) removed.push(path);
   }

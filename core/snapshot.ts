@@ -11,6 +11,7 @@ import {
   OsimgError,
 } from "./errors.ts";
 import { exportImage, readFile } from "./bundle_export.ts";
+import { checkObjectName, checkSnapshotSelector, shownValue } from "./object_names.ts";
 import { fileRefs, importBundle } from "./bundle_import.ts";
 import { decompress } from "./compress.ts";
 import { readTar } from "../formats/tar.ts";
@@ -93,6 +94,21 @@ async function readIndex(store: SnapshotStore, image: string): Promise<SnapshotI
       `Cannot read the snapshot index ${indexPath(store, image)}: unknown version ${index.version}`,
     );
   }
+  // The digest names the blob file (blobs/<digest>.tgz): an edited index must not make it a
+  // path ('../../x') that rollback reads or a later cleanup removes.
+  for (const record of index.snapshots) {
+    const id = String(record?.id);
+    const digest = String(record?.digest);
+    if (!/^[1-9][0-9]*$/.test(id) || !/^[0-9a-f]{64}$/.test(digest)) {
+      throw new IntegrityError(
+        `Cannot read the snapshot index ${indexPath(store, image)}: the record with id '${
+          shownValue(id)
+        }' and digest '${
+          shownValue(digest)
+        }' is damaged (an id is a number, a digest 64 hex digits)`,
+      );
+    }
+  }
   return index;
 }
 
@@ -160,6 +176,7 @@ export async function takeSnapshot(
   image: string,
   options: { note?: string } = {},
 ): Promise<SnapshotResult> {
+  checkObjectName("osimage", image);
   const store = await snapshotStore(ctx);
   await Deno.mkdir(store.blobs, { recursive: true });
   await Deno.mkdir(store.temp, { recursive: true });
@@ -200,6 +217,7 @@ export async function takeSnapshot(
 
 /** Every snapshot of `image` (or of every image), oldest first within an image. */
 export async function listSnapshots(ctx: Context, image?: string): Promise<SnapshotRecord[]> {
+  if (image !== undefined) checkObjectName("osimage", image);
   const store = await snapshotStore(ctx);
   if (image !== undefined) return (await readIndex(store, image)).snapshots;
   const names: string[] = [];
@@ -228,6 +246,8 @@ export async function findSnapshot(
   image: string,
   selector?: string,
 ): Promise<SnapshotRecord> {
+  checkObjectName("osimage", image);
+  if (selector !== undefined) checkSnapshotSelector(selector);
   const snapshots = await listSnapshots(ctx, image);
   if (snapshots.length === 0) throw new NotFoundError(`The image '${image}' has no snapshots.`);
   if (selector === undefined) return snapshots[snapshots.length - 1]!;

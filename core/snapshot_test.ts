@@ -192,3 +192,65 @@ Deno.test("concurrent snapshots of one image both get recorded", async () => {
   assertEquals(list.length, 2, a.stdout + b.stdout);
   ok([a.stdout, b.stdout].some((text) => text.includes("unchanged since snapshot 2")));
 });
+
+/** The whole tree under the root (the database aside) and the image's rows. */
+async function everything(root: string): Promise<string[]> {
+  const tree = (await snapshotTree(root)).filter((line) => !/osimg\.sqlite/.test(line));
+  return [...await state(root, NETBOOT), ...tree];
+}
+
+Deno.test("rollback and snapshot refuse a snapshot id or image name that is a path, changing nothing", async () => {
+  await using t = await fixtureRoot();
+  await t.ok(["snapshot", NETBOOT]);
+  await changeNetboot(t.root);
+  const before = await everything(t.root);
+  const cases: [string[], string][] = [
+    [
+      ["rollback", NETBOOT, "../x"],
+      "The snapshot id '../x' is invalid: give a snapshot id (a number, see 'snapshot --list') or 7 to 64 hex digits of its digest.",
+    ],
+    [
+      ["rollback", NETBOOT, "../../blobs/x"],
+      "The snapshot id '../../blobs/x' is invalid: give a snapshot id (a number, see 'snapshot --list') or 7 to 64 hex digits of its digest.",
+    ],
+    [
+      ["rollback", ".."],
+      "The object name '..' is invalid: '.' and '..' name directories, not objects.",
+    ],
+    [
+      ["snapshot", "../x"],
+      "The object name '../x' is invalid: it contains '/'.",
+    ],
+    [
+      ["snapshot", "--list", ".."],
+      "The object name '..' is invalid: '.' and '..' name directories, not objects.",
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const output = await t.run(args);
+    assertEquals(output.stderr, `Error: ${message}\n`, args.join(" "));
+    assertEquals(output.status, 1);
+    assertEquals(await everything(t.root), before);
+  }
+});
+
+Deno.test("rollback refuses an edited index whose digest is a path, changing nothing", async () => {
+  await using t = await fixtureRoot();
+  await t.ok(["snapshot", NETBOOT]);
+  const indexFile = hostPath(
+    t.root,
+    `/install/osimg/snapshots/index/${encodeURIComponent(NETBOOT)}.json`,
+  );
+  const index = JSON.parse(await Deno.readTextFile(indexFile));
+  index.snapshots[0].digest = "../../../../etc/x";
+  await Deno.writeTextFile(indexFile, JSON.stringify(index));
+  const before = await everything(t.root);
+  const output = await t.run(["rollback", NETBOOT]);
+  assertEquals(
+    output.stderr,
+    `Error: Cannot read the snapshot index ${indexFile}: the record with id '1' and digest ` +
+      "'../../../../etc/x' is damaged (an id is a number, a digest 64 hex digits)\n",
+  );
+  assertEquals(output.status, 1);
+  assertEquals(await everything(t.root), before);
+});

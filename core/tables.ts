@@ -3,6 +3,7 @@
 import type { Store } from "./store.ts";
 import { findTable, TABLES, type TableSpec } from "./schema.ts";
 import { InvalidInputError, NotFoundError } from "./errors.ts";
+import { rowNameProblem } from "./object_names.ts";
 import type { Row } from "./store.ts";
 import type { TableDump } from "../formats/tabdump_csv.ts";
 
@@ -108,6 +109,13 @@ export async function restoreTable(
           `Row ${index + 1} of the '${name}' data has no value for the key column '${key}'.`,
         );
       }
+    }
+    // Names restored here become paths later (rmimage, packimage): the same rules as mkdef.
+    const bad = rowNameProblem(name, row);
+    if (bad !== undefined) {
+      throw new InvalidInputError(
+        `Row ${index + 1} of the '${name}' data has an invalid ${bad.column}: ${bad.problem}`,
+      );
     }
     const identity = JSON.stringify(spec.keys.map((key) => row[key]));
     if (seen.has(identity)) {
