@@ -304,3 +304,79 @@ Deno.test("mkdef -V lists the objects written; groups are listed with their stat
     "cn2: groups=all\n",
   );
 });
+
+Deno.test("mkdef and chdef -o expand a noderange for nodes, a name list for other types", async () => {
+  await using t = await testRoot();
+  assertEquals(
+    (await t.ok(["mkdef", "-t", "node", "-o", "cn[01-03]", "groups=compute"])).stdout,
+    "3 object definitions have been created or modified.\n" +
+      "New object definitions 'cn01,cn02,cn03' have been created.\n",
+  );
+  await t.ok(["chdef", "-t", "node", "-o", "cn01-cn02", "os=rocky9"]);
+  assertEquals(
+    (await t.ok(["lsdef", "cn[01-03]", "-i", "os", "-c"])).stdout,
+    "cn01: os=rocky9\ncn02: os=rocky9\ncn03: os=\n",
+  );
+  // chdef expands a /regex against the defined nodes, as xCAT's chdef does.
+  await t.ok(["chdef", "-o", "/^cn0(2|3)$", "arch=ppc64le"]);
+  assertEquals(
+    (await t.ok(["lsdef", "compute", "-i", "arch", "-c"])).stdout,
+    "cn01: arch=\ncn02: arch=ppc64le\ncn03: arch=ppc64le\n",
+  );
+  // For other types -o stays a comma-separated name list.
+  await t.ok(["mkdef", "-t", "osimage", "-o", "a,b", "provmethod=netboot"]);
+  assertEquals((await t.ok(["lsdef", "-t", "osimage"])).stdout, "a  (osimage)\nb  (osimage)\n");
+  const before = await dumpAll(t);
+  const none = await t.run(["chdef", "-o", "/^zz", "os=x"]);
+  assertEquals(none.status, 1);
+  assertEquals(none.stderr, "Error: No node in '/^zz', check the noderange syntax.\n");
+  assertEquals(await dumpAll(t), before);
+});
+
+Deno.test("a second argument without '=' gets xCAT's 'noderange can not contain spaces.'", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn01", "groups=all"]);
+  const before = await dumpAll(t);
+  for (
+    const args of [
+      ["mkdef", "-t", "node", "cn05", "groups"],
+      ["mkdef", "-t", "node", "cn05", "groups=all", "os"],
+      ["chdef", "cn01", "os", "arch=x86_64"],
+      ["mkdef", "-t", "osimage", "img1", "img2", "provmethod=netboot"],
+    ]
+  ) {
+    const refused = await t.run(args);
+    assertEquals(refused.status, 1, args.join(" "));
+    assertEquals(refused.stdout, "");
+    assertEquals(refused.stderr, "Error: noderange can not contain spaces.\n");
+    assertEquals(await dumpAll(t), before);
+  }
+  // xCAT takes the noderange before or after the pairs.
+  await t.ok(["mkdef", "-t", "node", "groups=all", "cn05"]);
+  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn01  (node)\ncn05  (node)\n");
+});
+
+Deno.test("chdef of an unknown node creates it and says so, as xCAT's chdef does", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn01", "groups=all"]);
+  assertEquals(
+    (await t.ok(["chdef", "cn09", "groups=all"])).stdout,
+    "1 object definitions have been created or modified.\n" +
+      "New object definitions 'cn09' have been created.\n",
+  );
+  assertEquals(
+    (await t.ok(["chdef", "cn01,cn10", "groups=all", "os=x"])).stdout,
+    "2 object definitions have been created or modified.\n" +
+      "New object definitions 'cn10' have been created.\n",
+  );
+  // Changing existing objects only does not announce anything new.
+  assertEquals(
+    (await t.ok(["chdef", "cn01", "os=y"])).stdout,
+    "1 object definitions have been created or modified.\n",
+  );
+  const before = await dumpAll(t);
+  const noGroups = await t.run(["chdef", "cn11", "os=x"]);
+  assertEquals(noGroups.status, 1);
+  assertEquals(noGroups.stderr, "Error: Attribute 'groups' is not specified for node 'cn11'.\n");
+  assertEquals(await dumpAll(t), before);
+});

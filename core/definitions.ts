@@ -668,7 +668,11 @@ export async function resolveNames(
   return [...new Set(names)];
 }
 
-/** Splits positional arguments into object targets and `attr=value` pairs (xCAT's order). */
+/**
+ * Splits positional arguments into the object target and `attr=value` pairs. Like xCAT, the
+ * target may come before or after the pairs, but there is only one: a second argument without
+ * '=' is refused with xCAT's message (a forgotten `=` or a space inside a noderange).
+ */
 export function splitPositionals(
   positionals: readonly string[],
 ): { targets: string[]; pairs: [string, string][] } {
@@ -677,8 +681,8 @@ export function splitPositionals(
   for (const arg of positionals) {
     if (arg.includes("=")) {
       pairs.push(parseAttributePair(arg));
-    } else if (pairs.length > 0) {
-      throw new InvalidInputError(`Incorrect 'attr=val' pair - ${arg}.`);
+    } else if (targets.length > 0) {
+      throw new InvalidInputError("noderange can not contain spaces.");
     } else {
       targets.push(arg);
     }
