@@ -380,3 +380,22 @@ Deno.test("chdef of an unknown node creates it and says so, as xCAT's chdef does
   assertEquals(noGroups.stderr, "Error: Attribute 'groups' is not specified for node 'cn11'.\n");
   assertEquals(await dumpAll(t), before);
 });
+
+Deno.test("lsdef and rmdef -o take a noderange for nodes too", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn[01-04]", "groups=all"]);
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "node", "-o", "cn[02-03]", "-s"])).stdout,
+    "cn02  (node)\ncn03  (node)\n",
+  );
+  const before = await dumpAll(t);
+  const missing = await t.run(["rmdef", "-t", "node", "-o", "cn[04-05]"]);
+  assertEquals(missing.status, 1);
+  assertEquals(missing.stderr, "Error: Invalid nodes and/or groups in noderange: cn05\n");
+  assertEquals(await dumpAll(t), before);
+  assertEquals(
+    (await t.ok(["rmdef", "-t", "node", "-o", "/^cn0(1|2)$"])).stdout,
+    "2 object definitions have been removed.\n",
+  );
+  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn03  (node)\ncn04  (node)\n");
+});
