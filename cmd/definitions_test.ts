@@ -399,3 +399,105 @@ Deno.test("lsdef and rmdef -o take a noderange for nodes too", async () => {
   );
   assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn03  (node)\ncn04  (node)\n");
 });
+
+Deno.test("a regex value that cannot be evaluated is refused by mkdef, chdef, -z and tabrestore", async (t) => {
+  await using root = await testRoot();
+  await root.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
+  await Deno.writeTextFile(
+    `${root.root}/nodetype.csv`,
+    '#node,os,arch,profile,provmethod,supportedarchs,nodetype,comments,disable\n"compute","|(|x|",,,,,,,\n',
+  );
+  const before = await dumpAll(root);
+  const refused = "it is a regular-expression value that cannot be evaluated: " +
+    "the regular expression '(' is not valid.";
+  const cases: [string, string[], string, string?][] = [
+    [
+      "chdef of a group",
+      ["chdef", "-t", "group", "compute", "os=|(|x|"],
+      `Error: Cannot set 'os' of 'compute' to '|(|x|': ${refused}\n`,
+    ],
+    [
+      "mkdef of a node",
+      ["mkdef", "-t", "node", "cn03", "groups=compute", "ip=/(/x/"],
+      "Error: Cannot set 'ip' of 'cn03' to '/(/x/': it is a regular-expression value that " +
+      "cannot be evaluated: the regular expression '(' is not valid.\n",
+    ],
+    [
+      "an unclosed '(' in the replacement",
+      ["chdef", "cn01", "ip=|\\D+(\\d+)|10.0.0.($1+1|"],
+      "Error: Cannot set 'ip' of 'cn01' to '|\\D+(\\d+)|10.0.0.($1+1|': it is a " +
+      "regular-expression value that cannot be evaluated: the replacement has a '(' that is never closed.\n",
+    ],
+    [
+      "a stanza",
+      ["chdef", "-z"],
+      `Error: Cannot set 'os' of 'compute' to '|(|x|': ${refused}\n`,
+      "compute:\n    objtype=group\n    os=|(|x|\n",
+    ],
+    [
+      "tabrestore",
+      ["tabrestore", "nodetype.csv"],
+      "Error: Row 1 of the 'nodetype' data (node=compute): the value '|(|x|' of 'os' is refused: " +
+      refused + "\n",
+    ],
+  ];
+  for (const [name, args, message, stdin] of cases) {
+    await t.step(name, async () => {
+      const output = await root.run(args, { stdin });
+      assertEquals(output.status, 1, `${name}: ${output.stderr}`);
+      assertEquals(output.stderr, message);
+      assertEquals(await dumpAll(root), before);
+    });
+  }
+  // An osimage path that happens to look like `/a/b/` is not a regex value there.
+  await root.ok(["mkdef", "-t", "osimage", "-o", "img", "rootimgdir=/a(b/c/"]);
+});
+
+Deno.test("NUL bytes and line breaks are refused, naming the object and attribute", async (t) => {
+  await using root = await testRoot();
+  await root.ok(["mkdef", "-t", "node", "cn01", "groups=compute"]);
+  await Deno.writeTextFile(
+    `${root.root}/site.csv`,
+    '#key,value,comments,disable\n"domain","a\0b",,\n',
+  );
+  const before = await dumpAll(root);
+  const nul = "it contains a NUL byte, which the database cannot store.";
+  const cases: [string, string[], string, string?][] = [
+    [
+      "a stanza value",
+      ["mkdef", "-z"],
+      `Error: Cannot set 'os' of 'cn07' to 'a\\0b': ${nul}\n`,
+      "cn07:\n    objtype=node\n    groups=all\n    os=a\0b\n",
+    ],
+    [
+      "a stanza value that is only a NUL",
+      ["chdef", "-z"],
+      `Error: Cannot set 'os' of 'cn01' to '\\0': ${nul}\n`,
+      "cn01:\n    objtype=node\n    os=\0\n",
+    ],
+    [
+      "a command-line value",
+      ["chdef", "cn01", "os=x\0y"],
+      `Error: Cannot set 'os' of 'cn01' to 'x\\0y': ${nul}\n`,
+    ],
+    [
+      "a command-line line break",
+      ["chdef", "-t", "site", "clustersite", "domain=a\nb"],
+      "Error: Cannot set 'domain' of 'clustersite' to 'a\\nb': it contains a line break, " +
+      "which lsdef and stanza files cannot carry.\n",
+    ],
+    [
+      "a tabrestore CSV",
+      ["tabrestore", "site.csv"],
+      `Error: Row 1 of the 'site' data (key=domain): the value 'a\\0b' of 'value' is refused: ${nul}\n`,
+    ],
+  ];
+  for (const [name, args, message, stdin] of cases) {
+    await t.step(name, async () => {
+      const output = await root.run(args, { stdin });
+      assertEquals(output.status, 1, `${name}: ${output.stderr}`);
+      assertEquals(output.stderr, message);
+      assertEquals(await dumpAll(root), before);
+    });
+  }
+});

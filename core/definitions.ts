@@ -10,7 +10,13 @@ import {
   tablesOf,
 } from "./defspec.ts";
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "./errors.ts";
-import { buildNodeUniverse, loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
+import {
+  buildNodeUniverse,
+  loadNodeUniverse,
+  NODE_KEYED_TABLES,
+  type NodeUniverse,
+} from "./node_universe.ts";
+import { showValue, storedValueProblem } from "./stored_value.ts";
 import { expandNoderange, type NoderangeOptions } from "./noderange.ts";
 
 /** The noderange seams a command supplies (`^file` reading, XCAT_NODE_PREFIX/SUFFIX). */
@@ -352,7 +358,20 @@ export async function defineObjects(
     const spec = requireObjectType(change.type);
     if (!types.includes(spec.type)) types.push(spec.type);
     validateObjectName(spec, change.name, result.warnings);
-    for (const attribute of Object.keys(change.attributes)) requireAttribute(spec, attribute);
+    for (const [attribute, value] of Object.entries(change.attributes)) {
+      requireAttribute(spec, attribute);
+      // Values of node-keyed tables are read through xCAT's regex evaluation; others are not.
+      const table = spec.keying.kind === "keyvalue" ? "" : findAttribute(spec, attribute)?.table;
+      const problem = storedValueProblem(value, {
+        regex: table !== undefined && NODE_KEYED_TABLES.includes(table),
+        lineBreaks: false,
+      });
+      if (problem) {
+        throw new InvalidInputError(
+          `Cannot set '${attribute}' of '${change.name}' to '${showValue(value)}': ${problem}.`,
+        );
+      }
+    }
     const identity = `${spec.type}\0${change.name}`;
     if (seen.has(identity)) {
       throw new InvalidInputError(`The object '${change.name}' is given more than once.`);
