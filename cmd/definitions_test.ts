@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { assertGolden, type TestRoot, testRoot } from "../core/testing.ts";
 
 const IMAGE = "rhels9.2-x86_64-netboot-compute";
@@ -500,4 +501,29 @@ Deno.test("NUL bytes and line breaks are refused, naming the object and attribut
       assertEquals(await dumpAll(root), before);
     });
   }
+});
+
+Deno.test("lsdef shows a stored regex value that cannot be evaluated as stored, with a warning", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
+  await t.ok(["chdef", "-t", "group", "compute", "os=rocky9"]);
+  // A value written before osimg refused such values (or by another tool), straight into SQLite.
+  const db = new DatabaseSync(`${t.root}/etc/xcat/osimg.sqlite`);
+  db.prepare("UPDATE nodetype SET os = ? WHERE node = ?").run("|(|x|", "compute");
+  db.close();
+  const before = await dumpAll(t);
+  const listed = await t.run(["lsdef", "compute", "-i", "os"]);
+  assertEquals(listed.status, 0);
+  assertEquals(
+    listed.stdout,
+    "Object name: cn01\n    os=|(|x|\nObject name: cn02\n    os=|(|x|\n",
+  );
+  assertEquals(
+    listed.stderr,
+    "Warning: The value '|(|x|' of 'os' cannot be evaluated (the regular expression '(' is not " +
+      "valid); it is shown as stored for 2 nodes from 'cn01'. Correct it with chdef.\n",
+  );
+  assertEquals(await dumpAll(t), before);
+  await t.ok(["chdef", "-t", "group", "compute", "os=rocky9"]);
+  assertEquals((await t.ok(["lsdef", "cn01", "-i", "os", "-c"])).stdout, "cn01: os=rocky9\n");
 });

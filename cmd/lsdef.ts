@@ -89,6 +89,7 @@ export const lsdef: Command = {
           includeHidden: booleanFlag(flags, "S"),
           withDefaultPostscripts: !stanza,
           rangeSeams: noderangeContextOptions(ctx),
+          warn: (message) => ctx.io.err(`Warning: ${message}\n`),
         }),
       );
     }

@@ -16,6 +16,7 @@ import {
   NODE_KEYED_TABLES,
   type NodeUniverse,
 } from "./node_universe.ts";
+import { regexValueProblem } from "./regex_value.ts";
 import { showValue, storedValueProblem } from "./stored_value.ts";
 import { expandNoderange, type NoderangeOptions } from "./noderange.ts";
 
@@ -119,6 +120,9 @@ function splitList(value: string | undefined): string[] {
 
 /** Everything loaded once for reading many objects of one type. */
 class TypeSnapshot {
+  /** Regex values shown unevaluated: the problem -> the nodes it was shown for. */
+  readonly unevaluated = new Map<string, string[]>();
+
   private constructor(
     readonly spec: ObjectTypeSpec,
     readonly byTable: Map<string, Map<string, Row>>,
@@ -230,6 +234,17 @@ class TypeSnapshot {
       } else row = this.byTable.get(attribute.table)?.get(name);
       const value = row?.[attribute.column];
       if (value !== undefined && value !== "") result[attribute.name] = value;
+      else if (spec.type === "node" && inherit) {
+        // A stored regex value that cannot be evaluated is shown as stored, with a warning,
+        // instead of looking unset.
+        const raw = this.universe!.unevaluatedValue(attribute.table, attribute.column, name);
+        const problem = raw === undefined ? undefined : regexValueProblem(raw);
+        if (raw !== undefined && problem) {
+          result[attribute.name] = raw;
+          const key = `The value '${raw}' of '${attribute.name}' cannot be evaluated (${problem})`;
+          this.unevaluated.set(key, [...this.unevaluated.get(key) ?? [], name]);
+        }
+      }
     }
     if (spec.type === "group" && (result.grouptype ?? "static") !== "dynamic") {
       const members = this.membersOf(name);
@@ -256,6 +271,8 @@ export interface ListRequest {
   /** Prepend the xcatdefaults postscripts row to node postscripts (lsdef without -z). */
   withDefaultPostscripts?: boolean;
   rangeSeams?: RangeSeams;
+  /** Told once per stored regex value that cannot be evaluated (and is shown as stored). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -295,7 +312,7 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
       defaults = row ??
         { postscripts: "syslog,remoteshell,syncfiles", postbootscripts: "otherpkgs" };
     }
-    return names.map((name) => {
+    const objects = names.map((name) => {
       const attributes = snapshot.attributes(name, request.inherit ?? true);
       if (spec.keying.kind === "keyvalue") {
         for (const [key, value] of Object.entries(SITE_DEFAULTS)) attributes[key] ??= value;
@@ -308,6 +325,14 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
       }
       return { name, type: spec.type, attributes };
     });
+    for (const [problem, nodes] of snapshot.unevaluated) {
+      request.warn?.(
+        `${problem}; it is shown as stored for ${
+          nodes.length === 1 ? `node '${nodes[0]}'` : `${nodes.length} nodes from '${nodes[0]}'`
+        }. Correct it with chdef.`,
+      );
+    }
+    return objects;
   });
 }
 
