@@ -14,7 +14,7 @@ export const chdef: Command = {
       [-m|--minus] [-p|--plus] [noderange] [attr=val [attr=val...]]
 
     -t   the object type (default node)
-    -o   comma-separated object names (or give a noderange for nodes)
+    -o   the objects: a noderange for nodes, comma-separated names for other types
     -n   rename the object
     -p   append the values to comma-separated lists (no duplicates)
     -m   remove the values from comma-separated lists
@@ -62,7 +62,6 @@ export const chdef: Command = {
     const result = await defineObjects(await ctx.store(), changes, { verb: "chdef", plus, minus });
     reportDefineResult(ctx, result, {
       verbose: booleanFlag(flags, "V") || booleanFlag(flags, "verbose"),
-      announceNew: false,
     });
   },
 };

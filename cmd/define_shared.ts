@@ -5,6 +5,7 @@ import type { Context } from "../core/context.ts";
 import {
   type DefineResult,
   type ObjectChange,
+  requireObjectType,
   resolveNames,
   splitPositionals,
 } from "../core/definitions.ts";
@@ -40,15 +41,34 @@ export async function changesFromArguments(
     }));
   }
   const type = options.type ?? "node";
-  if (targets.length > 1) {
-    throw new UsageError(`${verb}: only one noderange or name list may be given.`);
+  const store = await ctx.store();
+  let names: string[];
+  if (requireObjectType(type).type === "node") {
+    // xCAT (DBobjectdefs.pm) expands -o as a noderange for nodes, exactly as a positional one:
+    // generated syntactically (mkdef cn[01-12] creates them), except that chdef expands a
+    // `/regex` against the defined nodes.
+    const found = new Set<string>();
+    for (const range of [options.objectNames, targets[0]]) {
+      if (range === undefined) continue;
+      const expanded = await resolveNames(store, type, {
+        objectNames: [],
+        noderange: range,
+        verify: verb === "chdef" && range.startsWith("/"),
+        rangeSeams: noderangeContextOptions(ctx),
+      });
+      if (expanded.length === 0) {
+        throw new InvalidInputError(`No node in '${range}', check the noderange syntax.`);
+      }
+      for (const name of expanded) found.add(name);
+    }
+    names = [...found];
+  } else {
+    names = await resolveNames(store, type, {
+      objectNames: (options.objectNames ?? "").split(",").filter(Boolean),
+      noderange: targets[0],
+      verify: false,
+    });
   }
-  const names = await resolveNames(await ctx.store(), type, {
-    objectNames: (options.objectNames ?? "").split(",").filter(Boolean),
-    noderange: targets[0],
-    verify: false,
-    rangeSeams: noderangeContextOptions(ctx),
-  });
   if (names.length === 0) {
     throw new UsageError(
       `${verb}: no object name given. Use '-o name', a noderange, or '-z' with stanzas on stdin.`,
@@ -65,7 +85,7 @@ export async function changesFromArguments(
 export function reportDefineResult(
   ctx: Context,
   result: DefineResult,
-  options: { verbose: boolean; announceNew: boolean },
+  options: { verbose: boolean },
 ): void {
   for (const warning of result.warnings) ctx.io.err(`Warning: ${warning}\n`);
   if (result.written.length > 0) {
@@ -75,7 +95,8 @@ export function reportDefineResult(
       );
     }
     ctx.io.out(`${result.written.length} object definitions have been created or modified.\n`);
-    if (options.announceNew && result.created.length > 0) {
+    // chdef creates missing objects too, and says so as mkdef does (xCAT's defch).
+    if (result.created.length > 0) {
       ctx.io.out(`New object definitions '${result.created.join(",")}' have been created.\n`);
     }
   }

@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { assertGolden, snapshotTree, type TestRoot, testRoot } from "../core/testing.ts";
 
 const IMAGE = "rhels9.2-x86_64-netboot-compute";
@@ -424,4 +425,226 @@ Deno.test("tabrestore refuses a CSV row whose imagename or node is not a valid n
     ["tabrestore", "-a", nodelistCsv],
     "Row 1 of the 'nodelist' data has an invalid node: The object name '../cn02' is invalid, Cannot use '.' in node name.",
   );
+});
+
+Deno.test("mkdef and chdef -o expand a noderange for nodes, a name list for other types", async () => {
+  await using t = await testRoot();
+  assertEquals(
+    (await t.ok(["mkdef", "-t", "node", "-o", "cn[01-03]", "groups=compute"])).stdout,
+    "3 object definitions have been created or modified.\n" +
+      "New object definitions 'cn01,cn02,cn03' have been created.\n",
+  );
+  await t.ok(["chdef", "-t", "node", "-o", "cn01-cn02", "os=rocky9"]);
+  assertEquals(
+    (await t.ok(["lsdef", "cn[01-03]", "-i", "os", "-c"])).stdout,
+    "cn01: os=rocky9\ncn02: os=rocky9\ncn03: os=\n",
+  );
+  // chdef expands a /regex against the defined nodes, as xCAT's chdef does.
+  await t.ok(["chdef", "-o", "/^cn0(2|3)$", "arch=ppc64le"]);
+  assertEquals(
+    (await t.ok(["lsdef", "compute", "-i", "arch", "-c"])).stdout,
+    "cn01: arch=\ncn02: arch=ppc64le\ncn03: arch=ppc64le\n",
+  );
+  // For other types -o stays a comma-separated name list.
+  await t.ok(["mkdef", "-t", "osimage", "-o", "a,b", "provmethod=netboot"]);
+  assertEquals((await t.ok(["lsdef", "-t", "osimage"])).stdout, "a  (osimage)\nb  (osimage)\n");
+  const before = await dumpAll(t);
+  const none = await t.run(["chdef", "-o", "/^zz", "os=x"]);
+  assertEquals(none.status, 1);
+  assertEquals(none.stderr, "Error: No node in '/^zz', check the noderange syntax.\n");
+  assertEquals(await dumpAll(t), before);
+});
+
+Deno.test("a second argument without '=' gets xCAT's 'noderange can not contain spaces.'", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn01", "groups=all"]);
+  const before = await dumpAll(t);
+  for (
+    const args of [
+      ["mkdef", "-t", "node", "cn05", "groups"],
+      ["mkdef", "-t", "node", "cn05", "groups=all", "os"],
+      ["chdef", "cn01", "os", "arch=x86_64"],
+      ["mkdef", "-t", "osimage", "img1", "img2", "provmethod=netboot"],
+    ]
+  ) {
+    const refused = await t.run(args);
+    assertEquals(refused.status, 1, args.join(" "));
+    assertEquals(refused.stdout, "");
+    assertEquals(refused.stderr, "Error: noderange can not contain spaces.\n");
+    assertEquals(await dumpAll(t), before);
+  }
+  // xCAT takes the noderange before or after the pairs.
+  await t.ok(["mkdef", "-t", "node", "groups=all", "cn05"]);
+  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn01  (node)\ncn05  (node)\n");
+});
+
+Deno.test("chdef of an unknown node creates it and says so, as xCAT's chdef does", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn01", "groups=all"]);
+  assertEquals(
+    (await t.ok(["chdef", "cn09", "groups=all"])).stdout,
+    "1 object definitions have been created or modified.\n" +
+      "New object definitions 'cn09' have been created.\n",
+  );
+  assertEquals(
+    (await t.ok(["chdef", "cn01,cn10", "groups=all", "os=x"])).stdout,
+    "2 object definitions have been created or modified.\n" +
+      "New object definitions 'cn10' have been created.\n",
+  );
+  // Changing existing objects only does not announce anything new.
+  assertEquals(
+    (await t.ok(["chdef", "cn01", "os=y"])).stdout,
+    "1 object definitions have been created or modified.\n",
+  );
+  const before = await dumpAll(t);
+  const noGroups = await t.run(["chdef", "cn11", "os=x"]);
+  assertEquals(noGroups.status, 1);
+  assertEquals(noGroups.stderr, "Error: Attribute 'groups' is not specified for node 'cn11'.\n");
+  assertEquals(await dumpAll(t), before);
+});
+
+Deno.test("lsdef and rmdef -o take a noderange for nodes too", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn[01-04]", "groups=all"]);
+  assertEquals(
+    (await t.ok(["lsdef", "-t", "node", "-o", "cn[02-03]", "-s"])).stdout,
+    "cn02  (node)\ncn03  (node)\n",
+  );
+  const before = await dumpAll(t);
+  const missing = await t.run(["rmdef", "-t", "node", "-o", "cn[04-05]"]);
+  assertEquals(missing.status, 1);
+  assertEquals(missing.stderr, "Error: Invalid nodes and/or groups in noderange: cn05\n");
+  assertEquals(await dumpAll(t), before);
+  assertEquals(
+    (await t.ok(["rmdef", "-t", "node", "-o", "/^cn0(1|2)$"])).stdout,
+    "2 object definitions have been removed.\n",
+  );
+  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn03  (node)\ncn04  (node)\n");
+});
+
+Deno.test("a regex value that cannot be evaluated is refused by mkdef, chdef, -z and tabrestore", async (t) => {
+  await using root = await testRoot();
+  await root.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
+  await Deno.writeTextFile(
+    `${root.root}/nodetype.csv`,
+    '#node,os,arch,profile,provmethod,supportedarchs,nodetype,comments,disable\n"compute","|(|x|",,,,,,,\n',
+  );
+  const before = await dumpAll(root);
+  const refused = "it is a regular-expression value that cannot be evaluated: " +
+    "the regular expression '(' is not valid.";
+  const cases: [string, string[], string, string?][] = [
+    [
+      "chdef of a group",
+      ["chdef", "-t", "group", "compute", "os=|(|x|"],
+      `Error: Cannot set 'os' of 'compute' to '|(|x|': ${refused}\n`,
+    ],
+    [
+      "mkdef of a node",
+      ["mkdef", "-t", "node", "cn03", "groups=compute", "ip=/(/x/"],
+      "Error: Cannot set 'ip' of 'cn03' to '/(/x/': it is a regular-expression value that " +
+      "cannot be evaluated: the regular expression '(' is not valid.\n",
+    ],
+    [
+      "an unclosed '(' in the replacement",
+      ["chdef", "cn01", "ip=|\\D+(\\d+)|10.0.0.($1+1|"],
+      "Error: Cannot set 'ip' of 'cn01' to '|\\D+(\\d+)|10.0.0.($1+1|': it is a " +
+      "regular-expression value that cannot be evaluated: the replacement has a '(' that is never closed.\n",
+    ],
+    [
+      "a stanza",
+      ["chdef", "-z"],
+      `Error: Cannot set 'os' of 'compute' to '|(|x|': ${refused}\n`,
+      "compute:\n    objtype=group\n    os=|(|x|\n",
+    ],
+    [
+      "tabrestore",
+      ["tabrestore", "nodetype.csv"],
+      "Error: Row 1 of the 'nodetype' data (node=compute): the value '|(|x|' of 'os' is refused: " +
+      refused + "\n",
+    ],
+  ];
+  for (const [name, args, message, stdin] of cases) {
+    await t.step(name, async () => {
+      const output = await root.run(args, { stdin });
+      assertEquals(output.status, 1, `${name}: ${output.stderr}`);
+      assertEquals(output.stderr, message);
+      assertEquals(await dumpAll(root), before);
+    });
+  }
+  // An osimage path that happens to look like `/a/b/` is not a regex value there.
+  await root.ok(["mkdef", "-t", "osimage", "-o", "img", "rootimgdir=/a(b/c/"]);
+});
+
+Deno.test("NUL bytes and line breaks are refused, naming the object and attribute", async (t) => {
+  await using root = await testRoot();
+  await root.ok(["mkdef", "-t", "node", "cn01", "groups=compute"]);
+  await Deno.writeTextFile(
+    `${root.root}/site.csv`,
+    '#key,value,comments,disable\n"domain","a\0b",,\n',
+  );
+  const before = await dumpAll(root);
+  const nul = "it contains a NUL byte, which the database cannot store.";
+  const cases: [string, string[], string, string?][] = [
+    [
+      "a stanza value",
+      ["mkdef", "-z"],
+      `Error: Cannot set 'os' of 'cn07' to 'a\\0b': ${nul}\n`,
+      "cn07:\n    objtype=node\n    groups=all\n    os=a\0b\n",
+    ],
+    [
+      "a stanza value that is only a NUL",
+      ["chdef", "-z"],
+      `Error: Cannot set 'os' of 'cn01' to '\\0': ${nul}\n`,
+      "cn01:\n    objtype=node\n    os=\0\n",
+    ],
+    [
+      "a command-line value",
+      ["chdef", "cn01", "os=x\0y"],
+      `Error: Cannot set 'os' of 'cn01' to 'x\\0y': ${nul}\n`,
+    ],
+    [
+      "a command-line line break",
+      ["chdef", "-t", "site", "clustersite", "domain=a\nb"],
+      "Error: Cannot set 'domain' of 'clustersite' to 'a\\nb': it contains a line break, " +
+      "which lsdef and stanza files cannot carry.\n",
+    ],
+    [
+      "a tabrestore CSV",
+      ["tabrestore", "site.csv"],
+      `Error: Row 1 of the 'site' data (key=domain): the value 'a\\0b' of 'value' is refused: ${nul}\n`,
+    ],
+  ];
+  for (const [name, args, message, stdin] of cases) {
+    await t.step(name, async () => {
+      const output = await root.run(args, { stdin });
+      assertEquals(output.status, 1, `${name}: ${output.stderr}`);
+      assertEquals(output.stderr, message);
+      assertEquals(await dumpAll(root), before);
+    });
+  }
+});
+
+Deno.test("lsdef shows a stored regex value that cannot be evaluated as stored, with a warning", async () => {
+  await using t = await testRoot();
+  await t.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
+  await t.ok(["chdef", "-t", "group", "compute", "os=rocky9"]);
+  // A value written before osimg refused such values (or by another tool), straight into SQLite.
+  const db = new DatabaseSync(`${t.root}/etc/xcat/osimg.sqlite`);
+  db.prepare("UPDATE nodetype SET os = ? WHERE node = ?").run("|(|x|", "compute");
+  db.close();
+  const before = await dumpAll(t);
+  const listed = await t.run(["lsdef", "compute", "-i", "os"]);
+  assertEquals(listed.status, 0);
+  assertEquals(
+    listed.stdout,
+    "Object name: cn01\n    os=|(|x|\nObject name: cn02\n    os=|(|x|\n",
+  );
+  assertEquals(
+    listed.stderr,
+    "Warning: The value '|(|x|' of 'os' cannot be evaluated (the regular expression '(' is not " +
+      "valid); it is shown as stored for 2 nodes from 'cn01'. Correct it with chdef.\n",
+  );
+  assertEquals(await dumpAll(t), before);
+  await t.ok(["chdef", "-t", "group", "compute", "os=rocky9"]);
+  assertEquals((await t.ok(["lsdef", "cn01", "-i", "os", "-c"])).stdout, "cn01: os=rocky9\n");
 });

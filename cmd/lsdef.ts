@@ -24,7 +24,7 @@ export const lsdef: Command = {
       [-z | --stanza] [--json] [noderange]
 
     -t   comma-separated object types (default node)
-    -o   comma-separated object names (or give a noderange for nodes)
+    -o   the objects: a noderange for nodes, comma-separated names for other types
     -l   long listing of every object
     -s   names only
     -a   every object of every type
@@ -81,13 +81,15 @@ export const lsdef: Command = {
       objects.push(
         ...await listObjects(store, {
           type: spec.type,
-          names: named
-            ? [...(objectNames ?? []), ...(!isNodeLike && range ? range.split(",") : [])]
+          names: named && !isNodeLike
+            ? [...(objectNames ?? []), ...(range ? range.split(",") : [])]
             : undefined,
-          noderange: isNodeLike ? range : undefined,
+          // For nodes xCAT takes -o as a noderange too, in place of a positional one.
+          noderange: isNodeLike ? stringFlag(flags, "o") ?? range : undefined,
           includeHidden: booleanFlag(flags, "S"),
           withDefaultPostscripts: !stanza,
           rangeSeams: noderangeContextOptions(ctx),
+          warn: (message) => ctx.io.err(`Warning: ${message}\n`),
         }),
       );
     }

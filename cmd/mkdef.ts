@@ -14,7 +14,7 @@ export const mkdef: Command = {
 
     -t   the object type (node, group, osimage, network, site, osdistro, osdistroupdate,
          kit, kitrepo, kitcomponent); default node
-    -o   comma-separated object names (or give a noderange for nodes)
+    -o   the objects: a noderange for nodes, comma-separated names for other types
     -z   read stanzas from standard input (the 'lsdef -z' format)
     -f   replace an existing definition instead of leaving it unchanged
     -V   verbose
@@ -47,7 +47,6 @@ export const mkdef: Command = {
     });
     reportDefineResult(ctx, result, {
       verbose: booleanFlag(flags, "V") || booleanFlag(flags, "verbose"),
-      announceNew: true,
     });
   },
 };

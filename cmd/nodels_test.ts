@@ -186,6 +186,16 @@ Deno.test("nodels errors: unknown node, bad attribute, unbalanced range, unknown
   ok(missingFile.stderr.startsWith("Error: Cannot read the noderange file 'nofile'"));
 });
 
+Deno.test("nodels '/^node0(1|2)$' lists node01 and node02 (a regex keeps its parentheses)", async () => {
+  await using t = await testRoot();
+  await cluster(t);
+  assertEquals((await t.ok(["nodels", "/^node0(1|2)$"])).stdout, "node01\nnode02\n");
+  assertEquals((await t.ok(["nodels", "rack1,-/node0(1|2|3)$"])).stdout.split("\n")[0], "node04");
+  const bad = await t.run(["nodels", "/node0(1"]);
+  assertEquals(bad.status, 1);
+  assertEquals(bad.stderr, "Error: Invalid nodes and/or groups in noderange: /node0(1\n");
+});
+
 Deno.test("nodels on an empty database prints nothing", async () => {
   await using t = await testRoot();
   assertEquals(await t.ok(["nodels"]).then((output) => output.stdout), "");

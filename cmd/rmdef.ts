@@ -13,7 +13,7 @@ export const rmdef: Command = {
       [-f | --force] [noderange]
 
     -t   the object type (default node)
-    -o   comma-separated object names (or give a noderange for nodes)
+    -o   the objects: a noderange for nodes, comma-separated names for other types
     -a   remove every object of the type (requires -f)
     -f   force
     -V   verbose
@@ -40,15 +40,19 @@ export const rmdef: Command = {
       throw new UsageError("You must use the '-f' option when using the '-a' option.");
     }
     const type = stringFlag(flags, "t") ?? "node";
-    const objectNames = (stringFlag(flags, "o") ?? "").split(",").filter(Boolean);
+    // For nodes xCAT takes -o as a noderange too, in place of a positional one.
+    const nodeRange = type === "node" ? stringFlag(flags, "o") ?? positionals[0] : undefined;
+    const objectNames = type === "node"
+      ? []
+      : (stringFlag(flags, "o") ?? "").split(",").filter(Boolean);
     const [range] = positionals;
-    if (!all && objectNames.length === 0 && range === undefined) {
+    if (!all && objectNames.length === 0 && range === undefined && nodeRange === undefined) {
       throw new UsageError("rmdef: no object name given. Run 'rmdef --help' for usage.");
     }
     const removed = await removeObjects(await ctx.store(), type, {
       all,
       names: [...objectNames, ...(type !== "node" && range ? range.split(",") : [])],
-      noderange: type === "node" ? range : undefined,
+      noderange: nodeRange,
       rangeSeams: noderangeContextOptions(ctx),
     });
     if (removed.length === 0) {

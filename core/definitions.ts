@@ -10,7 +10,14 @@ import {
   tablesOf,
 } from "./defspec.ts";
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "./errors.ts";
-import { buildNodeUniverse, loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
+import {
+  buildNodeUniverse,
+  loadNodeUniverse,
+  NODE_KEYED_TABLES,
+  type NodeUniverse,
+} from "./node_universe.ts";
+import { regexValueProblem } from "./regex_value.ts";
+import { showValue, storedValueProblem } from "./stored_value.ts";
 import { expandNoderange, type NoderangeOptions } from "./noderange.ts";
 import { attributeValueProblem, checkObjectName } from "./object_names.ts";
 
@@ -92,6 +99,9 @@ function splitList(value: string | undefined): string[] {
 
 /** Everything loaded once for reading many objects of one type. */
 class TypeSnapshot {
+  /** Regex values shown unevaluated: the problem -> the nodes it was shown for. */
+  readonly unevaluated = new Map<string, string[]>();
+
   private constructor(
     readonly spec: ObjectTypeSpec,
     readonly byTable: Map<string, Map<string, Row>>,
@@ -203,6 +213,17 @@ class TypeSnapshot {
       } else row = this.byTable.get(attribute.table)?.get(name);
       const value = row?.[attribute.column];
       if (value !== undefined && value !== "") result[attribute.name] = value;
+      else if (spec.type === "node" && inherit) {
+        // A stored regex value that cannot be evaluated is shown as stored, with a warning,
+        // instead of looking unset.
+        const raw = this.universe!.unevaluatedValue(attribute.table, attribute.column, name);
+        const problem = raw === undefined ? undefined : regexValueProblem(raw);
+        if (raw !== undefined && problem) {
+          result[attribute.name] = raw;
+          const key = `The value '${raw}' of '${attribute.name}' cannot be evaluated (${problem})`;
+          this.unevaluated.set(key, [...this.unevaluated.get(key) ?? [], name]);
+        }
+      }
     }
     if (spec.type === "group" && (result.grouptype ?? "static") !== "dynamic") {
       const members = this.membersOf(name);
@@ -229,6 +250,8 @@ export interface ListRequest {
   /** Prepend the xcatdefaults postscripts row to node postscripts (lsdef without -z). */
   withDefaultPostscripts?: boolean;
   rangeSeams?: RangeSeams;
+  /** Told once per stored regex value that cannot be evaluated (and is shown as stored). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -268,7 +291,7 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
       defaults = row ??
         { postscripts: "syslog,remoteshell,syncfiles", postbootscripts: "otherpkgs" };
     }
-    return names.map((name) => {
+    const objects = names.map((name) => {
       const attributes = snapshot.attributes(name, request.inherit ?? true);
       if (spec.keying.kind === "keyvalue") {
         for (const [key, value] of Object.entries(SITE_DEFAULTS)) attributes[key] ??= value;
@@ -281,6 +304,14 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
       }
       return { name, type: spec.type, attributes };
     });
+    for (const [problem, nodes] of snapshot.unevaluated) {
+      request.warn?.(
+        `${problem}; it is shown as stored for ${
+          nodes.length === 1 ? `node '${nodes[0]}'` : `${nodes.length} nodes from '${nodes[0]}'`
+        }. Correct it with chdef.`,
+      );
+    }
+    return objects;
   });
 }
 
@@ -331,7 +362,20 @@ export async function defineObjects(
     const spec = requireObjectType(change.type);
     if (!types.includes(spec.type)) types.push(spec.type);
     validateObjectName(spec, change.name, result.warnings);
-    for (const attribute of Object.keys(change.attributes)) requireAttribute(spec, attribute);
+    for (const [attribute, value] of Object.entries(change.attributes)) {
+      requireAttribute(spec, attribute);
+      // Values of node-keyed tables are read through xCAT's regex evaluation; others are not.
+      const table = spec.keying.kind === "keyvalue" ? "" : findAttribute(spec, attribute)?.table;
+      const problem = storedValueProblem(value, {
+        regex: table !== undefined && NODE_KEYED_TABLES.includes(table),
+        lineBreaks: false,
+      });
+      if (problem) {
+        throw new InvalidInputError(
+          `Cannot set '${attribute}' of '${change.name}' to '${showValue(value)}': ${problem}.`,
+        );
+      }
+    }
     const identity = `${spec.type}\0${change.name}`;
     if (seen.has(identity)) {
       throw new InvalidInputError(`The object '${change.name}' is given more than once.`);
@@ -651,7 +695,11 @@ export async function resolveNames(
   return [...new Set(names)];
 }
 
-/** Splits positional arguments into object targets and `attr=value` pairs (xCAT's order). */
+/**
+ * Splits positional arguments into the object target and `attr=value` pairs. Like xCAT, the
+ * target may come before or after the pairs, but there is only one: a second argument without
+ * '=' is refused with xCAT's message (a forgotten `=` or a space inside a noderange).
+ */
 export function splitPositionals(
   positionals: readonly string[],
 ): { targets: string[]; pairs: [string, string][] } {
@@ -660,8 +708,8 @@ export function splitPositionals(
   for (const arg of positionals) {
     if (arg.includes("=")) {
       pairs.push(parseAttributePair(arg));
-    } else if (pairs.length > 0) {
-      throw new InvalidInputError(`Incorrect 'attr=val' pair - ${arg}.`);
+    } else if (targets.length > 0) {
+      throw new InvalidInputError("noderange can not contain spaces.");
     } else {
       targets.push(arg);
     }

@@ -39,6 +39,11 @@ export interface NodeUniverse {
    * The key column (`node`) and `disable` are not included.
    */
   inheritedRow(table: string, node: string): Record<string, string>;
+  /**
+   * One column of the node's inherited row as stored, before regex evaluation (lsdef shows a
+   * regex value that cannot be evaluated as it is, rather than as unset).
+   */
+  unevaluatedValue(table: string, column: string, node: string): string | undefined;
   /** One column of `inheritedRow`, computed alone (the noderange's attribute selection). */
   inheritedValue(table: string, column: string, node: string): string | undefined;
   /**
@@ -289,6 +294,7 @@ export function buildNodeUniverse(
       }
       return row;
     },
+    unevaluatedValue: (table, column, node) => merged(table, node).raw[column],
     inheritedValue(table, column, node) {
       if (column === "node") {
         // xCAT reports the node's name as the key of a row it found for the node or a group.

@@ -134,22 +134,66 @@ function* perlRange(left: string, right: string, atom: string): Generator<string
   for (let current = from; current <= to; current++) yield String(current);
 }
 
-/** Finds the first balanced parenthesis group the way Text::Balanced's extract_bracketed does. */
+/**
+ * Where the regex element that starts at `start` (its '/') ends: at the first ',' or '@' outside
+ * the pattern's own parentheses and character classes, or at a ')' that closes an enclosing
+ * group. Node names never hold ',' or '@', so a pattern never needs them literally.
+ */
+function regexElementEnd(range: string, start: number): number {
+  let depth = 0;
+  let inClass = false;
+  for (let index = start + 1; index < range.length; index++) {
+    const char = range[index];
+    if (char === "\\") index++;
+    else if (inClass) inClass = char !== "]";
+    else if (char === "[") inClass = true;
+    else if (char === "(") depth++;
+    else if (char === ")" && depth-- === 0) return index;
+    else if ((char === "," || char === "@") && depth === 0) return index;
+  }
+  return range.length;
+}
+
+/**
+ * The index of the first parenthesis at or after `from` that groups noderange elements (an
+ * opening or a closing one), skipping the parentheses of `/regex` elements: `/^cn0(1|2)$` is one
+ * regex, as xCAT's noderange(3) documents (`/d(1.?.?|200)`). xCAT 2.8 and later hand the whole
+ * string to extract_bracketed first and so break that example into `/d`, `1.?.?|200` and an
+ * empty rest; here a '/' at the start of an element keeps its parentheses. -1 when there is none.
+ */
+function groupingParenIndex(range: string, from = 0): number {
+  let elementStart = true;
+  for (let index = from; index < range.length; index++) {
+    const char = range[index]!;
+    if (elementStart && (char === "-" || char === "@")) continue;
+    if (elementStart && char === "/") {
+      index = regexElementEnd(range, index) - 1;
+      elementStart = false;
+      continue;
+    }
+    if (char === "(" || char === ")") return index;
+    elementStart = char === "," || char === "@";
+  }
+  return -1;
+}
+
+/** Finds the first balanced grouping parenthesis the way Text::Balanced's extract_bracketed does. */
 function firstParenGroup(
   range: string,
 ): { before: string; inner: string; after: string } | undefined {
-  const open = range.search(/[()]/);
-  if (open < 0 || range[open] === ")") return undefined;
-  let depth = 0;
-  for (let index = open; index < range.length; index++) {
+  const open = groupingParenIndex(range);
+  if (range[open] !== "(") return undefined;
+  let depth = 1;
+  for (let index = groupingParenIndex(range, open + 1); index >= 0;) {
     if (range[index] === "(") depth++;
-    else if (range[index] === ")" && --depth === 0) {
+    else if (--depth === 0) {
       return {
         before: range.slice(0, open),
         inner: range.slice(open + 1, index),
         after: range.slice(index + 1),
       };
     }
+    index = groupingParenIndex(range, index + 1);
   }
   return undefined;
 }
@@ -175,7 +219,7 @@ class Expander {
     range = range.replace(/['"]/g, "");
     let nodes = new Set<string>();
     const deleted = new Set<string>();
-    if (range.includes("(")) {
+    if (range.includes("(") && groupingParenIndex(range) >= 0) {
       const group = firstParenGroup(range);
       if (!group) throw new InvalidInputError(`Unbalanced parentheses in noderange: ${range}`);
       let operator = ",";

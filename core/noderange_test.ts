@@ -90,6 +90,22 @@ Deno.test("§3.2: regular expressions match node names only", () => {
   assertEquals(range("/node1[0-2]", { verify: false }), ["/node1[0-2]"]);
 });
 
+Deno.test("a /regex element keeps its parentheses: `/^node0(1|2)$` is one regex", () => {
+  // noderange(3)'s own example `/d(1.?.?|200)`: the '|' and the parentheses belong to the regex.
+  assertEquals(range("/^node0(1|2)$"), ["node01", "node02"]);
+  assertEquals(range("/node(1|2)0"), ["node10", "node20"]);
+  assertEquals(range("sn1,/node0(1|2),-node02"), ["node01", "sn1"]);
+  assertEquals(range("rack1,-/node0(1|2|3)"), names("node", 4, 10));
+  assertEquals(range("/node(0[1-3]|11)@rack2"), ["node11"]);
+  // A regex inside a grouping parenthesis, and a group after a regex.
+  assertEquals(range("rack1,-(/node0(1|2),node03)"), names("node", 4, 10));
+  assertEquals(range("/node0(1|2),(cn1,cn2)"), ["cn1", "cn2", "node01", "node02"]);
+  // A pattern with an unbalanced '(' is an invalid atom, not an unbalanced noderange.
+  invalid("/node0(1", "/node0(1");
+  // Outside a regex, parentheses still group and must balance.
+  throws(() => range("(cn1"), /Unbalanced parentheses/);
+});
+
 Deno.test("§3.2: attribute selection", () => {
   assertEquals(range("nodelist.groups=~rack1"), names("node", 1, 10));
   assertEquals(range("groups==all,small"), ["cn1", "cn2", "cn3", "node1-ib"]);

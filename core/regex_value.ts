@@ -156,15 +156,23 @@ function shortFormPattern(node: string): string {
 }
 
 /**
- * Why `value` cannot be evaluated (an invalid pattern), or undefined when it is fine or not a
- * regex value at all. mkdef/chdef can use it to refuse a broken value up front.
+ * Why `value` can never be evaluated, or undefined when it can (or is not a regex value at all):
+ * a pattern JavaScript's RegExp refuses, or a replacement with an unbalanced '('. mkdef, chdef
+ * and tabrestore refuse such a value rather than store one that every node reads as unset.
+ *
+ * @example
+ * ```ts
+ * regexValueProblem("|(|x|"); // "the regular expression '(' is not valid"
+ * regexValueProblem("|\\D+(\\d+)|10.0.0.($1+0)|"); // undefined
+ * ```
  */
 export function regexValueProblem(value: string): string | undefined {
   const parsed = parse(value);
-  if (!parsed || parsed.kind === "short") return undefined;
-  if (compile(parsed.pattern) === null) {
-    return `The regular expression '${parsed.pattern}' in the value '${value}' is not valid.`;
+  if (!parsed) return undefined;
+  if (parsed.kind !== "short" && compile(parsed.pattern) === null) {
+    return `the regular expression '${parsed.pattern}' is not valid`;
   }
+  if (!parsed.segments) return "the replacement has a '(' that is never closed";
   return undefined;
 }
 

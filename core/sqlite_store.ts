@@ -219,6 +219,17 @@ class SqliteStore implements Store {
       }
     }
     const columns = Object.keys(row).filter((column) => present.has(column));
+    for (const column of columns) {
+      // SQLite's text binding ends a string at a NUL byte: refuse rather than store a truncation
+      // (mkdef, chdef and tabrestore name the object first; this guards every other writer).
+      if (row[column]!.includes("\0")) {
+        throw new InvalidInputError(
+          `Cannot store a NUL byte in '${table}.${column}' (${
+            spec.keys.map((key) => `${key}=${row[key]!.replaceAll("\0", "\\0")}`).join(",")
+          }).`,
+        );
+      }
+    }
     const keyWhere = spec.keys.map((key) => `${quoteIdent(key)} = ?`).join(" AND ");
     const keyValues = spec.keys.map((key) => row[key]!);
     const exists = this.#prepare(`SELECT 1 FROM ${quoteIdent(table)} WHERE ${keyWhere}`).get(

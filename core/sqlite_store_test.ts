@@ -100,3 +100,27 @@ Deno.test("disabled rows are skipped unless asked for", async () => {
     await cleanup();
   }
 });
+
+Deno.test("a NUL byte in a value is refused, not stored truncated", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const store = openSqliteStore(path);
+    await store.write((writer) => writer.upsert("nodetype", { node: "cn1", os: "rhels9" }));
+    await rejects(
+      store.write(async (writer) => {
+        await writer.upsert("nodetype", { node: "cn2", os: "a" });
+        await writer.upsert("nodetype", { node: "cn1", os: "a\0b" });
+      }),
+      (error: Error) => {
+        assertEquals(error.message, "Cannot store a NUL byte in 'nodetype.os' (node=cn1).");
+        return true;
+      },
+    );
+    assertEquals(await store.read((reader) => reader.rows("nodetype")), [
+      { node: "cn1", os: "rhels9" },
+    ]);
+    store.close();
+  } finally {
+    await cleanup();
+  }
+});

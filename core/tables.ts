@@ -6,6 +6,8 @@ import { InvalidInputError, NotFoundError } from "./errors.ts";
 import { rowNameProblem } from "./object_names.ts";
 import type { Row } from "./store.ts";
 import type { TableDump } from "../formats/tabdump_csv.ts";
+import { NODE_KEYED_TABLES } from "./node_universe.ts";
+import { showValue, storedValueProblem } from "./stored_value.ts";
 
 /** The table named `name` or xCAT's error for an unknown one. */
 export function requireTable(name: string): TableSpec {
@@ -126,6 +128,20 @@ export async function restoreTable(
       );
     }
     seen.add(identity);
+    for (const [column, value] of Object.entries(row)) {
+      // Node-keyed rows (group rows included) are read through xCAT's regex evaluation.
+      const problem = storedValueProblem(value, {
+        regex: !spec.keys.includes(column) && NODE_KEYED_TABLES.includes(name),
+        lineBreaks: true,
+      });
+      if (problem) {
+        throw new InvalidInputError(
+          `Row ${index + 1} of the '${name}' data (${
+            spec.keys.map((key) => `${key}=${showValue(row[key]!)}`).join(",")
+          }): the value '${showValue(value)}' of '${column}' is refused: ${problem}.`,
+        );
+      }
+    }
   });
   return await store.write(async (writer) => {
     if (!append) await writer.delete(name, {});
