@@ -2,13 +2,14 @@
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { importBundle } from "../core/bundle_import.ts";
+import { UsageError } from "../core/errors.ts";
 
 export const imgimport: Command = {
   name: "imgimport",
   usage: `Usage:
   imgimport [-h|--help]
   imgimport <bundle_file_name> [-p|--postscripts <noderange>] [-f|--profile <new_profile>]
-            [-n|--nozip] [-v] [--dry-run] [--allow-path <dir>]...
+            [-n|--nozip] [-v] [--dry-run] [--allow-path <dir>]... [--allow-expansion]
 
     -f, --profile      Import under a new profile: new root image directory, stock files
                        re-homed under <installdir>/custom, image named
@@ -20,11 +21,17 @@ export const imgimport: Command = {
     --dry-run          Print the files and rows the import would write; change nothing.
     --allow-path DIR   Also allow manifest paths under DIR (besides the install directory,
                        the tftp directory and /opt/xcat/share/xcat). Repeatable.
+    --allow-expansion  Import a bundle that unpacks to more than 200 times its compressed
+                       size (refused by default, as a decompression bomb: real bundles, whose
+                       root image is already compressed, stay near 1:1).
 
   The bundle is verified against its SHA256SUMS while it is read (a bundle made by xCAT has
   none and imports with a warning), staged under <installdir>/.osimg-staging, and committed
   all-or-nothing: files renamed into place (existing ones kept as .ORIG) and the definition
-  replaced in one transaction.
+  replaced in one transaction. Each file named for its format (rootimg.cpio.gz, rootimg.sfs,
+  initrd-*.gz...) must hold that format. Staging stops, changing nothing, before the install
+  directory's file system has less than max(1 GiB, 5%) free (OSIMG_SPACE_RESERVE=<bytes> in the
+  environment sets another reserve; 0 turns it off).
 `,
   async run(ctx, args) {
     const { flags, positionals } = parseFlags("imgimport", args, {
@@ -34,6 +41,7 @@ export const imgimport: Command = {
       nozip: { type: "boolean", short: "n" },
       "dry-run": { type: "boolean" },
       "allow-path": { type: "string", multiple: true },
+      "allow-expansion": { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1 });
     await importBundle(ctx, positionals[0]!, {
       profile: stringFlag(flags, "profile"),
@@ -41,6 +49,20 @@ export const imgimport: Command = {
       verbose: booleanFlag(flags, "verbose"),
       dryRun: booleanFlag(flags, "dry-run"),
       allowPaths: stringsFlag(flags, "allow-path"),
+      maxExpansion: booleanFlag(flags, "allow-expansion") ? Infinity : undefined,
+      spaceReserve: spaceReserve(ctx.env),
     });
   },
 };
+
+/** OSIMG_SPACE_RESERVE: bytes to keep free while staging, or unset for the default. */
+function spaceReserve(env: Readonly<Record<string, string>>): number | undefined {
+  const value = env.OSIMG_SPACE_RESERVE;
+  if (value === undefined || value === "") return undefined;
+  if (!/^[0-9]{1,18}$/.test(value)) {
+    throw new UsageError(
+      `imgimport: OSIMG_SPACE_RESERVE must be a whole number of bytes, not '${value}'.`,
+    );
+  }
+  return Number(value);
+}

@@ -8,20 +8,26 @@ export const verify: Command = {
   name: "verify",
   usage: `Usage:
   verify [-h|--help]
-  verify <bundle_file_name> [--json]
+  verify <bundle_file_name> [--json] [--allow-expansion]
 
-    --json   Print the report as JSON.
+    --json             Print the report as JSON.
+    --allow-expansion  Read on when the bundle unpacks to more than 200 times its compressed
+                       size (reported as a problem by default: a decompression bomb).
 
   Reads the bundle once: every member against the safety rules, every file against the
-  image's SHA256SUMS, every manifest against what imgimport requires. Reports every problem
+  image's SHA256SUMS, every file named for its format (rootimg.cpio.gz, rootimg.sfs,
+  initrd-*.gz...) against that format, every manifest against what imgimport requires. Reports
+  every problem
   found and exits 0 only when there is none.
 `,
   async run(ctx, args) {
-    const { flags, positionals } = parseFlags("verify", args, { json: { type: "boolean" } }, {
-      minPositionals: 1,
-      maxPositionals: 1,
+    const { flags, positionals } = parseFlags("verify", args, {
+      json: { type: "boolean" },
+      "allow-expansion": { type: "boolean" },
+    }, { minPositionals: 1, maxPositionals: 1 });
+    const report = await verifyBundle(ctx, positionals[0]!, {
+      maxExpansion: booleanFlag(flags, "allow-expansion") ? Infinity : undefined,
     });
-    const report = await verifyBundle(ctx, positionals[0]!);
     if (booleanFlag(flags, "json")) {
       ctx.io.out(JSON.stringify(report, null, 2) + "\n");
     } else {

@@ -16,6 +16,7 @@ import { checkObjectName } from "./object_names.ts";
 import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store.ts";
 import { compress, type Compression } from "./compress.ts";
+import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";
 import { walkTree } from "./walk.ts";
 import { tarStream } from "../formats/tar.ts";
 import { cpioStream } from "../formats/cpio_newc.ts";
@@ -89,13 +90,26 @@ const EXTENSIONS: Readonly<Record<Compression, string>> = {
   none: ".tar",
 };
 /** xCAT's search order for the packed root image in rootimgdir (SvrUtils searchcompressedrootimg). */
-const ROOTIMG_NAMES = [
+const XCAT_ROOTIMG_NAMES = [
   "rootimg.cpio.gz",
   "rootimg.cpio.xz",
   "rootimg.tar.gz",
   "rootimg.tar.xz",
   "rootimg.sfs",
   "rootimg.gz",
+];
+/**
+ * Every packed root image name looked for: xCAT's, in xCAT's order (so an image xCAT could use
+ * exports as xCAT would export it), then every other name packimage writes (zstd, no
+ * compression), taken from packimage's own naming so a new packing is never missed.
+ */
+export const ROOTIMG_NAMES: readonly string[] = [
+  ...new Set([
+    ...XCAT_ROOTIMG_NAMES,
+    ...PACK_METHODS.flatMap((method) =>
+      PACK_COMPRESSIONS.map((compression) => archiveName(method, compression))
+    ),
+  ]),
 ];
 const XCAT_SHARE = "/opt/xcat/share/xcat";
 const MANIFEST = "manifest.xml";
@@ -310,6 +324,14 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
         }
         if (!rootimg) throw new NotFoundError(`Couldn't find compressed rootimg for ${name}`);
         manifest.rootimg = rootimg;
+        const packed = basename(rootimg);
+        if (!request.forSnapshot && !XCAT_ROOTIMG_NAMES.includes(packed)) {
+          warn(
+            `The bundle carries ${packed}, which xCAT cannot read (its nodeset and packimage ` +
+              `know only ${XCAT_ROOTIMG_NAMES.slice(0, 5).join(", ")}); for a bundle meant for ` +
+              "xCAT, pack the image with 'packimage -c gzip' or '-c xz' first",
+          );
+        }
       }
       const tree = hostPathOf(ctx, `${dir}/rootimg`);
       const treeInfo = await Deno.stat(tree).catch(() => undefined);

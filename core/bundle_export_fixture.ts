@@ -1,5 +1,6 @@
 // Test fixture for bundles: netboot, statelite and install images (rows, files, kit, node) in a test root.
 
+import { INITRD_BYTES, PACKED_ROOT_BYTES } from "./bundle_testing.ts";
 import { hostPath } from "./paths.ts";
 import { systemRunner } from "./process.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
@@ -108,10 +109,11 @@ export const FIXTURE_ROWS: Record<string, Row[]> = {
 };
 
 /** Files of the fixture: management-node path -> content (a string, or a number of bytes). */
-export const FIXTURE_FILES: Record<string, string> = {
+export const FIXTURE_FILES: Record<string, string | Uint8Array> = {
   [`${NETBOOT_DIR}/kernel`]: "kernel-bytes\n",
-  [`${NETBOOT_DIR}/initrd-stateless.gz`]: "initrd-stateless\n",
-  [`${NETBOOT_DIR}/rootimg.cpio.gz`]: "packed-root\n".repeat(1000),
+  // Real gzip'd cpio: imgimport and verify check that members are what their names say.
+  [`${NETBOOT_DIR}/initrd-stateless.gz`]: INITRD_BYTES,
+  [`${NETBOOT_DIR}/rootimg.cpio.gz`]: PACKED_ROOT_BYTES,
   [`${NETBOOT_DIR}/rootimg/etc/hostname`]: "node\n",
   [`${NETBOOT_DIR}/rootimg/usr/bin/tool`]: "#!/bin/sh\necho tool\n",
   "/install/custom/netboot/rh/compute.rhels8.x86_64.pkglist": "bash\nkernel\n",
@@ -120,7 +122,7 @@ export const FIXTURE_FILES: Record<string, string> = {
   "/install/custom/netboot/rh/compute.rhels8.x86_64.postinstall": "#!/bin/sh\nexit 0\n",
   "/install/custom/netboot/rh/compute.synclist": "/etc/hosts -> /etc/hosts\n",
   [`${STATELITE_DIR}/kernel`]: "lite-kernel\n",
-  [`${STATELITE_DIR}/initrd-statelite.gz`]: "initrd-statelite\n",
+  [`${STATELITE_DIR}/initrd-statelite.gz`]: INITRD_BYTES,
   [`${STATELITE_DIR}/rootimg/etc/fstab`]: "none / tmpfs\n",
   [`${STATELITE_DIR}/rootimg/etc/adjtime`]: "0.0 0 0.0\n",
   "/install/custom/install/rh/compute.rhels8.tmpl": "#kickstart\n",
@@ -149,7 +151,8 @@ export async function buildFixture(root: string): Promise<void> {
   for (const [path, content] of Object.entries(FIXTURE_FILES)) {
     const host = hostPath(root, path);
     await Deno.mkdir(host.slice(0, host.lastIndexOf("/")), { recursive: true });
-    await Deno.writeTextFile(host, content);
+    if (typeof content === "string") await Deno.writeTextFile(host, content);
+    else await Deno.writeFile(host, content);
   }
   await Deno.chmod(hostPath(root, "/install/postscripts/myscript1"), 0o755);
   await Deno.chmod(hostPath(root, `${NETBOOT_DIR}/rootimg/usr/bin/tool`), 0o755);

@@ -96,7 +96,7 @@ Deno.test("netboot export with -e file/dir and -p: xCAT layout, manifest, GNU ta
   assertEquals(sums.split("\n").filter(Boolean).length, 12, "every file but SHA256SUMS");
   ok(sums.includes("  manifest.xml\n"));
   assertEquals(
-    await Deno.readTextFile(`${imageDir}/rootimg.cpio.gz`),
+    await Deno.readFile(`${imageDir}/rootimg.cpio.gz`),
     FIXTURE_FILES[`${NETBOOT_DIR}/rootimg.cpio.gz`],
   );
   assertEquals(
@@ -377,7 +377,12 @@ Deno.test("round trip: our bundles import into a fresh root with identical defin
     if (path.startsWith("/tmp/") || path.includes("/rootimg/") || path.includes("/kits/")) {
       continue;
     }
-    assertEquals(await Deno.readTextFile(hostPath(target.root, path)), content, path);
+    const written = hostPath(target.root, path);
+    assertEquals(
+      typeof content === "string" ? await Deno.readTextFile(written) : await Deno.readFile(written),
+      content,
+      path,
+    );
   }
   assertEquals(
     await Deno.readTextFile(hostPath(target.root, "/usr/mydir/sub/b.conf")),

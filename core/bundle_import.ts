@@ -33,6 +33,7 @@ import { noderangeContextOptions } from "./noderange_context.ts";
 import { checkPathComponent, objectNameProblem, pathComponentProblem } from "./object_names.ts";
 import { belowProblem, isWithin } from "./paths.ts";
 import { extractEntries } from "./safe_extract.ts";
+import { DEFAULT_MAX_EXPANSION, limitExpansion, SpaceReserve } from "./staging_limits.ts";
 import { findTable } from "./schema.ts";
 import type { Row, Store, StoreReader } from "./store.ts";
 
@@ -52,6 +53,16 @@ export interface ImportOptions {
   allowPaths?: readonly string[];
   /** Test seam: called at the commit's named points. */
   hook?: CommitHook;
+  /**
+   * Largest ratio of unpacked to compressed bytes (default DEFAULT_MAX_EXPANSION); Infinity
+   * (`--allow-expansion`) allows any.
+   */
+  maxExpansion?: number;
+  /**
+   * Bytes to keep free on the install directory's file system while staging (default
+   * max(1 GiB, 5%); `OSIMG_SPACE_RESERVE`).
+   */
+  spaceReserve?: number;
 }
 
 /** What an import did. */
@@ -292,6 +303,8 @@ interface PlanContext {
   claimedAncestors: Set<string>;
   /** realpath cache for checkNoLinkEscape. */
   realPaths: Map<string, string>;
+  /** The free space kept on the staging file system. */
+  space: SpaceReserve;
   counter: { value: number };
 }
 
@@ -590,7 +603,13 @@ async function planRootImgTree(pc: PlanContext, stagedFile: string, target: stri
   const unpackInto = `${pc.stagingDir}/rootimgtree-${pc.counter.value++}`;
   await Deno.mkdir(unpackInto);
   pc.plan.messages.push("Extracting rootimgtree.gz. It will take a while.");
-  await extractEntries(readCpio(decompress(fileChunks(stagedFile))), unpackInto, {
+  // rootimgtree.gz inflates on the staging file system too: same bomb and free-space limits.
+  const cpio = limitExpansion(fileChunks(stagedFile), decompress, {
+    ratio: pc.options.maxExpansion ?? DEFAULT_MAX_EXPANSION,
+    prefix: `${pc.prefix}: rootimgtree.gz`,
+    hint: "import it with --allow-expansion",
+  });
+  await extractEntries(readCpio(pc.space.watch(cpio)), unpackInto, {
     policy: "rootimage",
     prefix: `${pc.prefix}: rootimgtree.gz`,
     keepOwners: true,
@@ -786,8 +805,11 @@ export async function importBundle(
   const stagingRoot = hostPathOf(ctx, `${installDir}/${STAGING_DIR_NAME}`);
   const warnings: string[] = [];
   const plan: ImportPlan = { moves: [], rows: [], images: [], messages: [] };
+  const space = new SpaceReserve(stagingRoot, installDir, prefix, options.spaceReserve);
   let staging;
   try {
+    // Before anything is written: a file system already inside its reserve is left alone.
+    space.check(0);
     staging = await createStaging(stagingRoot);
   } catch (error) {
     throw importError(prefix, error);
@@ -803,6 +825,9 @@ export async function importBundle(
       name: bundlePath,
       destination: `${staging.dir}/tree`,
       onBytes: (bytes) => progress.advance(bytes),
+      maxExpansion: options.maxExpansion,
+      expansionHint: "import it with --allow-expansion",
+      space,
     });
     progress.done();
     warnings.push(...scan.warnings);
@@ -821,6 +846,7 @@ export async function importBundle(
         claimed: new Map(),
         claimedAncestors: new Set(),
         realPaths: new Map(),
+        space,
         counter: { value: 0 },
       };
       for (const image of scan.images) await planImage(pc, image);

@@ -2,9 +2,11 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import {
   type BundleFile,
   type BundleSpec,
+  INITRD_BYTES,
   makeBundle,
   NETBOOT_TARGETS,
   netbootFiles,
+  PACKED_ROOT_BYTES,
   rootState,
 } from "./bundle_testing.ts";
 import { cp } from "node:fs/promises";
@@ -66,8 +68,9 @@ const FLAT_FILES = (manifest: string) => ({
   "myimage/compute1.otherpkgs.pkglist": "vim\n",
   "myimage/compute1.pkglist": "bash\n",
   "myimage/compute1.postinstall": "#!/bin/sh\n",
-  "myimage/initrd-diskless.gz": "i\n",
-  "myimage/rootimg.gz": "r\n",
+  // Real gzip'd cpio: members named for a format must hold it.
+  "myimage/initrd-diskless.gz": INITRD_BYTES,
+  "myimage/rootimg.gz": PACKED_ROOT_BYTES,
   "myimage/compute1.list": "/etc/hosts -> /etc/hosts\n",
 });
 
@@ -79,8 +82,8 @@ Deno.test("compat: a 2.7 flat manifest imports through xCAT's adapter", async ()
   const output = await t.ok(["imgimport", bundle]);
   ok(output.stdout.endsWith("Successfully imported the image myimage.\n"), output.stdout);
   assertEquals(
-    await Deno.readTextFile(`${t.root}/install/netboot/sles12/ppc64le/compute1/initrd-diskless.gz`),
-    "i\n",
+    await Deno.readFile(`${t.root}/install/netboot/sles12/ppc64le/compute1/initrd-diskless.gz`),
+    INITRD_BYTES,
   );
   const osimage = (await t.ok(["tabdump", "osimage"])).stdout;
   // xCAT's adapter quirk: the -p lists are osimage columns in a flat manifest.
@@ -140,7 +143,7 @@ async function statelitefiles(): Promise<Record<string, BundleFile>> {
       [`${image}/litefile.csv`]: `"${image}","/etc/adjtime","tmpfs",,\n` +
         `"${image}","/etc/ssh/","tmpfs",,\n"${image}","/var/log/","persistent",,\n`,
       [`${image}/kernel`]: "k\n",
-      [`${image}/initrd-statelite.gz`]: "i\n",
+      [`${image}/initrd-statelite.gz`]: INITRD_BYTES,
       [`${image}/compute.rhels8.x86_64.pkglist`]: "bash\n",
       [`${image}/compute.rhels8.x86_64.postinstall`]: "#!/bin/sh\n",
       [`${image}/compute.rhels8.x86_64.exlist`]: "./usr/share/doc*\n",

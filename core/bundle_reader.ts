@@ -4,17 +4,20 @@ import { posix } from "node:path";
 import type { Entry, EntryKind } from "../formats/entry.ts";
 import { parseSha256Sums } from "../formats/sha256sums.ts";
 import { readTar } from "../formats/tar.ts";
+import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
 import { decompress } from "./compress.ts";
 import { IntegrityError, NotFoundError } from "./errors.ts";
 import { Sha256Worker } from "./hash_worker.ts";
 import {
   consumeContent,
+  type ContentObserver,
   extractEntries,
   type FileDigest,
   MemberPolicy,
   OrderedDigests,
   UnsafeMemberError,
 } from "./safe_extract.ts";
+import { DEFAULT_MAX_EXPANSION, limitExpansion, type SpaceReserve } from "./staging_limits.ts";
 
 /** The file names with a meaning inside an image directory. */
 export const MANIFEST = "manifest.xml";
@@ -62,6 +65,15 @@ export interface ScanOptions {
   collect?: boolean;
   /** Called with the bytes of every member read (progress). */
   onBytes?: (bytes: number) => void;
+  /**
+   * Largest ratio of tar bytes to compressed bytes read (default DEFAULT_MAX_EXPANSION);
+   * Infinity allows any (`--allow-expansion`).
+   */
+  maxExpansion?: number;
+  /** How the expansion refusal tells the user to allow it ("import it with --allow-expansion"). */
+  expansionHint?: string;
+  /** With `destination`: the free space to keep on its file system while writing. */
+  space?: SpaceReserve;
 }
 
 /** Reads a file as a stream of fresh 1 MiB chunks (a chunk is never reused after it is yielded). */
@@ -195,6 +207,17 @@ class BundleChecker {
   }
 }
 
+/**
+ * The format check of a file member named for what it holds (rootimg.cpio.gz, initrd-*.gz,
+ * rootimg.sfs...), reporting through the checker: thrown at once, or collected by verify.
+ */
+function formatObserver(checker: BundleChecker, path: string): ContentObserver | undefined {
+  const format = memberFormat(path.split("/").slice(1).join("/"));
+  if (format === undefined) return undefined;
+  const check = new MemberFormatCheck(format, (rule) => checker.problem(path, rule));
+  return { chunk: (bytes) => check.push(bytes), end: () => check.end() };
+}
+
 function isSmallMember(path: string): boolean {
   const base = posix.basename(path);
   return (base === MANIFEST || base === SUMS) && path.split("/").length === 2;
@@ -240,8 +263,15 @@ export async function scanBundle(
     }
   };
   let lastMember: string | undefined;
+  // A decompression bomb is stopped as it inflates, before its bytes reach the disk.
+  const tar = limitExpansion(counting(), decompress, {
+    ratio: options.maxExpansion ?? DEFAULT_MAX_EXPANSION,
+    prefix: options.prefix,
+    hint: options.expansionHint ?? "allow it with --allow-expansion",
+  });
+  const space = options.space;
   const entries = (async function* () {
-    for await (const entry of readTar(decompress(counting()))) {
+    for await (const entry of readTar(space ? space.watch(tar) : tar)) {
       lastMember = entry.path;
       yield entry;
     }
@@ -259,6 +289,7 @@ export async function scanBundle(
         prefix: options.prefix,
         hasher,
         onEntry: (entry) => checker.entry(entry),
+        onContent: (entry) => formatObserver(checker, entry.path),
         onFile: async (path, digest) => {
           if (isSmallMember(path) && digest.size > MAX_SMALL_MEMBER) {
             checker.problem(path, `is larger than ${MAX_SMALL_MEMBER} bytes`);
@@ -294,9 +325,12 @@ export async function scanBundle(
         if (entry.kind === "file") {
           const small = isSmallMember(entry.path) && entry.content.size <= MAX_SMALL_MEMBER;
           const parts: Uint8Array[] = [];
-          const pending = await consumeContent(options.prefix, entry, (chunk) => {
+          const observer = formatObserver(checker, entry.path);
+          const pending = await consumeContent(options.prefix, entry, async (chunk) => {
+            await observer?.chunk(chunk);
             if (small) parts.push(chunk.slice());
           }, hasher);
+          await observer?.end();
           bytes += pending.size;
           if (isSmallMember(entry.path) && !small) {
             checker.problem(entry.path, `is larger than ${MAX_SMALL_MEMBER} bytes`);

@@ -1,6 +1,10 @@
 // Test support for bundle import/verify: bundles built the way real xCAT builds them (GNU tar of a staging directory) and the state checks every hostile-input test makes.
 
 import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
+import { cpioStream } from "../formats/cpio_newc.ts";
+import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
+import { utf8 } from "../formats/archive_stream.ts";
 import type { TestRoot } from "./testing.ts";
 import { snapshotTree } from "./testing.ts";
 
@@ -138,6 +142,32 @@ export async function makeBundle(path: string, spec: BundleSpec): Promise<void> 
   }
 }
 
+/** A small cpio newc archive (a directory and one file), as packimage writes a root's first bytes. */
+async function smallCpio(): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const entries: Entry[] = [
+    { ...baseMeta(".", 0o755), kind: "dir" },
+    { ...baseMeta("etc/hostname", 0o644), kind: "file", content: bytesContent(utf8("node\n")) },
+  ];
+  for await (const chunk of cpioStream(entries)) parts.push(chunk.slice());
+  return concatBytes(parts);
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+/** A real rootimg.cpio.gz (gzip'd cpio newc): bundles' packed roots must be what they are named. */
+export const PACKED_ROOT_BYTES: Uint8Array = new Uint8Array(gzipSync(await smallCpio()));
+/** A real initrd-*.gz (an initramfs: gzip'd cpio newc). */
+export const INITRD_BYTES: Uint8Array = new Uint8Array(gzipSync(await smallCpio(), { level: 1 }));
+
 /** sha256 hex of a string, for expected SHA256SUMS lines. */
 export function sha256(text: string | Uint8Array): string {
   return createHash("sha256").update(text).digest("hex");
@@ -200,8 +230,8 @@ export function netbootFiles(
 </xcatimage>
 `,
     [`${dir}/kernel`]: "vmlinuz bytes\n",
-    [`${dir}/initrd-stateless.gz`]: "initrd bytes\n",
-    [`${dir}/rootimg.cpio.gz`]: "rootimg bytes\n",
+    [`${dir}/initrd-stateless.gz`]: INITRD_BYTES,
+    [`${dir}/rootimg.cpio.gz`]: PACKED_ROOT_BYTES,
     [`${dir}/compute.rhels8.x86_64.pkglist`]: "bash\nkernel\n",
     [`${dir}/compute.otherpkgs.pkglist`]: "vim\n",
     [`${dir}/compute.rhels8.x86_64.postinstall`]: { mode: 0o755, content: "#!/bin/sh\n" },

@@ -36,7 +36,8 @@ export interface VerifyReport {
 
 /**
  * Reads the bundle once and reports everything wrong with it: hostile members, checksum
- * mismatches, missing and unlisted members, truncation, manifests that do not parse or lack
+ * mismatches, missing and unlisted members, truncation, members that are not what their name
+ * says, expansion past the limit (a decompression bomb), manifests that do not parse or lack
  * what xCAT's imgimport requires, and manifest references to files the bundle does not hold.
  *
  * @example
@@ -45,11 +46,18 @@ export interface VerifyReport {
  * if (!report.ok) console.log(report.problems.join("\n"));
  * ```
  */
-export async function verifyBundle(ctx: Context, bundlePath: string): Promise<VerifyReport> {
+export async function verifyBundle(
+  ctx: Context,
+  bundlePath: string,
+  options: { maxExpansion?: number } = {},
+): Promise<VerifyReport> {
   const scan = await scanBundle(fileChunks(resolve(ctx.cwd, bundlePath)), {
     prefix: `Bundle "${bundlePath}"`,
     name: bundlePath,
     collect: true,
+    // A bomb is reported and reading stops, as imgimport would stop.
+    maxExpansion: options.maxExpansion,
+    expansionHint: "verify it with --allow-expansion",
   });
   const problems = [...scan.problems];
   const warnings = [...scan.warnings];

@@ -70,6 +70,22 @@ const MAGIC: ReadonlyArray<readonly [Compression, readonly number[]]> = [
   ["bzip2", [0x42, 0x5a, 0x68]],
 ];
 
+/** The file-name extension each compression's files carry (`rootimg.cpio.zst`, `x.tar.bz2`). */
+export const EXTENSIONS: Readonly<Record<Exclude<Compression, "none">, string>> = {
+  gzip: ".gz",
+  zstd: ".zst",
+  xz: ".xz",
+  bzip2: ".bz2",
+};
+
+/** The compression a file name's extension promises, or undefined when it names none. */
+export function compressionOfName(name: string): Exclude<Compression, "none"> | undefined {
+  for (const [kind, extension] of Object.entries(EXTENSIONS)) {
+    if (name.endsWith(extension)) return kind as Exclude<Compression, "none">;
+  }
+  return undefined;
+}
+
 /** The longest magic number: how many bytes detectCompression wants to see. */
 export const MAGIC_LENGTH = 6;
 

@@ -298,6 +298,17 @@ export interface ExtractOptions {
   hasher?: Sha256Worker;
   /** Called before each entry is written (progress, bundle bookkeeping). */
   onEntry?: (entry: Entry) => Promise<void> | void;
+  /**
+   * Called for each regular file before its content is written; the observer returned sees
+   * every chunk before it is written and the end of the file (member format checks).
+   */
+  onContent?: (entry: Extract<Entry, { kind: "file" }>) => ContentObserver | undefined;
+}
+
+/** Sees a file's content as it streams; a throw stops the extraction. */
+export interface ContentObserver {
+  chunk(bytes: Uint8Array): Promise<void> | void;
+  end(): Promise<void> | void;
 }
 
 /** What one extraction wrote. */
@@ -383,12 +394,25 @@ export async function extractEntries(
         // Synchronous file calls: a bundle holds thousands of small files, and each awaited
         // call costs more than the write itself (measured on 20,000 files).
         const file = Deno.openSync(host, { write: true, createNew: true, mode: 0o600 });
+        const observer = options.onContent?.(entry);
         let pending: PendingDigest;
         try {
-          pending = await consumeContent(options.prefix, entry, (chunk) => {
+          const write = (chunk: Uint8Array) => {
             let offset = 0;
             while (offset < chunk.byteLength) offset += file.writeSync(chunk.subarray(offset));
-          }, options.hasher);
+          };
+          pending = await consumeContent(
+            options.prefix,
+            entry,
+            observer
+              ? async (chunk) => {
+                await observer.chunk(chunk);
+                write(chunk);
+              }
+              : write,
+            options.hasher,
+          );
+          await observer?.end();
         } finally {
           file.close();
         }
