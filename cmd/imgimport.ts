@@ -2,6 +2,7 @@
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { importBundle } from "../core/bundle_import.ts";
+import { lockImage } from "../core/image_lock.ts";
 
 export const imgimport: Command = {
   name: "imgimport",
@@ -41,6 +42,7 @@ export const imgimport: Command = {
       verbose: booleanFlag(flags, "verbose"),
       dryRun: booleanFlag(flags, "dry-run"),
       allowPaths: stringsFlag(flags, "allow-path"),
+      lockImage: (name) => lockImage(ctx, name, "imgimport"),
     });
   },
 };

@@ -51,6 +51,11 @@ export interface ImportOptions {
   allowPaths?: readonly string[];
   /** Test seam: called at the commit's named points. */
   hook?: CommitHook;
+  /**
+   * Takes the lock of an image the bundle imports to, once its name is known and before the
+   * image's current files and rows are looked at; held until the import ends (not on a dry run).
+   */
+  lockImage?: (name: string) => Promise<AsyncDisposable>;
 }
 
 /** What an import did. */
@@ -274,6 +279,8 @@ interface PlanContext {
   /** realpath cache for checkNoLinkEscape. */
   realPaths: Map<string, string>;
   counter: { value: number };
+  /** The image locks this import holds, by image name. */
+  locks: Map<string, AsyncDisposable>;
 }
 
 function checkAllowed(pc: PlanContext, path: string, what: string): string {
@@ -434,6 +441,9 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
   const refs = fileRefs(manifest);
   if (options.profile !== undefined) applyProfile(manifest, refs, options.profile, pc.installDir);
   const name = manifest.osimage.imagename!;
+  if (options.lockImage && !options.dryRun && !pc.locks.has(name)) {
+    pc.locks.set(name, await options.lockImage(name));
+  }
   const provmethod = manifest.osimage.provmethod!;
   const osimage = schemaRow(pc, "osimage", manifest.osimage, "osimage");
   const linuximage = schemaRow(
@@ -753,6 +763,7 @@ export async function importBundle(
   const warnings: string[] = [];
   const plan: ImportPlan = { moves: [], rows: [], images: [], messages: [] };
   let staging;
+  const locks = new Map<string, AsyncDisposable>();
   try {
     staging = await createStaging(stagingRoot);
   } catch (error) {
@@ -788,6 +799,7 @@ export async function importBundle(
         claimedAncestors: new Set(),
         realPaths: new Map(),
         counter: { value: 0 },
+        locks,
       };
       for (const image of scan.images) await planImage(pc, image);
       warnings.push(...pc.warnings);
@@ -807,6 +819,9 @@ export async function importBundle(
   } catch (error) {
     throw importError(prefix, error);
   } finally {
+    // Locks first: their directory sits beside the staging area, whose removal then also
+    // removes the parents it created when they are empty again.
+    for (const lock of locks.values()) await lock[Symbol.asyncDispose]();
     await staging.remove().catch(() => {});
   }
 }
