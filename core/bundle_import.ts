@@ -26,6 +26,7 @@ import {
   OsimgError,
   UsageError,
 } from "./errors.ts";
+import { LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { loadNodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
@@ -711,6 +712,7 @@ function importError(prefix: string, error: unknown): unknown {
 export async function recoverInterruptedImports(ctx: Context): Promise<RecoveryReport> {
   const store = await ctx.store();
   const installDir = await store.read(readInstallDir);
+  await removeStaleLocks(hostPathOf(ctx, `${installDir}/${LOCK_DIR_NAME}`));
   return await recoverStaging(
     store,
     ctx.root,

@@ -108,6 +108,42 @@ export async function acquireImageLock(
 }
 
 /**
+ * Removes the lock files in `dir` that no process holds (what a verb killed with -9 leaves; they
+ * block nobody, but they are litter), then `dir` itself if it is empty. Run by the recovery every
+ * image verb does first.
+ */
+export async function removeStaleLocks(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((name) => name.endsWith(".lock"))) {
+    const path = `${dir}/${name}`;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true, write: true });
+    } catch {
+      continue;
+    }
+    try {
+      // Held (by a live verb, or by this process's own verb): leave it.
+      if (!await file.tryLock(true)) continue;
+      const mine = await file.stat();
+      const current = await Deno.stat(path).catch(() => undefined);
+      // Removed while locked, as a release does, so no one can believe it still guards the name.
+      if (current?.ino === mine.ino && current.dev === mine.dev) await Deno.remove(path);
+    } catch {
+      // Someone else's cleanup got there first.
+    } finally {
+      file.close();
+    }
+  }
+  await removeEmpty([dir]);
+}
+
+/**
  * The holder recorded in a lock file another process holds. It writes the record just after
  * taking the lock, and an earlier holder killed with -9 left its own: wait a little for a record
  * whose process is alive.

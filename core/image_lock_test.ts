@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { rootState } from "./bundle_testing.ts";
 import { buildFixture, NETBOOT, NETBOOT_DIR, STATELITE } from "./bundle_export_fixture.ts";
 import { ConflictError, InvalidInputError } from "./errors.ts";
-import { acquireImageLock, LOCK_DIR_NAME } from "./image_lock.ts";
+import { acquireImageLock, LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
 import { listTree, sh } from "./pack_testing.ts";
 import { hostPath } from "./paths.ts";
 import { snapshotTree, testRoot } from "./testing.ts";
@@ -120,6 +120,25 @@ Deno.test("image lock: a lock file left by a process killed with SIGKILL does no
     "netboot",
     "postscripts",
   ]);
+});
+
+Deno.test("image lock: the recovery every image verb runs first removes lock files no live process holds", async () => {
+  const work = await Deno.makeTempDir({ prefix: "osimg-lock-" });
+  try {
+    const locks = `${work}/${LOCK_DIR_NAME}`;
+    const killed = await holdLock(locks, "killed", "rmimage");
+    await killed.kill();
+    await using alive = await holdLock(locks, "alive", "packimage");
+    await removeStaleLocks(locks);
+    assertEquals([...Deno.readDirSync(locks)].map((entry) => entry.name), ["alive.lock"]);
+    equal(Deno.readTextFileSync(`${locks}/alive.lock`), `packimage ${alive.pid}\n`);
+    await rejects(acquireImageLock(locks, "alive", "snapshot"), ConflictError);
+    await alive.release();
+    await removeStaleLocks(locks);
+    assertEquals([...Deno.readDirSync(work)], []);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
 });
 
 /**
