@@ -3,6 +3,7 @@
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { importBundle } from "../core/bundle_import.ts";
 import { UsageError } from "../core/errors.ts";
+import { lockImage } from "../core/image_lock.ts";
 
 export const imgimport: Command = {
   name: "imgimport",
@@ -51,6 +52,7 @@ export const imgimport: Command = {
       allowPaths: stringsFlag(flags, "allow-path"),
       maxExpansion: booleanFlag(flags, "allow-expansion") ? Infinity : undefined,
       spaceReserve: spaceReserve(ctx.env),
+      lockImage: (name) => lockImage(ctx, name, "imgimport"),
     });
   },
 };

@@ -2,6 +2,7 @@
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
 import { UsageError } from "../core/errors.ts";
+import { lockImage } from "../core/image_lock.ts";
 import { liteImage } from "../core/liteimg.ts";
 import { sourceDateEpoch } from "./packimage.ts";
 
@@ -22,6 +23,7 @@ export const liteimg: Command = {
     const [name] = positionals;
     if (!name) throw new UsageError("An image name is required, use 'liteimg <osimage name>'.");
     const epoch = sourceDateEpoch(ctx.env);
+    await using _lock = await lockImage(ctx, name, "liteimg");
     const result = await liteImage(ctx, name, {
       verbose: booleanFlag(flags, "verbose"),
       ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),

@@ -2,6 +2,7 @@
 
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
 import { UsageError } from "../core/errors.ts";
+import { lockImage } from "../core/image_lock.ts";
 import {
   findNetbootImage,
   PACK_COMPRESSIONS,
@@ -79,6 +80,7 @@ export const packimage: Command = {
       throw new UsageError("An image name is required, use 'packimage <osimage name>'.");
     }
     const epoch = sourceDateEpoch(ctx.env);
+    await using _lock = await lockImage(ctx, name, "packimage");
     await packImage(ctx, name, {
       method: method as PackMethod,
       compression: compression as PackCompression,

@@ -1,6 +1,7 @@
 // rmimage: remove an image's files, and with --xcatdef its definition.
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
+import { lockImage } from "../core/image_lock.ts";
 import { removeImage } from "../core/rmimage.ts";
 
 export const rmimage: Command = {
@@ -19,6 +20,7 @@ export const rmimage: Command = {
       verbose: { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1 });
     const name = positionals[0]!;
+    await using _lock = await lockImage(ctx, name, "rmimage");
     const result = await removeImage(ctx, name, {
       removeDefinition: booleanFlag(flags, "xcatdef"),
     });

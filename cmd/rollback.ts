@@ -1,6 +1,7 @@
 // rollback: restore an osimage from a snapshot, snapshotting its current state first.
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
+import { lockImage } from "../core/image_lock.ts";
 import { rollbackImage } from "../core/snapshot.ts";
 
 export const rollback: Command = {
@@ -23,6 +24,7 @@ export const rollback: Command = {
       force: { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 2 });
     const [image, selector] = positionals;
+    await using _lock = await lockImage(ctx, image!, "rollback");
     const { restored, saved } = await rollbackImage(ctx, image!, selector, {
       force: booleanFlag(flags, "force"),
     });

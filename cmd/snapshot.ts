@@ -3,6 +3,7 @@
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
 import { listSnapshots, type SnapshotRecord, takeSnapshot } from "../core/snapshot.ts";
 import { UsageError } from "../core/errors.ts";
+import { lockImage } from "../core/image_lock.ts";
 
 export const snapshot: Command = {
   name: "snapshot",
@@ -42,6 +43,7 @@ export const snapshot: Command = {
     if (booleanFlag(flags, "json")) {
       throw new UsageError("snapshot: --json goes with --list. Run 'snapshot --help' for usage.");
     }
+    await using _lock = await lockImage(ctx, image, "snapshot");
     const { record, created } = await takeSnapshot(ctx, image, { note: stringFlag(flags, "note") });
     ctx.io.out(
       created

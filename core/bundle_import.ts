@@ -26,6 +26,7 @@ import {
   OsimgError,
   UsageError,
 } from "./errors.ts";
+import { LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { loadNodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
@@ -63,6 +64,11 @@ export interface ImportOptions {
    * max(1 GiB, 5%); `OSIMG_SPACE_RESERVE`).
    */
   spaceReserve?: number;
+  /**
+   * Takes the lock of an image the bundle imports to, once its name is known and before the
+   * image's current files and rows are looked at; held until the import ends (not on a dry run).
+   */
+  lockImage?: (name: string) => Promise<AsyncDisposable>;
 }
 
 /** What an import did. */
@@ -306,6 +312,8 @@ interface PlanContext {
   /** The free space kept on the staging file system. */
   space: SpaceReserve;
   counter: { value: number };
+  /** The image locks this import holds, by image name. */
+  locks: Map<string, AsyncDisposable>;
 }
 
 function checkAllowed(pc: PlanContext, path: string, what: string): string {
@@ -477,6 +485,9 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
     throw new IntegrityError(
       `${prefix}: the manifest's rootimgdir "${rootimgdir}" is invalid: ${rootimgdirProblem}`,
     );
+  }
+  if (options.lockImage && !options.dryRun && !pc.locks.has(name)) {
+    pc.locks.set(name, await options.lockImage(name));
   }
   const provmethod = manifest.osimage.provmethod!;
   const osimage = schemaRow(pc, "osimage", manifest.osimage, "osimage");
@@ -751,6 +762,7 @@ function importError(prefix: string, error: unknown): unknown {
 export async function recoverInterruptedImports(ctx: Context): Promise<RecoveryReport> {
   const store = await ctx.store();
   const installDir = await store.read(readInstallDir);
+  await removeStaleLocks(hostPathOf(ctx, `${installDir}/${LOCK_DIR_NAME}`));
   return await recoverStaging(
     store,
     ctx.root,
@@ -807,6 +819,7 @@ export async function importBundle(
   const plan: ImportPlan = { moves: [], rows: [], images: [], messages: [] };
   const space = new SpaceReserve(stagingRoot, installDir, prefix, options.spaceReserve);
   let staging;
+  const locks = new Map<string, AsyncDisposable>();
   try {
     // Before anything is written: a file system already inside its reserve is left alone.
     space.check(0);
@@ -848,6 +861,7 @@ export async function importBundle(
         realPaths: new Map(),
         space,
         counter: { value: 0 },
+        locks,
       };
       for (const image of scan.images) await planImage(pc, image);
       warnings.push(...pc.warnings);
@@ -867,6 +881,9 @@ export async function importBundle(
   } catch (error) {
     throw importError(prefix, error);
   } finally {
+    // Locks first: their directory sits beside the staging area, whose removal then also
+    // removes the parents it created when they are empty again.
+    for (const lock of locks.values()) await lock[Symbol.asyncDispose]();
     await staging.remove().catch(() => {});
   }
 }

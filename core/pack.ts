@@ -7,9 +7,9 @@ import { hostPathOf } from "./context.ts";
 import {
   ConflictError,
   ExternalCommandError,
+  IntegrityError,
   InvalidInputError,
   NotFoundError,
-  OsimgError,
 } from "./errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row } from "./store.ts";
@@ -58,6 +58,11 @@ export interface PackOptions {
   threads?: number;
   /** gzip Workers already started (packImage starts them before its setup); not closed here. */
   workers?: GzipWorkers;
+  /**
+   * Test seam: called with each path the walker has just looked at (lstat), before its entry is
+   * made and its bytes read: a test removes or replaces files here, as a concurrent rm -rf would.
+   */
+  visited?: (path: string) => void;
 }
 
 /** What a pack produced. */
@@ -171,12 +176,16 @@ function diskContent(path: string, size: number): FileContent {
   return {
     size,
     async *open() {
-      using file = await Deno.open(path, { read: true });
+      using file = await Deno.open(path, { read: true }).catch((error) => {
+        throw error instanceof Deno.errors.NotFound
+          ? new IntegrityError(`'${path}' vanished while it was being packed.`, { cause: error })
+          : error;
+      });
       const buffer = new Uint8Array(1 << 20);
       let remaining = size;
       while (remaining > 0) {
         const count = await file.read(buffer.subarray(0, Math.min(buffer.length, remaining)));
-        if (count === null) throw new OsimgError(`'${path}' shrank while it was being packed.`);
+        if (count === null) throw new IntegrityError(`'${path}' shrank while it was being packed.`);
         remaining -= count;
         yield buffer.slice(0, count);
       }
@@ -226,7 +235,16 @@ export async function* selectEntries(
       if (moved !== undefined) entry = { ...entry, target: moved };
       else {
         // The first name was excluded: this name carries the data now (same inode on disk).
-        const info = Deno.lstatSync(`${rootimg}/${entry.path}`);
+        let info: Deno.FileInfo;
+        try {
+          info = Deno.lstatSync(`${rootimg}/${entry.path}`);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+          throw new IntegrityError(
+            `"${entry.path}" vanished while the tree was being read.`,
+            { cause: error },
+          );
+        }
         const { target, kind: _kind, ...meta } = entry;
         movedFirstNames.set(target, entry.path);
         emittedFirstNames.add(entry.path);
@@ -418,7 +436,7 @@ async function packPrepared(
   const restoreLinks = await restoreLiteLinks(rootimgHost);
   try {
     result = options.method === "squashfs"
-      ? await packSquashfs(ctx, rootimgHost, matcher, temporary, options, skipped)
+      ? await packSquashfs(ctx, rootimgHost, rootimg, matcher, temporary, options, skipped)
       : await packStream(rootimgHost, rootimg, matcher, temporary, options, progress, skipped);
     await Deno.chmod(temporary, 0o644);
     await Deno.rename(temporary, `${dirHost}/${outputName}`);
@@ -462,7 +480,10 @@ export async function packStream(
   matcher: ExlistMatcher,
   temporary: string,
   options:
-    & Pick<PackOptions, "method" | "compression" | "sourceDateEpoch" | "threads" | "workers">
+    & Pick<
+      PackOptions,
+      "method" | "compression" | "sourceDateEpoch" | "threads" | "workers" | "visited"
+    >
     & {
       oneFileSystem?: boolean;
     },
@@ -475,7 +496,10 @@ export async function packStream(
   const walk = walkTree(rootimgHost, {
     oneFileSystem: options.oneFileSystem ?? true,
     xattrs: true,
-    filter: (path, isDir) => !(isDir && matcher.prunes(findPath(path))),
+    filter: (path, isDir) => {
+      options.visited?.(path);
+      return !(isDir && matcher.prunes(findPath(path)));
+    },
     ...(options.sourceDateEpoch === undefined ? {} : { clampMtime: options.sourceDateEpoch }),
     onSkip: (path, reason) => skipped.push(`skipped ${rootimg}/${path}: ${reason}`),
   });
@@ -512,9 +536,22 @@ export async function packStream(
         cause: error,
       });
     }
-    throw error;
+    throw tornTree(rootimg, error);
   }
   return { entries, uncompressedBytes: count.bytes, bytes, droppedXattrs };
+}
+
+/**
+ * An entry that vanished or changed while the tree was walked (the walker's IntegrityError), said
+ * for the image: the archive would be a torn copy of the tree, so nothing is published.
+ */
+function tornTree(rootimg: string, error: unknown): unknown {
+  if (!(error instanceof IntegrityError)) return error;
+  return new IntegrityError(
+    `Cannot pack '${rootimg}': ${error.message} Something else is changing the image; ` +
+      `nothing was written (the previous archive is kept).`,
+    { cause: error },
+  );
 }
 
 /**
@@ -524,6 +561,7 @@ export async function packStream(
 async function packSquashfs(
   ctx: Context,
   rootimgHost: string,
+  rootimg: string,
   matcher: ExlistMatcher,
   temporary: string,
   options: PackOptions,
@@ -539,6 +577,7 @@ async function packSquashfs(
     oneFileSystem: true,
     xattrs: false,
     filter: (path, isDir) => {
+      options.visited?.(path);
       if (isDir && matcher.prunes(findPath(path))) {
         excluded.push(path);
         return false;
@@ -556,15 +595,19 @@ async function packSquashfs(
       skipped.push(`skipped ${path}: ${reason}`);
     },
   });
-  for await (
-    const entry of selectEntries(walk, matcher, rootimgHost, {
-      dropped: (path) => excluded.push(path),
-    })
-  ) {
-    entries++;
-    if (entry.mtime > newest) newest = entry.mtime;
-    // The walker reports a mount point after yielding it: keep directories to look them up.
-    if (entry.kind === "dir") keptDirectories.set(entry.path, entry);
+  try {
+    for await (
+      const entry of selectEntries(walk, matcher, rootimgHost, {
+        dropped: (path) => excluded.push(path),
+      })
+    ) {
+      entries++;
+      if (entry.mtime > newest) newest = entry.mtime;
+      // The walker reports a mount point after yielding it: keep directories to look them up.
+      if (entry.kind === "dir") keptDirectories.set(entry.path, entry);
+    }
+  } catch (error) {
+    throw tornTree(rootimg, error);
   }
   const mountPointEntries = mountPoints.flatMap((path) => keptDirectories.get(path) ?? []);
   // Recreate each kept mount point as an empty directory with its own metadata ("D" pseudo

@@ -13,7 +13,11 @@ export interface WalkOptions {
   xattrs?: boolean;
   /** SOURCE_DATE_EPOCH: mtimes above it become it. */
   clampMtime?: number;
-  /** Sockets, other-fs mounts, unreadable directories, xattrs that cannot be read. */
+  /**
+   * Sockets, other-fs mounts, unreadable directories, xattrs that cannot be read. An entry that
+   * vanishes or changes type while it is walked is not skipped: the walk fails with an
+   * IntegrityError, since an archive that silently lacks it is a torn copy of the tree.
+   */
   onSkip?: (path: string, reason: string) => void;
 }
 
@@ -97,6 +101,8 @@ async function* walk(root: string, options: WalkOptions): AsyncGenerator<Entry> 
     try {
       info = Deno.lstatSync(absolute);
     } catch (error) {
+      // Listed a moment ago, gone now: something is deleting the tree under us.
+      if (error instanceof Deno.errors.NotFound) throw vanished(relative, error);
       onSkip(relative, `cannot be read: ${message(error)}`);
       continue;
     }
@@ -142,10 +148,7 @@ function makeEntry(
       const read = context.xattrs.read(absolute);
       if (read.size > 0) attributes = read;
     } catch (error) {
-      if (isVanished(error)) {
-        context.onSkip(path, "vanished while being read");
-        return undefined;
-      }
+      if (isVanished(error)) throw vanished(path, error);
       context.onSkip(path, `extended attributes not read: ${message(error)}`);
     }
   }
@@ -179,6 +182,11 @@ function makeEntry(
     try {
       target = Deno.readLinkSync(absolute);
     } catch (error) {
+      if (error instanceof Deno.errors.NotFound) throw vanished(path, error);
+      // EINVAL: lstat saw a symlink, readlink found something else at the name.
+      if ((error as { code?: string }).code === "EINVAL") {
+        throw changedType(path, "symbolic link", error);
+      }
       context.onSkip(path, `symlink cannot be read: ${message(error)}`);
       return undefined;
     }
@@ -229,6 +237,8 @@ function listDirectory(
   try {
     for (const entry of Deno.readDirSync(absolute)) names.push(entry.name);
   } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw vanished(relative, error);
+    if (error instanceof Deno.errors.NotADirectory) throw changedType(relative, "directory", error);
     onSkip(relative, `directory cannot be read: ${message(error)}`);
     return undefined;
   }
@@ -260,21 +270,32 @@ export function compareUtf8(a: string, b: string): number {
  * fresh READ_CHUNK buffers (a consumer may keep each chunk); openSync(): into the caller's buffer
  * (for 57,000 files of a /usr tree, ~30% less time than readFileSync and a copy). Reads are synchronous: on a 1.1 GB tree of
  * 66,029 entries, walking and reading everything took 1.6 s this way and 3.3 s with awaited reads.
- * A file that no longer has the size lstat reported fails with IntegrityError rather than giving
- * an archive a torn member.
+ * A file that no longer has the size lstat reported, is gone or is a directory now fails with
+ * IntegrityError rather than giving an archive a torn member.
  */
 function fileContent(absolute: string, path: string, size: number): FileContent {
   const content: FileContent = {
     size,
     openSync(): SyncContent {
-      const file = Deno.openSync(absolute, { read: true });
+      let file: Deno.FsFile;
+      try {
+        file = Deno.openSync(absolute, { read: true });
+      } catch (error) {
+        throw readFailure(path, error);
+      }
       let done = 0;
       return {
         read(into) {
           const want = Math.min(into.byteLength, size - done);
           let filled = 0;
           while (filled < want) {
-            const count = file.readSync(into.subarray(filled, want));
+            let count: number | null;
+            try {
+              count = file.readSync(into.subarray(filled, want));
+            } catch (error) {
+              // A directory put in the file's place opens fine and fails here (EISDIR).
+              throw readFailure(path, error);
+            }
             if (count === null) throw changedWhileReading(path, size, done + filled);
             filled += count;
           }
@@ -282,7 +303,13 @@ function fileContent(absolute: string, path: string, size: number): FileContent 
           return filled;
         },
         finish() {
-          if (file.readSync(new Uint8Array(1)) !== null) {
+          let extra: number | null;
+          try {
+            extra = file.readSync(new Uint8Array(1));
+          } catch (error) {
+            throw readFailure(path, error);
+          }
+          if (extra !== null) {
             throw changedWhileReading(path, size, size + 1);
           }
         },
@@ -293,7 +320,12 @@ function fileContent(absolute: string, path: string, size: number): FileContent 
     },
     async *open() {
       if (size <= SMALL_FILE) {
-        const bytes = Deno.readFileSync(absolute);
+        let bytes: Uint8Array;
+        try {
+          bytes = Deno.readFileSync(absolute);
+        } catch (error) {
+          throw readFailure(path, error);
+        }
         if (bytes.byteLength !== size) throw changedWhileReading(path, size, bytes.byteLength);
         if (size > 0) yield bytes;
         return;
@@ -308,6 +340,27 @@ function fileContent(absolute: string, path: string, size: number): FileContent 
     },
   };
   return content;
+}
+
+/**
+ * What a failed open or read of the file walked at `path` means: gone, or a directory now, is the
+ * IntegrityError a torn tree deserves; anything else (EIO) is passed on as it is.
+ */
+function readFailure(path: string, error: unknown): unknown {
+  if (error instanceof Deno.errors.NotFound) return vanished(path, error);
+  if (error instanceof Deno.errors.IsADirectory) return changedType(path, "file", error);
+  return error;
+}
+
+function vanished(path: string, cause: unknown): IntegrityError {
+  return new IntegrityError(`"${path}" vanished while the tree was being read.`, { cause });
+}
+
+function changedType(path: string, was: string, cause: unknown): IntegrityError {
+  return new IntegrityError(
+    `"${path}" changed type while the tree was being read (it was a ${was}).`,
+    { cause },
+  );
 }
 
 function changedWhileReading(path: string, size: number, got: number): IntegrityError {

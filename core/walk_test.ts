@@ -357,6 +357,116 @@ Deno.test("walkTree: a file that changes size between walk and read is an Integr
   }
 });
 
+Deno.test("walkTree: an entry that vanishes while the tree is walked fails the walk, it is not skipped", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await sh(
+      `mkdir -p etc usr/lib && echo a > etc/a && echo b > etc/b && echo l > usr/lib/x`,
+      root,
+    );
+    const vanishes = async (remove: (path: string) => void, expected: string) => {
+      const skipped: string[] = [];
+      await rejects(
+        walkAll(root, {
+          filter: (path) => {
+            remove(path);
+            return true;
+          },
+          onSkip: (path) => skipped.push(path),
+        }),
+        (error: unknown) => {
+          ok(error instanceof IntegrityError, String(error));
+          assertEquals(error.message, `"${expected}" vanished while the tree was being read.`);
+          return true;
+        },
+      );
+      assertEquals(skipped, []);
+    };
+    // Listed with its directory, gone before it is looked at (a concurrent rm).
+    await vanishes((path) => {
+      if (path === "etc/a") Deno.removeSync(`${root}/etc/b`);
+    }, "etc/b");
+    await sh(`echo b > etc/b`, root);
+    // A whole subtree removed (rm -rf of the image) after the root was listed.
+    await vanishes((path) => {
+      if (path === "etc") Deno.removeSync(`${root}/usr`, { recursive: true });
+    }, "usr");
+    await sh(`mkdir -p usr/lib && echo l > usr/lib/x`, root);
+    // A directory looked at, then removed before it is listed.
+    await vanishes((path) => {
+      if (path === "usr") Deno.removeSync(`${root}/usr`, { recursive: true });
+    }, "usr");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("walkTree: a file removed or replaced by a directory before it is read is an IntegrityError", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/small`, "0123456789");
+    await Deno.writeFile(`${root}/big`, new Uint8Array(SMALL_FILE + 10));
+    await Deno.writeTextFile(`${root}/becomes-dir`, "0123456789");
+    await Deno.writeFile(`${root}/big-becomes-dir`, new Uint8Array(SMALL_FILE + 10));
+    const { entries } = await walkAll(root);
+    const byPath = new Map(entries.map((entry) => [entry.path, entry]));
+    await Deno.remove(`${root}/small`);
+    await Deno.remove(`${root}/big`);
+    for (const name of ["becomes-dir", "big-becomes-dir"]) {
+      await Deno.remove(`${root}/${name}`);
+      await Deno.mkdir(`${root}/${name}`);
+    }
+    const gone = (path: string) => (error: unknown) =>
+      error instanceof IntegrityError &&
+      error.message === `"${path}" vanished while the tree was being read.`;
+    const directory = (path: string) => (error: unknown) =>
+      error instanceof IntegrityError &&
+      error.message ===
+        `"${path}" changed type while the tree was being read (it was a file).`;
+    for (const path of ["small", "big"]) {
+      await rejects(readAll(byPath.get(path)!), gone(path));
+      throws(() => readAllSync(byPath.get(path)!, 65_536), gone(path));
+    }
+    for (const path of ["becomes-dir", "big-becomes-dir"]) {
+      await rejects(readAll(byPath.get(path)!), directory(path));
+      throws(() => readAllSync(byPath.get(path)!, 65_536), directory(path));
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("walkTree: a symlink or directory whose type changes as it is walked is an IntegrityError", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await sh(`mkdir dir && echo x > dir/f && ln -s dir link`, root);
+    const swap = async (name: string, replace: () => void, was: string) => {
+      await rejects(
+        walkAll(root, {
+          filter: (path) => {
+            if (path === name) replace();
+            return true;
+          },
+        }),
+        (error: unknown) =>
+          error instanceof IntegrityError &&
+          error.message ===
+            `"${name}" changed type while the tree was being read (it was a ${was}).`,
+      );
+    };
+    await swap("dir", () => {
+      Deno.removeSync(`${root}/dir`, { recursive: true });
+      Deno.writeTextFileSync(`${root}/dir`, "now a file\n");
+    }, "directory");
+    await swap("link", () => {
+      Deno.removeSync(`${root}/link`);
+      Deno.writeTextFileSync(`${root}/link`, "now a file\n");
+    }, "symbolic link");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("walkTree: a missing root or a file as root is refused clearly", async () => {
   await rejects(
     walkAll(`${TREE}/no-such-dir`),
