@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Context } from "./context.ts";
 import { hostPathOf, installDir } from "./context.ts";
 import { ConflictError, InvalidInputError } from "./errors.ts";
+import { objectNameProblem } from "./object_names.ts";
 import { isWithin } from "./paths.ts";
 
 /** Name of the directory, under the install dir, that holds the images' lock files. */
@@ -33,6 +34,9 @@ export interface LockHolder {
  * ```
  */
 export async function lockImage(ctx: Context, name: string, verb: string): Promise<ImageLock> {
+  // An invalid name is refused before the lock directory is made: a refusal changes nothing.
+  const problem = objectNameProblem("osimage", name);
+  if (problem !== undefined) throw new InvalidInputError(problem);
   const dir = hostPathOf(ctx, `${await installDir(await ctx.store())}/${LOCK_DIR_NAME}`);
   return await acquireImageLock(dir, name, verb);
 }
@@ -65,6 +69,7 @@ export async function acquireImageLock(
       file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o644 });
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
+      await removeEmpty([dir, ...created]);
       throw error;
     }
     let locked = false;
