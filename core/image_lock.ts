@@ -181,7 +181,8 @@ async function isAlive(pid: number): Promise<boolean> {
 }
 
 /** Creates `dir` and its missing parents (0755, as an install dir is); returns those created. */
-async function makeDirectories(dir: string): Promise<string[]> {
+/** Makes `dir` and its missing parents; returns the ones it made, deepest first. */
+export async function makeDirectories(dir: string): Promise<string[]> {
   const created: string[] = [];
   const missing: string[] = [];
   for (let at = dir; !await exists(at); at = dirname(at)) missing.unshift(at);
@@ -197,7 +198,7 @@ async function makeDirectories(dir: string): Promise<string[]> {
 }
 
 /** Removes each directory if it is empty (deepest first); one still in use stays, and its parents. */
-async function removeEmpty(dirs: readonly string[]): Promise<void> {
+export async function removeEmpty(dirs: readonly string[]): Promise<void> {
   for (const dir of dirs) {
     try {
       await Deno.remove(dir);

@@ -74,12 +74,20 @@ export function expandNoderange(
     }
   }
   if ((options.verify ?? true) && expander.missing.length > 0) {
-    throw new InvalidInputError(
-      `Invalid nodes and/or groups in noderange: ${[...new Set(expander.missing)].join(",")}`,
-    );
+    // xCAT lists every unknown name; past a screenful the line says how many more there are.
+    const missing = [...new Set(expander.missing)];
+    const shown = missing.length > MAX_LISTED_MISSING
+      ? `${missing.slice(0, MAX_LISTED_MISSING).join(",")},... (${
+        missing.length - MAX_LISTED_MISSING
+      } more)`
+      : missing.join(",");
+    throw new InvalidInputError(`Invalid nodes and/or groups in noderange: ${shown}`);
   }
   return [...result].sort(compareAscii);
 }
+
+/** Unknown names listed in the error before it gives a count instead. */
+const MAX_LISTED_MISSING = 100;
 
 /** Perl's split(/(\d+)/, $s): digit runs kept as their own fields, trailing empty fields dropped. */
 function splitDigitRuns(text: string): string[] {
@@ -200,12 +208,20 @@ function firstParenGroup(
 
 type Operator = string;
 
+/**
+ * The most names one noderange may generate. The largest clusters have some 10^5 nodes; xCAT has
+ * no limit, and a range like `cn[1-99999]cn[1-99999]` then runs a management node out of memory.
+ */
+export const MAX_ATOMS = 2_000_000;
+
 class Expander {
   readonly missing: string[] = [];
   readonly #universe: NodeUniverse;
   readonly #options: NoderangeOptions;
   readonly #prefix: string;
   readonly #suffix: string;
+  /** Atoms expanded so far: `cn[01-99999]cn[01-99999]` would otherwise try 10^10 names. */
+  #atoms = 0;
 
   constructor(universe: NodeUniverse, options: NoderangeOptions) {
     this.#universe = universe;
@@ -316,6 +332,11 @@ class Expander {
   expandAtom(atom: string, verify: boolean, generic: boolean, depth: number): string[] {
     if (depth > MAX_DEPTH) {
       throw new InvalidInputError(`The noderange is nested too deeply at '${atom}'.`);
+    }
+    if (++this.#atoms > MAX_ATOMS) {
+      throw new InvalidInputError(
+        `The noderange expands to more than ${MAX_ATOMS} names; give a smaller range.`,
+      );
     }
     generic ||= this.#options.genericRange ?? false;
     const universe = this.#universe;

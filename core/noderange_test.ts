@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
-import { expandNoderange, MAX_RANGE_NAMES, type NoderangeOptions } from "./noderange.ts";
+import { expandNoderange, MAX_ATOMS, MAX_RANGE_NAMES, type NoderangeOptions } from "./noderange.ts";
 import { buildNodeUniverse, type NodeUniverse, type NodeUniverseData } from "./node_universe.ts";
 import { InvalidInputError } from "./errors.ts";
 import type { Row } from "./store.ts";
@@ -275,6 +275,26 @@ Deno.test("unbalanced parentheses and runaway ranges are clear errors", () => {
   throws(
     () => range(`node[1-${MAX_RANGE_NAMES + 5}]`, { verify: false }),
     /would generate more than/,
+  );
+});
+
+Deno.test("a product of ranges that would run out of memory is refused (found by the property test)", () => {
+  // Each range is under MAX_RANGE_NAMES; their product (10^10 names) is not.
+  throws(
+    () => range("cn[01-99999]cn[01-99999]"),
+    (error) =>
+      error instanceof InvalidInputError &&
+      error.message ===
+        `The noderange expands to more than ${MAX_ATOMS} names; give a smaller range.`,
+  );
+});
+
+Deno.test("the unknown names of a large range are listed up to a hundred, then counted", () => {
+  throws(
+    () => range("zz[1-250]"),
+    (error) =>
+      error instanceof InvalidInputError &&
+      error.message.endsWith(",zz100,... (150 more)") && error.message.split(",").length === 101,
   );
 });
 

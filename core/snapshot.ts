@@ -11,6 +11,7 @@ import {
   OsimgError,
 } from "./errors.ts";
 import { exportImage, readFile } from "./bundle_export.ts";
+import { makeDirectories, removeEmpty } from "./image_lock.ts";
 import { checkObjectName, checkSnapshotSelector, shownValue } from "./object_names.ts";
 import { fileRefs, importBundle } from "./bundle_import.ts";
 import { decompress } from "./compress.ts";
@@ -178,9 +179,10 @@ export async function takeSnapshot(
 ): Promise<SnapshotResult> {
   checkObjectName("osimage", image);
   const store = await snapshotStore(ctx);
-  await Deno.mkdir(store.blobs, { recursive: true });
-  await Deno.mkdir(store.temp, { recursive: true });
+  // A snapshot that fails (no such image, files missing) leaves no empty store behind.
+  const created = [...await makeDirectories(store.blobs), ...await makeDirectories(store.temp)];
   const temporary = `${store.temp}/${crypto.randomUUID()}.tgz`;
+  let done = false;
   try {
     const exported = await exportImage(ctx, {
       image,
@@ -192,7 +194,7 @@ export async function takeSnapshot(
     // Same digest, same bytes: an existing blob is the one we would write.
     if (await exists(blob)) await Deno.remove(temporary);
     else await Deno.rename(temporary, blob);
-    return await withIndexLock(store, image, async () => {
+    const result = await withIndexLock(store, image, async () => {
       const index = await readIndex(store, image);
       const latest = index.snapshots[index.snapshots.length - 1];
       if (latest?.digest === digest) return { record: latest, created: false };
@@ -210,8 +212,11 @@ export async function takeSnapshot(
       await writeIndex(store, index);
       return { record, created: true };
     });
+    done = true;
+    return result;
   } finally {
     await Deno.remove(temporary).catch(() => {});
+    if (!done) await removeEmpty([store.temp, ...created]);
   }
 }
 
