@@ -8,7 +8,7 @@ import { causeChain, OsimgError, UsageError } from "./core/errors.ts";
 import { hostPath } from "./core/paths.ts";
 import { type ProcessRunner, systemRunner } from "./core/process.ts";
 import { terminalProgress } from "./core/progress.ts";
-import { openSqliteStore } from "./core/sqlite_store.ts";
+import { openStore, parseStoreLocation } from "./core/open_store.ts";
 import type { Store } from "./core/store.ts";
 
 export const VERSION = "0.1.0";
@@ -140,7 +140,10 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
     }
     const root = resolve(environment.cwd, options.root ?? env.OSIMG_ROOT ?? "/");
     const dbOption = options.db ?? env.OSIMG_DB;
-    const dbPath = dbOption ? resolve(environment.cwd, dbOption) : hostPath(root, DEFAULT_DB);
+    const location = dbOption
+      ? parseStoreLocation(dbOption, environment.cwd)
+      : { kind: "sqlite" as const, path: hostPath(root, DEFAULT_DB) };
+    const dbPath = location.kind === "sqlite" ? location.path : location.url;
     const ctx: Context = {
       root,
       dbPath,
@@ -152,7 +155,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       runner: environment.runner ?? systemRunner,
       now: environment.now ?? (() => new Date()),
       store() {
-        store ??= openSqliteStore(dbPath);
+        store ??= openStore(location);
         return Promise.resolve(store);
       },
       progress: (title, total) => terminalProgress(io.err, io.stderrIsTerminal, title, total),

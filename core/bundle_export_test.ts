@@ -4,6 +4,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { snapshotTree, testRoot } from "./testing.ts";
 import { hostPath } from "./paths.ts";
 import { parseManifest } from "../formats/manifest_xml.ts";
+import { MANIFEST_COLUMNS } from "./schema.ts";
 import { planExport, writeBundle } from "./bundle_export.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
 import { DEFAULT_DB } from "../main.ts";
@@ -104,7 +105,10 @@ Deno.test("netboot export with -e file/dir and -p: xCAT layout, manifest, GNU ta
     FIXTURE_FILES["/tmp/mydir/sub/b.conf"],
   );
 
-  const manifest = parseManifest(await Deno.readTextFile(`${imageDir}/manifest.xml`));
+  const manifest = parseManifest(
+    await Deno.readTextFile(`${imageDir}/manifest.xml`),
+    MANIFEST_COLUMNS,
+  );
   assertEquals(manifest.osimage.nfsrootopts, undefined, "a column released xCAT lacks");
   assertEquals(manifest.osimage.synclists, "/install/custom/netboot/rh/compute.synclist");
   assertEquals(manifest.kernel, `${NETBOOT_DIR}/kernel`);
@@ -170,7 +174,10 @@ Deno.test("statelite export: rootimgtree.gz is gzip'd cpio newc of rootimg/, lit
     await Deno.readTextFile(`${tree}/rootimg/etc/fstab`),
     FIXTURE_FILES[`${STATELITE_DIR}/rootimg/etc/fstab`],
   );
-  const manifest = parseManifest(await Deno.readTextFile(`${imageDir}/manifest.xml`));
+  const manifest = parseManifest(
+    await Deno.readTextFile(`${imageDir}/manifest.xml`),
+    MANIFEST_COLUMNS,
+  );
   assertEquals(manifest.rootimgtree, `${STATELITE_DIR}/rootimgtree.gz`);
   assertEquals(manifest.litefile, `${STATELITE_DIR}/litefile.csv`);
   assertEquals(manifest.ramdisk, `${STATELITE_DIR}/initrd-statelite.gz`);
@@ -199,7 +206,7 @@ Deno.test("install export with a kit: media=required, kit rows by name, the whol
   assertEquals(await Deno.readLink(`${imageDir}/${KIT}/repos/kit.conf.link`), "../kit.conf");
   const text = await Deno.readTextFile(`${imageDir}/manifest.xml`);
   ok(text.includes(`  <kit>\n    <${KIT}>\n`), "element-per-name kit encoding (§8.2)");
-  const manifest = parseManifest(text);
+  const manifest = parseManifest(text, MANIFEST_COLUMNS);
   assertEquals(manifest.media, "required");
   assertEquals(Object.keys(manifest.kit), [KIT]);
   assertEquals(Object.keys(manifest.kitrepo), [KIT]);

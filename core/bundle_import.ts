@@ -35,7 +35,7 @@ import { checkPathComponent, objectNameProblem, pathComponentProblem } from "./o
 import { belowProblem, isWithin } from "./paths.ts";
 import { extractEntries } from "./safe_extract.ts";
 import { DEFAULT_MAX_EXPANSION, limitExpansion, SpaceReserve } from "./staging_limits.ts";
-import { findTable } from "./schema.ts";
+import { findTable, MANIFEST_COLUMNS } from "./schema.ts";
 import type { Row, Store, StoreReader } from "./store.ts";
 
 /** xCAT's share directory: stock templates, pkglists and exlists live there. */
@@ -444,7 +444,7 @@ async function planImage(pc: PlanContext, image: BundleImage): Promise<void> {
   const imageDir = `${pc.stagingDir}/tree/${image.dir}`;
   let manifest: ParsedManifest;
   try {
-    manifest = parseManifest(image.manifestText ?? "");
+    manifest = parseManifest(image.manifestText ?? "", MANIFEST_COLUMNS);
   } catch (error) {
     const message = (error as Error).message;
     const ErrorType = error instanceof IntegrityError ? IntegrityError : InvalidInputError;

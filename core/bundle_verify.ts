@@ -8,7 +8,7 @@ import { fileChunks, scanBundle } from "./bundle_reader.ts";
 import type { Context } from "./context.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { isWithin } from "./paths.ts";
-import { SITE_DEFAULTS } from "./schema.ts";
+import { MANIFEST_COLUMNS, SITE_DEFAULTS } from "./schema.ts";
 
 /** One image directory as verify saw it. */
 export interface VerifiedImage {
@@ -82,7 +82,7 @@ export async function verifyBundle(
     images.push(verified);
     if (image.manifestText === undefined) continue;
     try {
-      const manifest = parseManifest(image.manifestText);
+      const manifest = parseManifest(image.manifestText, MANIFEST_COLUMNS);
       verified.imagename = manifest.osimage.imagename;
       verified.provmethod = manifest.osimage.provmethod;
       verified.manifestFormat = manifest.format;

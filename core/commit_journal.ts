@@ -160,9 +160,21 @@ async function removeTree(path: string): Promise<void> {
   try {
     await rm(path, { recursive: true, force: true });
   } catch {
-    await new Deno.Command("chmod", { args: ["-R", "u+rwx", path], stderr: "null" }).output()
-      .catch(() => {});
+    await makeDirectoriesWritable(path).catch(() => {});
     await rm(path, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Adds u+rwx to `path` and every directory under it, parents first (what `chmod -R u+rwx` did
+ * for rm, without a program to spawn); symbolic links are not followed.
+ */
+async function makeDirectoriesWritable(path: string): Promise<void> {
+  const info = await Deno.lstat(path);
+  if (!info.isDirectory) return;
+  await Deno.chmod(path, ((info.mode ?? 0) & 0o7777) | 0o700);
+  for await (const entry of Deno.readDir(path)) {
+    if (entry.isDirectory) await makeDirectoriesWritable(join(path, entry.name)).catch(() => {});
   }
 }
 

@@ -196,3 +196,53 @@ Deno.test("recovery: a live process's staging directory is left alone", async ()
     await child.status;
   }
 });
+
+Deno.test("a staging tree with read-only and unreadable directories is removed by a non-root user", async () => {
+  // As root rm ignores modes, so the fallback that opens the directories runs as nobody.
+  const work = await Deno.makeTempDir({ prefix: "osimg-journal-nobody-" });
+  try {
+    await Deno.chmod(work, 0o755);
+    const stagingRoot = `${work}/install/.osimg-staging`;
+    await Deno.mkdir(`${work}/install`);
+    await Deno.mkdir(`${work}/deno-dir`);
+    await Deno.chown(`${work}/install`, 65534, 65534);
+    await Deno.chown(`${work}/deno-dir`, 65534, 65534);
+    const script = `${work}/remove.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { createStaging } from ${
+        JSON.stringify(import.meta.resolve("./commit_journal.ts"))
+      };\n` +
+        `const staging = await createStaging(Deno.args[0]);\n` +
+        `await Deno.mkdir(staging.dir + "/tree/ro/deeper", { recursive: true });\n` +
+        `await Deno.writeTextFile(staging.dir + "/tree/ro/deeper/file", "x");\n` +
+        `await Deno.mkdir(staging.dir + "/tree/closed");\n` +
+        `await Deno.writeTextFile(staging.dir + "/tree/closed/file", "x");\n` +
+        `await Deno.chmod(staging.dir + "/tree/ro/deeper", 0o555);\n` +
+        `await Deno.chmod(staging.dir + "/tree/ro", 0o555);\n` +
+        `await Deno.chmod(staging.dir + "/tree/closed", 0o000);\n` +
+        `await staging.remove();\n`,
+    );
+    const output = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "run",
+        "--no-config",
+        "-A",
+        script,
+        stagingRoot,
+      ],
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH")!, DENO_DIR: `${work}/deno-dir`, HOME: `${work}/deno-dir` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
+    assertEquals(await snapshotTree(`${work}/install`), []);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});

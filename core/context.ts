@@ -23,7 +23,7 @@ export interface Io {
 export interface Context {
   /** Absolute directory every management-node path lives under ("/" on a real node). */
   root: string;
-  /** The SQLite file. */
+  /** The SQLite file (or, for a store that is not a file, its --db URL). */
   dbPath: string;
   /** The directory the user's own relative file names are taken from. */
   cwd: string;

@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { assertNever, type Entry } from "../formats/entry.ts";
 import { IntegrityError } from "./errors.ts";
 import type { Sha256Worker } from "./hash_worker.ts";
-import { type ProcessRunner, systemRunner } from "./process.ts";
+import type { ProcessRunner } from "./process.ts";
 
 /**
  * What kind of archive is being read:
@@ -281,14 +281,20 @@ export class OrderedDigests {
   }
 }
 
-export interface ExtractOptions {
+/**
+ * How to extract: the policy, and for root images the runner that creates device nodes and FIFOs
+ * (a bundle refuses them, so it needs none).
+ */
+export type ExtractOptions =
+  & CommonExtractOptions
+  & ({ policy: "bundle"; runner?: undefined } | { policy: "rootimage"; runner: ProcessRunner });
+
+interface CommonExtractOptions {
   policy: ExtractPolicy;
   /** The action, for messages: `Cannot import bundle "x.tgz"`. */
   prefix: string;
   /** Set owners from the archive (only meaningful as root; rootimage trees). */
   keepOwners?: boolean;
-  /** Creates device nodes and FIFOs (rootimage policy); spawns mknod by default. */
-  runner?: ProcessRunner;
   /**
    * Called for each regular file written, with its digest (SHA256SUMS checks), in archive
    * order; with `hasher` possibly a few files later than the file was written.
@@ -437,7 +443,8 @@ export async function extractEntries(
       case "chardev":
       case "blockdev":
       case "fifo":
-        await makeNode(options.runner, host, entry);
+        // The bundle policy refused this entry above, so only a root image gets here.
+        await makeNode(options.runner!, host, entry);
         await setOwner(host, entry);
         await Deno.chmod(host, entry.mode & modeMask);
         await Deno.utime(host, entry.mtime, entry.mtime);
@@ -459,7 +466,7 @@ export async function extractEntries(
 }
 
 async function makeNode(
-  runner: ProcessRunner | undefined,
+  runner: ProcessRunner,
   host: string,
   entry: Extract<Entry, { kind: "chardev" | "blockdev" | "fifo" }>,
 ): Promise<void> {
@@ -471,5 +478,5 @@ async function makeNode(
     String(entry.devmajor),
     String(entry.devminor),
   ];
-  await (runner ?? systemRunner).run(argv);
+  await runner.run(argv);
 }

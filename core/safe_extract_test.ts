@@ -8,7 +8,9 @@ import {
   RULES,
   UnsafeMemberError,
 } from "./safe_extract.ts";
-import { snapshotTree } from "./testing.ts";
+import { assertGolden, snapshotTree } from "./testing.ts";
+import { systemRunner } from "./process.ts";
+import { recordingRunner } from "./recording_runner.ts";
 
 const PREFIX = 'Cannot import bundle "x.tgz"';
 const text = new TextEncoder();
@@ -196,7 +198,7 @@ Deno.test("a root image keeps absolute symlinks, devices and setuid, and never f
         file("rootimg/su", "elf", 0o4755),
       ],
       dest,
-      { policy: "rootimage", prefix: PREFIX, keepOwners: true },
+      { policy: "rootimage", prefix: PREFIX, keepOwners: true, runner: systemRunner },
     );
     assertEquals(await Deno.readLink(`${dest}/rootimg/awk`), "/etc/alternatives/awk");
     const info = await Deno.lstat(`${dest}/rootimg/null`);
@@ -207,11 +209,32 @@ Deno.test("a root image keeps absolute symlinks, devices and setuid, and never f
       extractEntries(
         [dir("r"), symlink("r/etc", outside), file("r/etc/victim", "owned")],
         `${dest}/again`,
-        { policy: "rootimage", prefix: PREFIX },
+        { policy: "rootimage", prefix: PREFIX, runner: systemRunner },
       ),
       (error: Error) => error.message.endsWith(`lies under the symbolic link "r/etc"`),
     );
     assertEquals(await Deno.readTextFile(`${outside}/victim`), "precious\n");
+  });
+});
+
+Deno.test("a root image's devices and FIFOs are made by these mknod commands, through the runner", async () => {
+  await withDir(async (dest) => {
+    // Recorded, then really run: the nodes must exist for their modes and times to be set.
+    const runner = recordingRunner({ passThrough: systemRunner });
+    await extractEntries(
+      [
+        dir("rootimg"),
+        dir("rootimg/dev"),
+        { ...baseMeta("rootimg/dev/null", 0o666), kind: "chardev", devmajor: 1, devminor: 3 },
+        { ...baseMeta("rootimg/dev/sda 1", 0o660), kind: "blockdev", devmajor: 8, devminor: 1 },
+        { ...baseMeta("rootimg/run/initctl", 0o600), kind: "fifo" },
+      ],
+      dest,
+      { policy: "rootimage", prefix: PREFIX, runner },
+    );
+    await assertGolden("safe_extract_mknod.argv", runner.transcript({ [dest]: "<dest>" }));
+    assertEquals(runner.runs.map((run) => run.kind), ["run", "run", "run"]);
+    ok((await Deno.lstat(`${dest}/rootimg/run/initctl`)).isFifo, "the FIFO was really made");
   });
 });
 

@@ -196,6 +196,12 @@ export function findTable(name: string): TableSpec | undefined {
   return BY_NAME.get(name);
 }
 
+/** The osimage and linuximage columns, for the flat-manifest adapter of formats/manifest_xml.ts. */
+export const MANIFEST_COLUMNS: { osimage: readonly string[]; linuximage: readonly string[] } = {
+  osimage: BY_NAME.get("osimage")!.columns,
+  linuximage: BY_NAME.get("linuximage")!.columns,
+};
+
 /** xCAT's defaults for site keys that are unset (xcatconfig). */
 export const SITE_DEFAULTS: Readonly<Record<string, string>> = {
   installdir: "/install",

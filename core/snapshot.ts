@@ -17,6 +17,7 @@ import { fileRefs, importBundle } from "./bundle_import.ts";
 import { decompress } from "./compress.ts";
 import { readTar } from "../formats/tar.ts";
 import { type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
+import { MANIFEST_COLUMNS } from "./schema.ts";
 
 /** One snapshot as the index lists it. */
 export interface SnapshotRecord {
@@ -370,7 +371,7 @@ async function bundleManifest(path: string): Promise<ParsedManifest> {
         bytes.set(chunk, offset);
         offset += chunk.byteLength;
       }
-      return parseManifest(new TextDecoder().decode(bytes));
+      return parseManifest(new TextDecoder().decode(bytes), MANIFEST_COLUMNS);
     }
     break;
   }

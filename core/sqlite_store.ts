@@ -1,71 +1,37 @@
-// The SQLite implementation of the table store (node:sqlite, WAL, ordered migrations).
+// The SQLite implementation of the table store (node:sqlite, WAL, the migrations of migrations.ts).
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { findTable, TABLES, type TableSpec } from "./schema.ts";
-import { isDisabled } from "./schema.ts";
+import { findTable, isDisabled, type TableSpec } from "./schema.ts";
+import { MIGRATIONS, SCHEMA_VERSION, type SchemaStep } from "./migrations.ts";
 import { InvalidInputError, NotFoundError, OsimgError } from "./errors.ts";
 import type { ReadOptions, Row, Store, StoreReader, StoreWriter } from "./store.ts";
-
-/** A schema migration; `version` is what `PRAGMA user_version` holds after it ran. */
-export interface Migration {
-  version: number;
-  description: string;
-  up(db: DatabaseSync): void;
-}
-
-/**
- * Columns xCAT added after osimg's first schema; version 1 leaves them out and a later
- * migration adds them, so an old database is brought forward in order.
- */
-const LATER_COLUMNS: readonly { version: number; table: string; column: string }[] = [
-  // xCAT PR #7588 (July 2026) added osimage.nfsrootopts after the 2.18 releases.
-  { version: 2, table: "osimage", column: "nfsrootopts" },
-];
 
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-function createTableSql(spec: TableSpec, omit: ReadonlySet<string>): string {
-  const columns = spec.columns.filter((column) => !omit.has(column));
-  const defs = columns.map((column) =>
-    `${quoteIdent(column)} TEXT${spec.keys.includes(column) ? " NOT NULL" : ""}`
-  );
-  defs.push(`PRIMARY KEY (${spec.keys.map(quoteIdent).join(", ")})`);
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(spec.name)} (${defs.join(", ")})`;
+/** A portable schema step in SQLite's dialect. */
+export function sqliteStatement(step: SchemaStep): string {
+  switch (step.kind) {
+    case "create-table": {
+      const defs = step.columns.map((column) =>
+        `${quoteIdent(column)} TEXT${step.keys.includes(column) ? " NOT NULL" : ""}`
+      );
+      defs.push(`PRIMARY KEY (${step.keys.map(quoteIdent).join(", ")})`);
+      return `CREATE TABLE IF NOT EXISTS ${quoteIdent(step.table)} (${defs.join(", ")})`;
+    }
+    case "add-column":
+      return `ALTER TABLE ${quoteIdent(step.table)} ADD COLUMN ${quoteIdent(step.column)} TEXT`;
+    default:
+      return assertNever(step);
+  }
 }
 
-/** The ordered migrations; each runs once, inside the transaction that bumps user_version. */
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    description: "xCAT's tables as of xCAT 2.18",
-    up(db) {
-      for (const spec of TABLES) {
-        const omit = new Set(
-          LATER_COLUMNS.filter((later) => later.table === spec.name).map((later) => later.column),
-        );
-        db.exec(createTableSql(spec, omit));
-      }
-    },
-  },
-  {
-    version: 2,
-    description: "osimage.nfsrootopts (xCAT PR #7588)",
-    up(db) {
-      for (const later of LATER_COLUMNS.filter((entry) => entry.version === 2)) {
-        db.exec(
-          `ALTER TABLE ${quoteIdent(later.table)} ADD COLUMN ${quoteIdent(later.column)} TEXT`,
-        );
-      }
-    },
-  },
-];
-
-/** The version a fully migrated database has. */
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+function assertNever(value: never): never {
+  throw new Error(`unhandled schema step ${JSON.stringify(value)}`);
+}
 
 function tableSpec(name: string): TableSpec {
   const spec = findTable(name);
@@ -148,13 +114,25 @@ function migrate(db: DatabaseSync, target: number): void {
     const current = userVersion(db);
     for (const migration of MIGRATIONS) {
       if (migration.version <= current || migration.version > target) continue;
-      migration.up(db);
+      for (const step of migration.steps) db.exec(sqliteStatement(step));
       db.exec(`PRAGMA user_version = ${migration.version}`);
     }
     db.exec("COMMIT");
   } catch (error) {
     db.exec("ROLLBACK");
     throw error;
+  }
+}
+
+/**
+ * `run()`'s result as a promise, its throw as a rejection: node:sqlite is synchronous, and a
+ * Store method that throws instead of rejecting escapes a caller's `.catch`.
+ */
+function settle<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 
@@ -262,9 +240,9 @@ class SqliteStore implements Store {
 
   read<T>(work: (reader: StoreReader) => Promise<T>): Promise<T> {
     const reader: StoreReader = {
-      rows: (table, where, options) => Promise.resolve(this.#rows(table, where, options)),
+      rows: (table, where, options) => settle(() => this.#rows(table, where, options)),
     };
-    return work(reader);
+    return settle(() => work(reader));
   }
 
   async write<T>(work: (writer: StoreWriter) => Promise<T>): Promise<T> {
@@ -275,9 +253,9 @@ class SqliteStore implements Store {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const writer: StoreWriter = {
-        rows: (table, where, options) => Promise.resolve(this.#rows(table, where, options)),
-        upsert: (table, row) => Promise.resolve(this.#upsert(table, row)),
-        delete: (table, where) => Promise.resolve(this.#delete(table, where)),
+        rows: (table, where, options) => settle(() => this.#rows(table, where, options)),
+        upsert: (table, row) => settle(() => this.#upsert(table, row)),
+        delete: (table, where) => settle(() => this.#delete(table, where)),
       };
       const result = await work(writer);
       this.#db.exec("COMMIT");

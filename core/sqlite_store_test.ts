@@ -1,6 +1,37 @@
-import { deepStrictEqual as assertEquals, rejects, throws } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { openSqliteStore, SCHEMA_VERSION } from "./sqlite_store.ts";
+import { openSqliteStore } from "./sqlite_store.ts";
+import { SCHEMA_VERSION } from "./migrations.ts";
+import { storeContract } from "./store_contract.ts";
+
+storeContract("SQLite", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "osimg-store-contract-" });
+  const path = `${dir}/etc/xcat/osimg.sqlite`;
+  return {
+    url: `sqlite://${path}`,
+    open: () => Promise.resolve(openSqliteStore(path)),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+});
+
+/** The schema of a database as SQLite keeps it: each table's CREATE statement, in order. */
+function schemaOf(path: string): string[] {
+  const raw = new DatabaseSync(path);
+  try {
+    return (raw.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid")
+      .all() as { sql: string }[]).map((row) => `${row.sql};`);
+  } finally {
+    raw.close();
+  }
+}
+
+/** testdata/store/schema_v<version>.sql: what the migrations made before they were data. */
+async function oldSchema(version: number): Promise<string[]> {
+  const text = await Deno.readTextFile(
+    new URL(`../testdata/store/schema_v${version}.sql`, import.meta.url),
+  );
+  return text.split("\n").filter((line) => line !== "" && !line.startsWith("--"));
+}
 
 async function tempDb(): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "osimg-store-" });
@@ -62,64 +93,41 @@ Deno.test("a database newer than this osimg is refused", async () => {
   }
 });
 
-Deno.test("a failing write transaction leaves nothing behind", async () => {
+Deno.test("a new database has exactly the schema the migrations made before they were data", async () => {
   const { path, cleanup } = await tempDb();
   try {
-    const store = openSqliteStore(path);
-    await rejects(
-      store.write(async (writer) => {
-        await writer.upsert("site", { key: "a", value: "1" });
-        throw new Error("boom");
-      }),
-      /boom/,
-    );
-    assertEquals(await store.read((reader) => reader.rows("site")), []);
-    store.close();
+    openSqliteStore(path).close();
+    assertEquals(schemaOf(path), await oldSchema(SCHEMA_VERSION));
+    const first = `${path}.v1`;
+    openSqliteStore(first, { migrateTo: 1 }).close();
+    assertEquals(schemaOf(first), await oldSchema(1));
   } finally {
     await cleanup();
   }
 });
 
-Deno.test("disabled rows are skipped unless asked for", async () => {
+Deno.test("a version 1 database made by the earlier migration code opens, keeps its rows and migrates", async () => {
   const { path, cleanup } = await tempDb();
   try {
+    const raw = new DatabaseSync(path);
+    for (const statement of await oldSchema(1)) raw.exec(statement);
+    raw.exec("PRAGMA user_version = 1");
+    raw.exec(`INSERT INTO "osimage" ("imagename", "provmethod") VALUES ('img', 'netboot')`);
+    raw.exec(`INSERT INTO "site" ("key", "value") VALUES ('domain', 'cluster.com')`);
+    raw.close();
     const store = openSqliteStore(path);
-    await store.write(async (writer) => {
-      await writer.upsert("site", { key: "a", value: "1", disable: "yes" });
-      await writer.upsert("site", { key: "b", value: "2", disable: "0" });
-    });
+    assertEquals(await store.schemaVersion(), SCHEMA_VERSION);
+    await store.write((writer) =>
+      writer.upsert("osimage", { imagename: "img", nfsrootopts: "vers=4" })
+    );
+    assertEquals(await store.read((reader) => reader.rows("osimage")), [
+      { imagename: "img", provmethod: "netboot", nfsrootopts: "vers=4" },
+    ]);
     assertEquals(await store.read((reader) => reader.rows("site")), [
-      { key: "b", value: "2", disable: "0" },
-    ]);
-    assertEquals(
-      (await store.read((reader) => reader.rows("site", {}, { includeDisabled: true }))).length,
-      2,
-    );
-    store.close();
-  } finally {
-    await cleanup();
-  }
-});
-
-Deno.test("a NUL byte in a value is refused, not stored truncated", async () => {
-  const { path, cleanup } = await tempDb();
-  try {
-    const store = openSqliteStore(path);
-    await store.write((writer) => writer.upsert("nodetype", { node: "cn1", os: "rhels9" }));
-    await rejects(
-      store.write(async (writer) => {
-        await writer.upsert("nodetype", { node: "cn2", os: "a" });
-        await writer.upsert("nodetype", { node: "cn1", os: "a\0b" });
-      }),
-      (error: Error) => {
-        assertEquals(error.message, "Cannot store a NUL byte in 'nodetype.os' (node=cn1).");
-        return true;
-      },
-    );
-    assertEquals(await store.read((reader) => reader.rows("nodetype")), [
-      { node: "cn1", os: "rhels9" },
+      { key: "domain", value: "cluster.com" },
     ]);
     store.close();
+    assertEquals(schemaOf(path), await oldSchema(SCHEMA_VERSION));
   } finally {
     await cleanup();
   }

@@ -2,7 +2,6 @@
 
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { IntegrityError, InvalidInputError } from "../core/errors.ts";
-import { findTable } from "../core/schema.ts";
 
 /**
  * A value as XML::Simple's XMLin returns it with default options: an element's text, a hash of
@@ -66,13 +65,18 @@ export interface ParsedManifest extends Manifest {
   ignored: string[];
 }
 
+/**
+ * The columns of the osimage and linuximage tables, which the flat (<= 2.7) manifest adapter
+ * sorts top-level elements into. The caller passes its schema's (core/schema.ts
+ * MANIFEST_COLUMNS) so this format depends on no table definitions.
+ */
+export interface ManifestColumns {
+  osimage: readonly string[];
+  linuximage: readonly string[];
+}
+
 /** Options of {@linkcode parseManifest}. */
 export interface ParseManifestOptions {
-  /**
-   * Columns of the target schema, used only to convert flat (<= 2.7) manifests; defaults to
-   * osimg's osimage/linuximage tables.
-   */
-  columns?: { osimage: readonly string[]; linuximage: readonly string[] };
   /**
    * xCAT's adapter moves a flat manifest's top-level `postscripts`/`postbootscripts` (the -p
    * lists) into the osimage row, because they are osimage columns. True (the default) keeps that
@@ -358,14 +362,18 @@ function checkName(name: string): string {
  *
  * @example
  * ```ts
- * const manifest = parseManifest(await Deno.readTextFile("manifest.xml"));
+ * const manifest = parseManifest(await Deno.readTextFile("manifest.xml"), MANIFEST_COLUMNS);
  * manifest.osimage.provmethod; // "netboot"
  * ```
  */
-export function parseManifest(text: string, options: ParseManifestOptions = {}): ParsedManifest {
+export function parseManifest(
+  text: string,
+  columns: ManifestColumns,
+  options: ParseManifestOptions = {},
+): ParsedManifest {
   const top = xmlIn(text);
   const format = "osimage" in top || "linuximage" in top ? "nested" : "flat";
-  if (format === "flat") adaptFlatManifest(top, options);
+  if (format === "flat") adaptFlatManifest(top, columns, options);
 
   const manifest: ParsedManifest = {
     osimage: rowOf(top.osimage, "osimage"),
@@ -402,11 +410,11 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
 }
 
 /** xCAT's manifest_adapter (imgport.pm L1672-1700) for flat <= 2.7 manifests. */
-function adaptFlatManifest(top: XmlSimpleHash, options: ParseManifestOptions): void {
-  const columns = options.columns ?? {
-    osimage: findTable("osimage")?.columns ?? [],
-    linuximage: findTable("linuximage")?.columns ?? [],
-  };
+function adaptFlatManifest(
+  top: XmlSimpleHash,
+  columns: ManifestColumns,
+  options: ParseManifestOptions,
+): void {
   const keepPostscripts = options.flatPostscriptsToOsimage === false;
   const osimage: XmlSimpleHash = {};
   const linuximage: XmlSimpleHash = {};

@@ -3,6 +3,7 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { IntegrityError, InvalidInputError } from "../core/errors.ts";
 import { type Manifest, parseManifest, serializeManifest, xmlIn, xmlOut } from "./manifest_xml.ts";
+import { MANIFEST_COLUMNS } from "../core/schema.ts";
 
 const fixture = (name: string) =>
   Deno.readTextFileSync(new URL(`../testdata/bundles/${name}`, import.meta.url));
@@ -211,7 +212,7 @@ Deno.test("parseManifest reads every golden manifest back to the same structure"
       [RAW, "s390x-raw.manifest.xml"],
     ] as const
   ) {
-    const parsed = parseManifest(fixture(name));
+    const parsed = parseManifest(fixture(name), MANIFEST_COLUMNS);
     assertEquals(parsed.format, "nested", name);
     assertEquals(parsed.ignored, [], name);
     assertEquals(withoutParseInfo(parsed), normalized(manifest), name);
@@ -229,7 +230,7 @@ Deno.test("parse(serialize(x)) == x for both kit encodings and a single kit", ()
   for (const manifest of [NETBOOT, INSTALL, STATELITE, KITS, ESCAPING, RAW, single]) {
     for (const kitEncoding of ["by-name", "native"] as const) {
       const text = serializeManifest(manifest, { kitEncoding });
-      assertEquals(withoutParseInfo(parseManifest(text)), normalized(manifest));
+      assertEquals(withoutParseInfo(parseManifest(text, MANIFEST_COLUMNS)), normalized(manifest));
     }
   }
 });
@@ -240,7 +241,9 @@ Deno.test("a single native kit row (which real xCAT cannot read) parses by its <
     { kitEncoding: "native" },
   );
   ok(text.includes("  <kit>\n    <name>k1</name>\n    <kitdir>"));
-  assertEquals(parseManifest(text).kit, { k1: { kitname: "k1", kitdir: "/install/kits/k1" } });
+  assertEquals(parseManifest(text, MANIFEST_COLUMNS).kit, {
+    k1: { kitname: "k1", kitdir: "/install/kits/k1" },
+  });
 });
 
 Deno.test("kit rows without <name> are keyed by their key column", () => {
@@ -252,7 +255,7 @@ Deno.test("kit rows without <name> are keyed by their key column", () => {
   <osimage><imagename>i</imagename></osimage>
 </xcatimage>
 `;
-  const parsed = parseManifest(text);
+  const parsed = parseManifest(text, MANIFEST_COLUMNS);
   assertEquals(parsed.kit, {
     a: { kitname: "a", kitdir: "/install/kits/a" },
     b: { kitname: "b" },
@@ -269,11 +272,11 @@ Deno.test("a kit name that is not an XML name falls back to the native form with
   assertEquals(warnings.length, 1);
   ok(warnings[0]!.includes("'1kit:x'"));
   ok(text.includes("<kit>\n    <name>1kit:x</name>"));
-  assertEquals(parseManifest(text).kit, { "1kit:x": { kitname: "1kit:x" } });
+  assertEquals(parseManifest(text, MANIFEST_COLUMNS).kit, { "1kit:x": { kitname: "1kit:x" } });
 });
 
 Deno.test("2.7 flat manifests parse through xCAT's adapter", () => {
-  const parsed = parseManifest(fixture("flat-2.7-netboot.manifest.xml"));
+  const parsed = parseManifest(fixture("flat-2.7-netboot.manifest.xml"), MANIFEST_COLUMNS);
   assertEquals(parsed.format, "flat");
   assertEquals(parsed.osimage, {
     imagename: "myimage",
@@ -307,7 +310,7 @@ Deno.test("2.7 flat manifests parse through xCAT's adapter", () => {
   }]);
   // The -p lists are osimage columns, so xCAT's adapter moves them: nothing left for -p.
   assertEquals(parsed.postscripts, undefined);
-  const keep = parseManifest(fixture("flat-2.7-netboot.manifest.xml"), {
+  const keep = parseManifest(fixture("flat-2.7-netboot.manifest.xml"), MANIFEST_COLUMNS, {
     flatPostscriptsToOsimage: false,
   });
   assertEquals(keep.postscripts, "syslog,remoteshell,my1,configrmcnode,syncfiles,my1,my2");
@@ -317,6 +320,7 @@ Deno.test("2.7 flat manifests parse through xCAT's adapter", () => {
 Deno.test("2.7's osdistro stays at the top level and is listed as ignored", () => {
   const parsed = parseManifest(
     `<?xml version="1.0"?>\n<xcatimage>\n  <imagename>i</imagename>\n  <osdistro>sles</osdistro>\n</xcatimage>\n`,
+    MANIFEST_COLUMNS,
   );
   assertEquals(parsed.ignored, ["osdistro"]);
   assertEquals(parsed.osimage, { imagename: "i" });
@@ -359,7 +363,7 @@ Deno.test("hostile: DOCTYPE/ENTITY declarations are refused (XXE, billion laughs
 <xcatimage><kernel>&lol2;</kernel></xcatimage>`;
   for (const text of [xxe, laughs, `<!doctype x><x/>`]) {
     throws(
-      () => parseManifest(text),
+      () => parseManifest(text, MANIFEST_COLUMNS),
       (error) => error instanceof IntegrityError && /no XML entities/.test(error.message),
     );
   }
@@ -367,28 +371,39 @@ Deno.test("hostile: DOCTYPE/ENTITY declarations are refused (XXE, billion laughs
 
 Deno.test("hostile: undeclared entity references are refused", () => {
   throws(
-    () => parseManifest(`<xcatimage><kernel>&xxe;</kernel></xcatimage>`),
+    () => parseManifest(`<xcatimage><kernel>&xxe;</kernel></xcatimage>`, MANIFEST_COLUMNS),
     (error) => error instanceof IntegrityError && /no XML entities/.test(error.message),
   );
 });
 
 Deno.test("malformed XML and wrong shapes give one clear error", () => {
   throws(
-    () => parseManifest(`<xcatimage><osimage></xcatimage>`),
+    () => parseManifest(`<xcatimage><osimage></xcatimage>`, MANIFEST_COLUMNS),
     (error) => error instanceof InvalidInputError && /Please verify the XML/.test(error.message),
   );
   throws(
     () =>
-      parseManifest(`<xcatimage><osimage><imagename><a>1</a></imagename></osimage></xcatimage>`),
+      parseManifest(
+        `<xcatimage><osimage><imagename><a>1</a></imagename></osimage></xcatimage>`,
+        MANIFEST_COLUMNS,
+      ),
     (error) => error instanceof InvalidInputError && /osimage><imagename/.test(error.message),
   );
   throws(
-    () => parseManifest(`<xcatimage><kernel>a</kernel><kernel>b</kernel><osimage/></xcatimage>`),
+    () =>
+      parseManifest(
+        `<xcatimage><kernel>a</kernel><kernel>b</kernel><osimage/></xcatimage>`,
+        MANIFEST_COLUMNS,
+      ),
     (error) =>
       error instanceof InvalidInputError && /<kernel> must be given once/.test(error.message),
   );
   throws(
-    () => parseManifest(`<xcatimage><osimage/><extra><src>a</src></extra></xcatimage>`),
+    () =>
+      parseManifest(
+        `<xcatimage><osimage/><extra><src>a</src></extra></xcatimage>`,
+        MANIFEST_COLUMNS,
+      ),
     (error) => error instanceof InvalidInputError && /<extra>/.test(error.message),
   );
 });
@@ -397,6 +412,7 @@ Deno.test("an empty column element reads as absent; the five key fields are trim
   const parsed = parseManifest(
     `<xcatimage><osimage><imagename> i </imagename><comments/><osvers>\nv\n</osvers>` +
       `<description> d </description></osimage></xcatimage>`,
+    MANIFEST_COLUMNS,
   );
   assertEquals(parsed.osimage, { imagename: "i", osvers: "v", description: " d " });
 });

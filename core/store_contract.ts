@@ -1,0 +1,237 @@
+// The behaviour every Store must have, as Deno tests a store implementation's test file registers.
+
+import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { InvalidInputError, NotFoundError } from "./errors.ts";
+import { openStore } from "./open_store.ts";
+import { systemRunner } from "./process.ts";
+import type { Store } from "./store.ts";
+
+/** A fresh, empty database for one test. */
+export interface ContractDatabase {
+  /** Its --db URL: other processes open it with openStore (the serialization test). */
+  url: string;
+  /** Opens a store on it; several may be open at once. */
+  open(): Promise<Store>;
+  /** Removes the database. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const COUNTER = fileURLToPath(new URL("../testdata/store/contract_counter.ts", import.meta.url));
+
+/**
+ * Registers the store contract's tests, named `<name> store: ...`, each on a database from
+ * `newDatabase`.
+ *
+ * @example
+ * ```ts
+ * storeContract("SQLite", async () => { const dir = await Deno.makeTempDir(); ... });
+ * ```
+ */
+export function storeContract(name: string, newDatabase: () => Promise<ContractDatabase>): void {
+  const test = (title: string, body: (database: ContractDatabase, store: Store) => Promise<void>) =>
+    Deno.test(`${name} store: ${title}`, async () => {
+      await using database = await newDatabase();
+      const store = await database.open();
+      try {
+        await body(database, store);
+      } finally {
+        store.close();
+      }
+    });
+  const rows = (store: Store, table: string, where?: Record<string, string>) =>
+    store.read((reader) => reader.rows(table, where));
+
+  test(
+    "upsert inserts, then sets only the columns it names; an empty value clears",
+    async (_, store) => {
+      await store.write((writer) =>
+        writer.upsert("osimage", { imagename: "img", provmethod: "netboot", profile: "compute" })
+      );
+      await store.write((writer) =>
+        writer.upsert("osimage", { imagename: "img", profile: "service", osarch: "" })
+      );
+      assertEquals(await rows(store, "osimage"), [
+        { imagename: "img", profile: "service", provmethod: "netboot" },
+      ]);
+      await store.write((writer) => writer.upsert("osimage", { imagename: "img", profile: "" }));
+      // An empty column is no column: xCAT makes no difference between NULL and "".
+      assertEquals(await rows(store, "osimage"), [{ imagename: "img", provmethod: "netboot" }]);
+      // A row naming only its key changes nothing and adds nothing.
+      await store.write((writer) => writer.upsert("osimage", { imagename: "img" }));
+      assertEquals(await rows(store, "osimage"), [{ imagename: "img", provmethod: "netboot" }]);
+    },
+  );
+
+  test("rows come back in insertion order; an update keeps a row's place", async (_, store) => {
+    await store.write(async (writer) => {
+      for (const node of ["n3", "n1", "n2"]) await writer.upsert("nodetype", { node, os: "a" });
+    });
+    await store.write(async (writer) => {
+      await writer.upsert("nodetype", { node: "n3", os: "b" });
+      await writer.delete("nodetype", { node: "n1" });
+      await writer.upsert("nodetype", { node: "n1", os: "c" });
+    });
+    assertEquals(await rows(store, "nodetype"), [
+      { node: "n3", os: "b" },
+      { node: "n2", os: "a" },
+      { node: "n1", os: "c" },
+    ]);
+  });
+
+  test(
+    "where matches equal columns, and an empty value matches an empty column",
+    async (_, store) => {
+      await store.write(async (writer) => {
+        await writer.upsert("nodetype", { node: "n1", os: "rhels9", arch: "x86_64" });
+        await writer.upsert("nodetype", { node: "n2", os: "rhels9" });
+        await writer.upsert("nodetype", { node: "n3", os: "sles15", arch: "x86_64" });
+      });
+      assertEquals(
+        (await rows(store, "nodetype", { os: "rhels9", arch: "x86_64" })).map((row) => row.node),
+        ["n1"],
+      );
+      assertEquals((await rows(store, "nodetype", { arch: "" })).map((row) => row.node), ["n2"]);
+    },
+  );
+
+  test(
+    "delete removes the rows matching where and counts them; an empty where removes all",
+    async (_, store) => {
+      await store.write(async (writer) => {
+        for (const node of ["n1", "n2", "n3"]) {
+          await writer.upsert("nodetype", { node, os: node === "n2" ? "sles15" : "rhels9" });
+        }
+      });
+      assertEquals(await store.write((writer) => writer.delete("nodetype", { os: "rhels9" })), 2);
+      assertEquals(await rows(store, "nodetype"), [{ node: "n2", os: "sles15" }]);
+      assertEquals(await store.write((writer) => writer.delete("nodetype", { os: "none" })), 0);
+      assertEquals(await store.write((writer) => writer.delete("nodetype", {})), 1);
+      assertEquals(await rows(store, "nodetype"), []);
+    },
+  );
+
+  test("disabled rows are skipped unless asked for", async (_, store) => {
+    await store.write(async (writer) => {
+      await writer.upsert("site", { key: "a", value: "1", disable: "yes" });
+      await writer.upsert("site", { key: "b", value: "2", disable: "0" });
+      await writer.upsert("site", { key: "c", value: "3", disable: "1" });
+    });
+    assertEquals(await rows(store, "site"), [{ key: "b", value: "2", disable: "0" }]);
+    assertEquals(
+      (await store.read((reader) => reader.rows("site", {}, { includeDisabled: true })))
+        .map((row) => row.key),
+      ["a", "b", "c"],
+    );
+  });
+
+  test(
+    "a write transaction sees its own changes and rolls back whole on a throw",
+    async (_, store) => {
+      await store.write((writer) => writer.upsert("site", { key: "kept", value: "1" }));
+      await rejects(
+        store.write(async (writer) => {
+          await writer.upsert("site", { key: "a", value: "1" });
+          await writer.upsert("site", { key: "kept", value: "2" });
+          await writer.delete("site", { key: "kept" });
+          assertEquals(await writer.rows("site"), [{ key: "a", value: "1" }]);
+          throw new Error("boom");
+        }),
+        /boom/,
+      );
+      assertEquals(await rows(store, "site"), [{ key: "kept", value: "1" }]);
+      // The store is usable after the rollback.
+      await store.write((writer) => writer.upsert("site", { key: "b", value: "2" }));
+      assertEquals((await rows(store, "site")).length, 2);
+    },
+  );
+
+  test("a NUL byte in a value is refused, not stored truncated", async (_, store) => {
+    await store.write((writer) => writer.upsert("nodetype", { node: "cn1", os: "rhels9" }));
+    await rejects(
+      store.write(async (writer) => {
+        await writer.upsert("nodetype", { node: "cn2", os: "a" });
+        await writer.upsert("nodetype", { node: "cn1", os: "a\0b" });
+      }),
+      (error: Error) => {
+        ok(error instanceof InvalidInputError);
+        assertEquals(error.message, "Cannot store a NUL byte in 'nodetype.os' (node=cn1).");
+        return true;
+      },
+    );
+    assertEquals(await rows(store, "nodetype"), [{ node: "cn1", os: "rhels9" }]);
+  });
+
+  test(
+    "unknown tables and columns and a missing key are refused with what is wrong",
+    async (_, store) => {
+      await rejects(
+        store.read((reader) => reader.rows("nosuch")),
+        (error: Error) =>
+          error instanceof NotFoundError && error.message === "No such table: nosuch",
+      );
+      await rejects(
+        store.write((writer) => writer.upsert("site", { key: "a", colour: "red" })),
+        (error: Error) =>
+          error instanceof InvalidInputError &&
+          error.message === "Table 'site' has no column 'colour'.",
+      );
+      await rejects(
+        store.write((writer) => writer.upsert("site", { value: "1" })),
+        (error: Error) =>
+          error instanceof InvalidInputError &&
+          error.message === "A row of table 'site' needs a value for 'key'.",
+      );
+      assertEquals(
+        await store.read((reader) => reader.rows("site", {}, { includeDisabled: true })),
+        [],
+      );
+    },
+  );
+
+  test("a second store on the same database sees committed changes", async (database, store) => {
+    const other = await database.open();
+    try {
+      assertEquals(await other.schemaVersion(), await store.schemaVersion());
+      await store.write((writer) => writer.upsert("site", { key: "a", value: "1" }));
+      assertEquals(await other.read((reader) => reader.rows("site")), [{ key: "a", value: "1" }]);
+      await other.write((writer) => writer.upsert("site", { key: "a", value: "2" }));
+      assertEquals(await rows(store, "site"), [{ key: "a", value: "2" }]);
+    } finally {
+      other.close();
+    }
+  });
+
+  test(
+    "write transactions of separate processes are serialized: no increment is lost",
+    async (database, store) => {
+      await store.write((writer) => writer.upsert("site", { key: "counter", value: "0" }));
+      const perProcess = 40;
+      // Read-modify-write in each transaction: interleaved transactions would lose increments.
+      await Promise.all(["a", "b", "c"].map((id) =>
+        systemRunner.run([
+          Deno.execPath(),
+          "run",
+          "-A",
+          COUNTER,
+          database.url,
+          id,
+          String(perProcess),
+        ])
+      ));
+      const [counter] = await rows(store, "site", { key: "counter" });
+      assertEquals(counter?.value, String(3 * perProcess));
+      assertEquals((await rows(store, "site")).length, 1 + 3 * perProcess);
+    },
+  );
+
+  test("openStore opens the database by its URL", async (database, store) => {
+    await store.write((writer) => writer.upsert("site", { key: "a", value: "1" }));
+    const byUrl = openStore(database.url);
+    try {
+      assertEquals(await byUrl.read((reader) => reader.rows("site")), [{ key: "a", value: "1" }]);
+    } finally {
+      byUrl.close();
+    }
+  });
+}
