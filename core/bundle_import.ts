@@ -6,7 +6,8 @@ import { resolve } from "node:path";
 import { posix } from "node:path";
 import { KIT_KEY_COLUMN, type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
 import { readCpio } from "../formats/cpio_newc.ts";
-import { type BundleImage, fileChunks, scanBundle } from "./bundle_reader.ts";
+import { type BundleImage, scanBundle } from "./bundle_reader.ts";
+import { exists as lexists, fileChunks } from "./files.ts";
 import {
   type CommitHook,
   commitStaged,
@@ -268,15 +269,6 @@ export function parseLitefileCsv(text: string): { file: string; options: string 
     rows.push({ file, options: fields[5] ?? "" });
   }
   return rows;
-}
-
-async function lexists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The allowed roots for manifest paths, as management paths. */

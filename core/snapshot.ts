@@ -10,7 +10,8 @@ import {
   NotFoundError,
   OsimgError,
 } from "./errors.ts";
-import { exportImage, readFile } from "./bundle_export.ts";
+import { exportImage } from "./bundle_export.ts";
+import { exists, fileChunks } from "./files.ts";
 import { checkObjectName, checkSnapshotSelector, shownValue } from "./object_names.ts";
 import { fileRefs, importBundle } from "./bundle_import.ts";
 import { decompress } from "./compress.ts";
@@ -272,7 +273,7 @@ export async function verifyBlob(ctx: Context, record: SnapshotRecord): Promise<
   const path = blobPath(await snapshotStore(ctx), record.digest);
   const hash = createHash("sha256");
   try {
-    for await (const chunk of readFile(path)) hash.update(chunk);
+    for await (const chunk of fileChunks(path)) hash.update(chunk);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new NotFoundError(
@@ -355,7 +356,7 @@ export async function rollbackImage(
 
 /** The manifest of a bundle: its first member, read without going further. */
 async function bundleManifest(path: string): Promise<ParsedManifest> {
-  for await (const entry of readTar(decompress(readFile(path)))) {
+  for await (const entry of readTar(decompress(fileChunks(path)))) {
     if (entry.kind === "file" && entry.path.endsWith("/manifest.xml")) {
       const chunks: Uint8Array[] = [];
       for await (const chunk of entry.content.open()) chunks.push(chunk);
@@ -370,13 +371,4 @@ async function bundleManifest(path: string): Promise<ParsedManifest> {
     break;
   }
   throw new IntegrityError(`The snapshot bundle ${path} does not start with its manifest.xml.`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
