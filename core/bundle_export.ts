@@ -19,6 +19,7 @@ import { compress, type Compression, COMPRESSORS } from "./compress.ts";
 import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";
 import { walkTree } from "./walk.ts";
 import { fileChunks } from "./files.ts";
+import { commaList } from "../formats/comma_list.ts";
 import { tarStream } from "../formats/tar.ts";
 import { cpioStream } from "../formats/cpio_newc.ts";
 import type { Entry, EntryMeta, FileContent } from "../formats/entry.ts";
@@ -1071,11 +1072,6 @@ async function digestOf(content: FileContent, progress?: Progress): Promise<stri
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** A comma-separated table value as its non-empty items. */
-export function commaList(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 }
 
 async function isReadable(path: string, isDirectory: boolean): Promise<boolean> {

@@ -28,6 +28,7 @@ import {
   UsageError,
 } from "./errors.ts";
 import { LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
+import { commaList } from "../formats/comma_list.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { loadNodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
@@ -99,8 +100,9 @@ const LIST_FIELDS: readonly [table: "osimage" | "linuximage", column: string][] 
   ["linuximage", "exlist"],
 ];
 
+/** xCAT's imgimport splits the manifest's lists on bare commas: white space stays. */
 function splitList(value: string | undefined): string[] {
-  return (value ?? "").split(",").filter((item) => item !== "");
+  return commaList(value, { trim: false });
 }
 
 /**

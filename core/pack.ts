@@ -28,6 +28,7 @@ import { hasProgram } from "./process.ts";
 import type { Progress } from "./progress.ts";
 import type { Entry, FileContent } from "../formats/entry.ts";
 import { CpioLimitError, cpioStream } from "../formats/cpio_newc.ts";
+import { commaList } from "../formats/comma_list.ts";
 import { tarStream } from "../formats/tar.ts";
 import { isLinkEntry, parseLitefileSave } from "../formats/litefile_save.ts";
 import {
@@ -114,11 +115,6 @@ export async function findNetbootImage(
     );
   }
   return names[0]!;
-}
-
-/** Splits a comma list column (exlist, synclists) into its entries. */
-export function commaList(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 }
 
 /**
