@@ -17,7 +17,7 @@ import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store.ts";
 import { compress, type Compression, COMPRESSORS } from "./compress.ts";
 import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";
-import { walkTree } from "./walk.ts";
+import { comparePaths, compareUtf8, walkTree } from "./walk.ts";
 import { fileChunks } from "./files.ts";
 import { commaList } from "../formats/comma_list.ts";
 import { tarStream } from "../formats/tar.ts";
@@ -577,7 +577,7 @@ export async function nodePostscripts(
     // A group name: xCAT expands the noderange and takes its first node.
     const members = (await reader.rows("nodelist"))
       .filter((row) => commaList(row.groups).includes(nodeOrGroup))
-      .sort((a, b) => compareText(a.node ?? "", b.node ?? ""));
+      .sort((a, b) => compareUtf8(a.node ?? "", b.node ?? ""));
     node = members[0];
   }
   if (!node?.node) {
@@ -681,7 +681,7 @@ async function rawImageFiles(ctx: Context, dir: string): Promise<string[]> {
   } catch (error) {
     throw new NotFoundError(`Could not open image files in directory ${dir}`, { cause: error });
   }
-  return names.sort(compareText).map((name) => `${dir}/${name}`);
+  return names.sort(compareUtf8).map((name) => `${dir}/${name}`);
 }
 
 /** Parses and checks one `-e src[:dest]` (§3.5), failing instead of ignoring as xCAT does. */
@@ -824,20 +824,6 @@ function orderMembers(members: PlannedMember[]): PlannedMember[] {
     emitted.add(sorted[index]!.entry.path);
   }
   return sorted;
-}
-
-function comparePaths(a: string, b: string): number {
-  const left = a.split("/");
-  const right = b.split("/");
-  for (let index = 0; index < Math.min(left.length, right.length); index++) {
-    const order = compareText(left[index]!, right[index]!);
-    if (order !== 0) return order;
-  }
-  return left.length - right.length;
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
