@@ -4,6 +4,7 @@ import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "
 import { exportImage } from "../core/bundle_export.ts";
 import { type Compression, COMPRESSIONS } from "../core/compress.ts";
 import { UsageError } from "../core/errors.ts";
+import { sourceDateEpoch } from "./source_date_epoch.ts";
 
 export const imgexport: Command = {
   name: "imgexport",
@@ -50,18 +51,3 @@ export const imgexport: Command = {
     });
   },
 };
-
-/**
- * SOURCE_DATE_EPOCH (reproducible-builds.org): a non-negative integer number of seconds, or
- * unset. Read only here, in cmd/, so core stays free of ambient state.
- */
-export function sourceDateEpoch(env: Readonly<Record<string, string>>): number | undefined {
-  const value = env.SOURCE_DATE_EPOCH;
-  if (value === undefined || value === "") return undefined;
-  if (!/^[0-9]{1,15}$/.test(value)) {
-    throw new UsageError(
-      `imgexport: SOURCE_DATE_EPOCH must be a whole number of seconds, not '${value}'.`,
-    );
-  }
-  return Number(value);
-}

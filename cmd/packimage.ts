@@ -11,16 +11,7 @@ import {
   packImage,
   type PackMethod,
 } from "../core/pack.ts";
-
-/** SOURCE_DATE_EPOCH as whole seconds, or undefined; only cmd/ reads the environment. */
-export function sourceDateEpoch(env: Readonly<Record<string, string>>): number | undefined {
-  const value = env.SOURCE_DATE_EPOCH;
-  if (value === undefined || value === "") return undefined;
-  if (!/^\d+$/.test(value)) {
-    throw new UsageError(`SOURCE_DATE_EPOCH must be whole seconds since 1970, not '${value}'.`);
-  }
-  return Number(value);
-}
+import { sourceDateEpoch } from "./source_date_epoch.ts";
 
 export const packimage: Command = {
   name: "packimage",

@@ -15,9 +15,11 @@ import {
 import { checkObjectName } from "./object_names.ts";
 import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store.ts";
-import { compress, type Compression } from "./compress.ts";
+import { compress, type Compression, COMPRESSORS } from "./compress.ts";
 import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";
-import { walkTree } from "./walk.ts";
+import { comparePaths, compareUtf8, walkTree } from "./walk.ts";
+import { fileChunks } from "./files.ts";
+import { commaList } from "../formats/comma_list.ts";
 import { tarStream } from "../formats/tar.ts";
 import { cpioStream } from "../formats/cpio_newc.ts";
 import type { Entry, EntryMeta, FileContent } from "../formats/entry.ts";
@@ -73,22 +75,6 @@ const COLUMNS_UNKNOWN_TO_XCAT: Readonly<Record<string, readonly string[]>> = {
   osimage: ["nfsrootopts"],
   linuximage: [],
 };
-/** Fixed compression levels: part of what makes a bundle the same bytes everywhere. */
-const LEVELS: Readonly<Record<Compression, number | undefined>> = {
-  // compress()'s default level for gzip (see core/compress.ts).
-  gzip: 5,
-  zstd: 3,
-  xz: 6,
-  bzip2: 9,
-  none: undefined,
-};
-const EXTENSIONS: Readonly<Record<Compression, string>> = {
-  gzip: ".tgz",
-  zstd: ".tar.zst",
-  xz: ".tar.xz",
-  bzip2: ".tar.bz2",
-  none: ".tar",
-};
 /** xCAT's search order for the packed root image in rootimgdir (SvrUtils searchcompressedrootimg). */
 const XCAT_ROOTIMG_NAMES = [
   "rootimg.cpio.gz",
@@ -114,7 +100,6 @@ export const ROOTIMG_NAMES: readonly string[] = [
 const XCAT_SHARE = "/opt/xcat/share/xcat";
 const MANIFEST = "manifest.xml";
 const SUMS = "SHA256SUMS";
-const READ_CHUNK = 1 << 20;
 
 /** A file to bundle, read from disk when the archive gets to it. */
 interface DiskSource {
@@ -196,7 +181,7 @@ async function resolveDestination(
   imageName: string,
   compression: Compression,
 ): Promise<string> {
-  const defaultName = imageName.replace(/\s+/g, "_") + EXTENSIONS[compression];
+  const defaultName = imageName.replace(/\s+/g, "_") + COMPRESSORS[compression].bundleExtension;
   if (destination === undefined || destination === "") return posix.join(ctx.cwd, defaultName);
   const resolved = posix.resolve(ctx.cwd, destination);
   const info = await Deno.stat(resolved).catch(() => undefined);
@@ -412,7 +397,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
       entry: {
         ...meta(`${directory}/${base}`, info.mode, info.mtime),
         kind: "file",
-        content: { size: info.size, open: () => readFile(host) },
+        content: { size: info.size, open: () => fileChunks(host) },
       },
       source: { kind: "disk", hostPath: host, label: path },
     });
@@ -477,7 +462,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
         entry: {
           ...meta(`${directory}/extra/${basename(src)}`, info.mode, info.mtime),
           kind: "file",
-          content: { size: info.size, open: () => readFile(host) },
+          content: { size: info.size, open: () => fileChunks(host) },
         },
         source: { kind: "disk", hostPath: host, label: src },
       });
@@ -592,7 +577,7 @@ export async function nodePostscripts(
     // A group name: xCAT expands the noderange and takes its first node.
     const members = (await reader.rows("nodelist"))
       .filter((row) => commaList(row.groups).includes(nodeOrGroup))
-      .sort((a, b) => compareText(a.node ?? "", b.node ?? ""));
+      .sort((a, b) => compareUtf8(a.node ?? "", b.node ?? ""));
     node = members[0];
   }
   if (!node?.node) {
@@ -696,7 +681,7 @@ async function rawImageFiles(ctx: Context, dir: string): Promise<string[]> {
   } catch (error) {
     throw new NotFoundError(`Could not open image files in directory ${dir}`, { cause: error });
   }
-  return names.sort(compareText).map((name) => `${dir}/${name}`);
+  return names.sort(compareUtf8).map((name) => `${dir}/${name}`);
 }
 
 /** Parses and checks one `-e src[:dest]` (§3.5), failing instead of ignoring as xCAT does. */
@@ -841,20 +826,6 @@ function orderMembers(members: PlannedMember[]): PlannedMember[] {
   return sorted;
 }
 
-function comparePaths(a: string, b: string): number {
-  const left = a.split("/");
-  const right = b.split("/");
-  for (let index = 0; index < Math.min(left.length, right.length); index++) {
-    const order = compareText(left[index]!, right[index]!);
-    if (order !== 0) return order;
-  }
-  return left.length - right.length;
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -885,7 +856,7 @@ export async function writeBundle(
         entry: {
           ...meta(`${plan.directory}/rootimgtree.gz`, 0o644, plan.epoch),
           kind: "file",
-          content: { size: tree.size, open: () => readFile(treeFile) },
+          content: { size: tree.size, open: () => fileChunks(treeFile) },
         },
         source: { kind: "disk", hostPath: treeFile, label: plan.manifest.rootimgtree! },
         digest: tree.sha256,
@@ -943,7 +914,7 @@ export async function writeBundle(
       const archive = tarStream(entries);
       const output = compression === "none"
         ? archive
-        : compress(compression, archive, { level: LEVELS[compression] });
+        : compress(compression, archive, { level: COMPRESSORS[compression].levels?.bundleLevel });
       for await (const chunk of output) {
         hash?.update(chunk);
         bytes += chunk.byteLength;
@@ -983,7 +954,11 @@ async function packRootTree(
   const hash = createHash("sha256");
   let size = 0;
   try {
-    for await (const chunk of compress("gzip", cpioStream(renamed()), { level: LEVELS.gzip })) {
+    for await (
+      const chunk of compress("gzip", cpioStream(renamed()), {
+        level: COMPRESSORS.gzip.levels!.bundleLevel,
+      })
+    ) {
       hash.update(chunk);
       size += chunk.byteLength;
       await writeAll(file, chunk);
@@ -1067,21 +1042,6 @@ function bytesOf(bytes: Uint8Array): FileContent {
   };
 }
 
-/** A file's bytes in fresh 1 MiB chunks (readers may keep views of earlier chunks). */
-export async function* readFile(path: string): AsyncGenerator<Uint8Array> {
-  const file = await Deno.open(path, { read: true });
-  try {
-    while (true) {
-      const buffer = new Uint8Array(READ_CHUNK);
-      const count = await file.read(buffer);
-      if (count === null) return;
-      yield count === READ_CHUNK ? buffer : buffer.subarray(0, count);
-    }
-  } finally {
-    file.close();
-  }
-}
-
 async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
@@ -1098,11 +1058,6 @@ async function digestOf(content: FileContent, progress?: Progress): Promise<stri
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** A comma-separated table value as its non-empty items. */
-export function commaList(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 }
 
 async function isReadable(path: string, isDirectory: boolean): Promise<boolean> {

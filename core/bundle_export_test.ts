@@ -425,3 +425,17 @@ Deno.test("extras a bundle cannot carry are refused before writing: escaping sym
   ok(empty.stderr.includes("the extra directory /tmp/empty is empty"), empty.stderr);
   assertEquals(await listDir(t.root), before);
 });
+
+Deno.test("bundle members with astral-plane names sort in the walker's UTF-8 byte order", async () => {
+  await using t = await fixtureRoot();
+  // U+FB01 is one UTF-16 unit (FB01), U+1F600 two (D83D DE00): UTF-16 order puts the emoji
+  // first, UTF-8 bytes (EF AC 81 < F0 9F 98 80) and the walker put it last.
+  for (const name of ["\u{1F600}.conf", "\uFB01.conf", "z.conf"]) {
+    await Deno.writeTextFile(`${t.root}/tmp/mydir/${name}`, `${name}\n`);
+  }
+  await t.ok(["imgexport", NETBOOT, "-e", "/tmp/mydir:/usr/mydir", "astral.tgz"]);
+  const names = (await runTool("tar", ["-tzf", `${t.root}/astral.tgz`])).stdout.split("\n")
+    .filter((name) => name.startsWith(`${NETBOOT}/extra/tmp/mydir/`) && !name.includes("sub/"))
+    .map((name) => name.slice(`${NETBOOT}/extra/tmp/mydir/`.length));
+  assertEquals(names, ["", "a.conf", "z.conf", "\uFB01.conf", "\u{1F600}.conf"]);
+});

@@ -6,7 +6,8 @@ import { resolve } from "node:path";
 import { posix } from "node:path";
 import { KIT_KEY_COLUMN, type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
 import { readCpio } from "../formats/cpio_newc.ts";
-import { type BundleImage, fileChunks, scanBundle } from "./bundle_reader.ts";
+import { type BundleImage, scanBundle } from "./bundle_reader.ts";
+import { exists as lexists, fileChunks } from "./files.ts";
 import {
   type CommitHook,
   commitStaged,
@@ -27,6 +28,7 @@ import {
   UsageError,
 } from "./errors.ts";
 import { LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
+import { commaList } from "../formats/comma_list.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { loadNodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
@@ -98,8 +100,9 @@ const LIST_FIELDS: readonly [table: "osimage" | "linuximage", column: string][] 
   ["linuximage", "exlist"],
 ];
 
+/** xCAT's imgimport splits the manifest's lists on bare commas: white space stays. */
 function splitList(value: string | undefined): string[] {
-  return (value ?? "").split(",").filter((item) => item !== "");
+  return commaList(value, { trim: false });
 }
 
 /**
@@ -268,15 +271,6 @@ export function parseLitefileCsv(text: string): { file: string; options: string 
     rows.push({ file, options: fields[5] ?? "" });
   }
   return rows;
-}
-
-async function lexists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The allowed roots for manifest paths, as management paths. */

@@ -6,7 +6,7 @@ import { parseSha256Sums } from "../formats/sha256sums.ts";
 import { readTar } from "../formats/tar.ts";
 import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
 import { decompress } from "./compress.ts";
-import { IntegrityError, NotFoundError } from "./errors.ts";
+import { IntegrityError } from "./errors.ts";
 import { Sha256Worker } from "./hash_worker.ts";
 import {
   consumeContent,
@@ -74,27 +74,6 @@ export interface ScanOptions {
   expansionHint?: string;
   /** With `destination`: the free space to keep on its file system while writing. */
   space?: SpaceReserve;
-}
-
-/** Reads a file as a stream of fresh 1 MiB chunks (a chunk is never reused after it is yielded). */
-export async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new NotFoundError(`Cannot find ${path}`);
-    throw error;
-  }
-  try {
-    while (true) {
-      const buffer = new Uint8Array(1 << 20);
-      const count = await file.read(buffer);
-      if (count === null) return;
-      yield count === buffer.byteLength ? buffer : buffer.subarray(0, count);
-    }
-  } finally {
-    file.close();
-  }
 }
 
 /** Checks members against SHA256SUMS as they arrive; keeps the bundle's per-image record. */

@@ -2,6 +2,7 @@
 
 import { cp, rm } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative } from "node:path";
+import { exists, makeDirectories, removeEmptyDirectories, syncDirectory } from "./files.ts";
 import type { Row, Store, StoreWriter } from "./store.ts";
 
 /** Name of the directory, under the install dir, that holds every import's staging area. */
@@ -77,18 +78,6 @@ export interface Staging {
   remove(): Promise<void>;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
-    throw error;
-  }
-}
-
 /** The start time of process `pid` (field 22 of /proc/pid/stat), or undefined if it is gone. */
 async function processStartTime(pid: number): Promise<string | undefined> {
   try {
@@ -122,15 +111,7 @@ async function ownerAlive(dir: string): Promise<boolean> {
 export async function createStaging(stagingRoot: string): Promise<Staging> {
   // Parents that do not exist yet (a fresh install dir) are made 0755 as any install dir is,
   // and removed again with the staging area if they are still empty then.
-  const createdParents: string[] = [];
-  for (let dir = dirname(stagingRoot); !await exists(dir); dir = dirname(dir)) {
-    createdParents.unshift(dir);
-  }
-  for (const dir of createdParents) {
-    await Deno.mkdir(dir, { mode: 0o755 }).catch((error) => {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    });
-  }
+  const createdParents = await makeDirectories(dirname(stagingRoot));
   await Deno.mkdir(stagingRoot, { mode: 0o700 }).catch((error) => {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   });
@@ -147,10 +128,7 @@ export async function createStaging(stagingRoot: string): Promise<Staging> {
       // A journal still here means a commit could not be finished or undone: recovery owns it.
       if (await exists(`${dir}/${JOURNAL}`)) return;
       await removeTree(dir);
-      await Deno.remove(stagingRoot).catch(() => {});
-      for (const parent of [...createdParents].reverse()) {
-        await Deno.remove(parent).catch(() => {});
-      }
+      await removeEmptyDirectories([stagingRoot, ...createdParents]);
     },
   };
 }
@@ -220,16 +198,8 @@ async function writeDurably(path: string, text: string): Promise<void> {
     file.close();
   }
   await Deno.rename(temporary, path);
-  await syncDirectory(dirname(path));
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const dir = await Deno.open(path, { read: true });
-  try {
-    await dir.sync();
-  } finally {
-    dir.close();
-  }
+  // The journal must be durable before anything moves: a failed fsync fails the commit.
+  await syncDirectory(dirname(path), { onError: "throw" });
 }
 
 /** Renames `from` to `to`; across file systems, copies beside `to` first and renames that. */
@@ -292,11 +262,7 @@ async function applyRows(
 }
 
 async function runForward(journal: Journal): Promise<void> {
-  for (const dir of journal.createdDirs) {
-    await Deno.mkdir(dir, { mode: 0o755 }).catch((error) => {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    });
-  }
+  for (const dir of journal.createdDirs) await makeDirectories(dir);
   for (const move of journal.moves) await moveForward(move);
 }
 
@@ -310,10 +276,8 @@ async function dropParked(journal: Journal): Promise<void> {
 
 async function runBackward(journal: Journal): Promise<void> {
   for (const move of [...journal.moves].reverse()) await moveBackward(move);
-  for (const dir of [...journal.createdDirs].reverse()) {
-    // Only if still empty: something else may have put files there since.
-    await Deno.remove(dir).catch(() => {});
-  }
+  // Only those still empty: something else may have put files there since.
+  await removeEmptyDirectories([...journal.createdDirs].reverse());
 }
 
 /** Test seam: called at named points of a commit (kill -9 and fault tests hook in here). */
@@ -390,7 +354,7 @@ export async function commitStaged(
   }
   await dropParked(journal!);
   await Deno.remove(journalPath);
-  await syncDirectory(staging.dir).catch(() => {});
+  await syncDirectory(staging.dir, { onError: "ignore" });
 }
 
 /** What recovery did, for the user. */

@@ -14,7 +14,6 @@ import {
   fixedBlocks,
   GZIP_BLOCK_SIZE,
   startGzipWorkers,
-  toolReason,
 } from "./compress.ts";
 import { blockLevel } from "./compress_worker.ts";
 import { ExternalCommandError, IntegrityError, InvalidInputError } from "./errors.ts";
@@ -153,17 +152,6 @@ const DECOMPRESSORS: Record<Exclude<Compression, "none">, string[][]> = {
 // ---------------------------------------------------------------------------------------------
 // detection and helpers
 
-Deno.test("detectCompression: every magic, short and unknown heads", () => {
-  assertEquals(detectCompression(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0])), "gzip");
-  assertEquals(detectCompression(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0])), "zstd");
-  assertEquals(detectCompression(new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])), "xz");
-  assertEquals(detectCompression(new TextEncoder().encode("BZh91AY")), "bzip2");
-  assertEquals(detectCompression(new TextEncoder().encode("070701")), "none");
-  assertEquals(detectCompression(new Uint8Array([0xfd, 0x37, 0x7a])), "none"); // xz, cut short
-  assertEquals(detectCompression(new Uint8Array([0x1f])), "none");
-  assertEquals(detectCompression(new Uint8Array(0)), "none");
-});
-
 Deno.test("crc32Combine equals the CRC of the concatenation", () => {
   for (const [lengthA, lengthB] of [[0, 0], [0, 5], [5, 0], [1, 1], [1000, 65537], [3, 1 << 20]]) {
     const a = noise(lengthA!, lengthA! + 3);
@@ -189,20 +177,6 @@ Deno.test("fixedBlocks re-cuts any chunking into equal fresh blocks", async () =
     tail.push(block);
   }
   assertEquals(tail.map((block) => block.byteLength), [1000, 1000, 500]);
-});
-
-Deno.test("toolReason keeps the tool's reason and drops prefixes and advice", () => {
-  assertEquals(toolReason("xz: (stdin): Unexpected end of input\n"), "Unexpected end of input");
-  assertEquals(
-    toolReason("zstd: /*stdin*\\ : Read error (39) : premature end \n"),
-    "Read error (39) : premature end",
-  );
-  assertEquals(
-    toolReason(
-      "\nbzip2: Data integrity error when decompressing.\n\tInput file = (stdin)\n\nYou can use",
-    ),
-    "Data integrity error when decompressing",
-  );
 });
 
 // ---------------------------------------------------------------------------------------------

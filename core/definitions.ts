@@ -25,6 +25,7 @@ import { attributeValueProblem, checkObjectName } from "./object_names.ts";
 export type RangeSeams = Pick<NoderangeOptions, "readFile" | "nodePrefix" | "nodeSuffix">;
 import { SITE_DEFAULTS } from "./schema.ts";
 import type { Row, Store, StoreReader, StoreWriter } from "./store.ts";
+import { commaList } from "../formats/comma_list.ts";
 
 /** One object as the definition verbs show it. */
 export interface DefinitionObject {
@@ -91,10 +92,6 @@ export function parseAttributePair(pair: string): [string, string] {
     throw new InvalidInputError(`Incorrect 'attr=val' pair - ${pair}.`);
   }
   return [match[1]!, match[2]!];
-}
-
-function splitList(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 }
 
 /** Everything loaded once for reading many objects of one type. */
@@ -298,7 +295,7 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
       }
       if (defaults) {
         for (const column of ["postscripts", "postbootscripts"]) {
-          const merged = [...splitList(defaults[column]), ...splitList(attributes[column])];
+          const merged = [...commaList(defaults[column]), ...commaList(attributes[column])];
           if (merged.length > 0) attributes[column] = merged.join(",");
         }
       }
@@ -438,19 +435,19 @@ function planChanges(
     for (const [attribute, value] of Object.entries(change.attributes)) {
       if (attribute === spec.nameAttribute) continue;
       if (options.plus) {
-        const list = splitList(current[attribute]);
-        for (const item of splitList(value)) if (!list.includes(item)) list.push(item);
+        const list = commaList(current[attribute]);
+        for (const item of commaList(value)) if (!list.includes(item)) list.push(item);
         values[attribute] = list.join(",");
       } else if (options.minus) {
-        const list = splitList(current[attribute]);
-        for (const item of splitList(value)) {
+        const list = commaList(current[attribute]);
+        for (const item of commaList(value)) {
           if (!list.includes(item)) {
             throw new InvalidInputError(
               `${item} is not in the attribute of '${attribute}' for the '${change.name}' definition.`,
             );
           }
         }
-        const remove = new Set(splitList(value));
+        const remove = new Set(commaList(value));
         values[attribute] = list.filter((item) => !remove.has(item)).join(",");
       } else {
         values[attribute] = value;
@@ -514,7 +511,7 @@ async function writeAttributes(
     byTable.set("nodegroup", row);
     if (members !== undefined) {
       if (grouptype === "dynamic") row.members = members;
-      else await setStaticMembers(writer, name, splitList(members), snapshot);
+      else await setStaticMembers(writer, name, commaList(members), snapshot);
     }
   }
   for (const [table, row] of byTable) {
@@ -689,7 +686,7 @@ export async function resolveNames(
         }),
       );
     } else {
-      names.push(...splitList(selection.noderange));
+      names.push(...commaList(selection.noderange));
     }
   }
   return [...new Set(names)];

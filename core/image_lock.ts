@@ -6,6 +6,7 @@ import { hostPathOf, installDir } from "./context.ts";
 import { ConflictError, InvalidInputError } from "./errors.ts";
 import { objectNameProblem } from "./object_names.ts";
 import { isWithin } from "./paths.ts";
+import { makeDirectories, removeEmptyDirectories } from "./files.ts";
 
 /** Name of the directory, under the install dir, that holds the images' lock files. */
 export const LOCK_DIR_NAME = ".osimg-locks";
@@ -69,7 +70,7 @@ export async function acquireImageLock(
       file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o644 });
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
-      await removeEmpty([dir, ...created]);
+      await removeEmptyDirectories([dir, ...created]);
       throw error;
     }
     let locked = false;
@@ -94,7 +95,7 @@ export async function acquireImageLock(
     } finally {
       if (!locked) {
         file.close();
-        await removeEmpty([dir, ...created]);
+        await removeEmptyDirectories([dir, ...created]);
       }
     }
     let released = false;
@@ -105,7 +106,7 @@ export async function acquireImageLock(
       // the name (the inode check above sends them round again).
       await Deno.remove(path).catch(() => {});
       file.close();
-      await removeEmpty([dir, ...created]);
+      await removeEmptyDirectories([dir, ...created]);
     };
     return { path, release, [Symbol.asyncDispose]: release };
   }
@@ -145,7 +146,7 @@ export async function removeStaleLocks(dir: string): Promise<void> {
       file.close();
     }
   }
-  await removeEmpty([dir]);
+  await removeEmptyDirectories([dir]);
 }
 
 /**
@@ -178,36 +179,4 @@ async function readRecord(file: Deno.FsFile): Promise<LockHolder | undefined> {
 
 async function isAlive(pid: number): Promise<boolean> {
   return await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
-}
-
-/** Creates `dir` and its missing parents (0755, as an install dir is); returns those created. */
-/** Makes `dir` and its missing parents; returns the ones it made, deepest first. */
-export async function makeDirectories(dir: string): Promise<string[]> {
-  const created: string[] = [];
-  const missing: string[] = [];
-  for (let at = dir; !await exists(at); at = dirname(at)) missing.unshift(at);
-  for (const path of missing) {
-    try {
-      await Deno.mkdir(path, { mode: 0o755 });
-      created.unshift(path);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-  }
-  return created;
-}
-
-/** Removes each directory if it is empty (deepest first); one still in use stays, and its parents. */
-export async function removeEmpty(dirs: readonly string[]): Promise<void> {
-  for (const dir of dirs) {
-    try {
-      await Deno.remove(dir);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) return;
-    }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then(() => true, () => false);
 }

@@ -6,7 +6,9 @@ import type { Context } from "./context.ts";
 import { hostPathOf } from "./context.ts";
 import { InvalidInputError, NotFoundError } from "./errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
-import { commaList, imageLists, packStream, readExlistRules, syncDirectory } from "./pack.ts";
+import { imageLists, packStream, readExlistRules } from "./pack.ts";
+import { commaList } from "../formats/comma_list.ts";
+import { exists, syncDirectory } from "./files.ts";
 import { leadsOutsideImage, syncFilesIntoImage } from "./sync_files.ts";
 import type { ProcessRunner } from "./process.ts";
 import { compileExlist } from "../formats/exlist.ts";
@@ -122,10 +124,6 @@ export function validateLiteEntries(entries: readonly LiteEntry[]): string[] {
     }
   }
   return problems;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then(() => true, () => false);
 }
 
 async function copyTree(runner: ProcessRunner, from: string, to: string): Promise<void> {
@@ -328,7 +326,7 @@ export async function liteImage(
     );
     await Deno.chmod(temporary, 0o644);
     await Deno.rename(temporary, `${dirHost}/rootimg-statelite.gz`);
-    await syncDirectory(dirHost);
+    await syncDirectory(dirHost, { onError: "ignore" });
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
     throw error;

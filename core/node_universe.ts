@@ -8,6 +8,7 @@ import type { Row, StoreReader } from "./store.ts";
 import { findTable, TABLES } from "./schema.ts";
 import { InvalidInputError } from "./errors.ts";
 import { evaluateRegexValue, isRegexValue } from "./regex_value.ts";
+import { commaList } from "../formats/comma_list.ts";
 
 /** A table column a node attribute is stored in. */
 export interface ColumnRef {
@@ -88,18 +89,6 @@ const SHORT_NAMES: Readonly<Record<string, ColumnRef>> = {
 /** The marker xCAT lets a value end with to append the next group's value (Table.pm). */
 const NEXT_RECORD = "+=NEXTRECORD";
 
-function splitList(value: string | undefined): string[] {
-  if (!value) return [];
-  const items = value.split(",");
-  // The common case (`rack1,compute,all`) needs no cleaning; only copy when an item does.
-  for (const item of items) {
-    if (item === "" || item.charCodeAt(0) <= 32 || item.charCodeAt(item.length - 1) <= 32) {
-      return items.map((each) => each.trim()).filter((each) => each !== "");
-    }
-  }
-  return items;
-}
-
 function requireNodeTable(table: string): void {
   if (!NODE_KEYED_TABLES.includes(table)) {
     throw new InvalidInputError(
@@ -163,7 +152,7 @@ export function buildNodeUniverse(
   const groupsKeyByNode = new Map<string, string>();
   for (const row of nodelistRows) {
     if (!row.node) continue;
-    const groups = splitList(row.groups);
+    const groups = commaList(row.groups);
     groupsByNode.set(row.node, groups);
     groupsKeyByNode.set(row.node, groups.join(","));
   }
@@ -176,7 +165,7 @@ export function buildNodeUniverse(
   for (const row of data.site ?? []) {
     if (row.key && row.value !== undefined) siteValues.set(row.key, row.value);
   }
-  const hierarchical = new Set(splitList(siteValues.get("hierarchicalattrs")));
+  const hierarchical = new Set(commaList(siteValues.get("hierarchicalattrs")));
 
   const tableRows = (table: string): Map<string, Row> => {
     const rows = tables.get(table);
@@ -208,8 +197,8 @@ export function buildNodeUniverse(
           raw[column] = value;
         } else if (hierarchical.has(column)) {
           // site.hierarchicalattrs: node and every group, in order, each item once.
-          const items = splitList(current);
-          for (const item of splitList(value)) if (!items.includes(item)) items.push(item);
+          const items = commaList(current);
+          for (const item of commaList(value)) if (!items.includes(item)) items.push(item);
           raw[column] = items.join(",");
         } else if (current.endsWith(NEXT_RECORD)) {
           raw[column] = current.slice(0, -NEXT_RECORD.length) + value;

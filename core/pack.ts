@@ -14,8 +14,11 @@ import {
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row } from "./store.ts";
 import { walkTree } from "./walk.ts";
+import { syncDirectory } from "./files.ts";
 import {
   type Compression,
+  compressionNamed,
+  COMPRESSORS,
   compressToFile,
   type GzipWorkers,
   startGzipWorkers,
@@ -25,6 +28,7 @@ import { hasProgram } from "./process.ts";
 import type { Progress } from "./progress.ts";
 import type { Entry, FileContent } from "../formats/entry.ts";
 import { CpioLimitError, cpioStream } from "../formats/cpio_newc.ts";
+import { commaList } from "../formats/comma_list.ts";
 import { tarStream } from "../formats/tar.ts";
 import { isLinkEntry, parseLitefileSave } from "../formats/litefile_save.ts";
 import {
@@ -82,8 +86,7 @@ export interface PackResult {
 /** The output file name for a method and compression, as xCAT names them (zstd: `.zst`). */
 export function archiveName(method: PackMethod, compression: PackCompression): string {
   if (method === "squashfs") return "rootimg.sfs";
-  const suffix = { gzip: ".gz", pigz: ".gz", xz: ".xz", zstd: ".zst", none: "" }[compression];
-  return `rootimg.${method}${suffix}`;
+  return `rootimg.${method}${COMPRESSORS[compressionKind(compression)].extension}`;
 }
 
 /**
@@ -112,11 +115,6 @@ export async function findNetbootImage(
     );
   }
   return names[0]!;
-}
-
-/** Splits a comma list column (exlist, synclists) into its entries. */
-export function commaList(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 }
 
 /**
@@ -275,15 +273,6 @@ async function* metered(
   }
 }
 
-export async function syncDirectory(dir: string): Promise<void> {
-  try {
-    using handle = await Deno.open(dir, { read: true });
-    await handle.sync();
-  } catch {
-    // Not every file system lets a directory be fsynced; the rename is still atomic.
-  }
-}
-
 /** Removes temporaries left by earlier packs that were killed (their process is gone). */
 async function removeDeadTemporaries(dir: string): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {
@@ -306,7 +295,7 @@ async function staleVariants(dir: string, keep: string): Promise<string[]> {
 }
 
 function compressionKind(compression: PackCompression): Compression {
-  return compression === "pigz" ? "gzip" : compression;
+  return compressionNamed(compression)!;
 }
 
 /**
@@ -440,7 +429,7 @@ async function packPrepared(
       : await packStream(rootimgHost, rootimg, matcher, temporary, options, progress, skipped);
     await Deno.chmod(temporary, 0o644);
     await Deno.rename(temporary, `${dirHost}/${outputName}`);
-    await syncDirectory(dirHost);
+    await syncDirectory(dirHost, { onError: "ignore" });
   } catch (error) {
     await Deno.remove(temporary, { recursive: true }).catch(() => {});
     throw error;
@@ -450,7 +439,7 @@ async function packPrepared(
   }
   const removed = await staleVariants(dirHost, outputName);
   for (const stale of removed) await Deno.remove(`${dirHost}/${stale}`);
-  if (removed.length > 0) await syncDirectory(dirHost);
+  if (removed.length > 0) await syncDirectory(dirHost, { onError: "ignore" });
 
   for (const path of skipped) ctx.io.err(`Note: ${path}\n`);
   if (result.droppedXattrs > 0) {

@@ -10,8 +10,8 @@ import {
   NotFoundError,
   OsimgError,
 } from "./errors.ts";
-import { exportImage, readFile } from "./bundle_export.ts";
-import { makeDirectories, removeEmpty } from "./image_lock.ts";
+import { exportImage } from "./bundle_export.ts";
+import { exists, fileChunks, makeDirectories, removeEmptyDirectories } from "./files.ts";
 import { checkObjectName, checkSnapshotSelector, shownValue } from "./object_names.ts";
 import { fileRefs, importBundle } from "./bundle_import.ts";
 import { decompress } from "./compress.ts";
@@ -181,7 +181,8 @@ export async function takeSnapshot(
   checkObjectName("osimage", image);
   const store = await snapshotStore(ctx);
   // A snapshot that fails (no such image, files missing) leaves no empty store behind.
-  const created = [...await makeDirectories(store.blobs), ...await makeDirectories(store.temp)];
+  const blobsMade = await makeDirectories(store.blobs);
+  const created = [...await makeDirectories(store.temp), ...blobsMade]; // deepest first
   const temporary = `${store.temp}/${crypto.randomUUID()}.tgz`;
   let done = false;
   try {
@@ -217,7 +218,7 @@ export async function takeSnapshot(
     return result;
   } finally {
     await Deno.remove(temporary).catch(() => {});
-    if (!done) await removeEmpty([store.temp, ...created]);
+    if (!done) await removeEmptyDirectories(created);
   }
 }
 
@@ -278,7 +279,7 @@ export async function verifyBlob(ctx: Context, record: SnapshotRecord): Promise<
   const path = blobPath(await snapshotStore(ctx), record.digest);
   const hash = createHash("sha256");
   try {
-    for await (const chunk of readFile(path)) hash.update(chunk);
+    for await (const chunk of fileChunks(path)) hash.update(chunk);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new NotFoundError(
@@ -361,7 +362,7 @@ export async function rollbackImage(
 
 /** The manifest of a bundle: its first member, read without going further. */
 async function bundleManifest(path: string): Promise<ParsedManifest> {
-  for await (const entry of readTar(decompress(readFile(path)))) {
+  for await (const entry of readTar(decompress(fileChunks(path)))) {
     if (entry.kind === "file" && entry.path.endsWith("/manifest.xml")) {
       const chunks: Uint8Array[] = [];
       for await (const chunk of entry.content.open()) chunks.push(chunk);
@@ -376,13 +377,4 @@ async function bundleManifest(path: string): Promise<ParsedManifest> {
     break;
   }
   throw new IntegrityError(`The snapshot bundle ${path} does not start with its manifest.xml.`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

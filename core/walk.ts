@@ -246,6 +246,26 @@ function listDirectory(
 }
 
 /**
+ * The deterministic order of relative paths: the walker's (a directory, then what is in it), with
+ * names compared as compareUtf8 does, component by component. Archives that sort their members
+ * (imgexport's bundles) use it, so they list a tree as packimage walks it.
+ *
+ * @example
+ * ```ts
+ * ["a/b", "a", "a-b"].sort(comparePaths); // ["a", "a/b", "a-b"]
+ * ```
+ */
+export function comparePaths(a: string, b: string): number {
+  const left = a.split("/");
+  const right = b.split("/");
+  for (let index = 0; index < Math.min(left.length, right.length); index++) {
+    const order = compareUtf8(left[index]!, right[index]!);
+    if (order !== 0) return order;
+  }
+  return left.length - right.length;
+}
+
+/**
  * Orders strings as their UTF-8 bytes would sort (= code point order). Plain `<` compares UTF-16
  * code units, which puts U+E000..U+FFFF after astral characters' surrogates wrongly.
  */

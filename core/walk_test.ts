@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type { Entry } from "../formats/entry.ts";
 import { IntegrityError, InvalidInputError, NotFoundError } from "./errors.ts";
 import {
+  comparePaths,
   compareUtf8,
   decodeDevice,
   encodeDevice,
@@ -616,4 +617,11 @@ Deno.test("compareUtf8 orders like the UTF-8 bytes", () => {
 
 globalThis.addEventListener("unload", () => {
   Deno.removeSync(TREE, { recursive: true });
+});
+
+Deno.test("comparePaths orders a directory before what is in it, names by UTF-8 bytes", () => {
+  assertEquals(
+    ["a-b", "a/\u{1F600}", "a/\uFB01", "a", "a/b/c", "a/b"].sort(comparePaths),
+    ["a", "a/b", "a/b/c", "a/\uFB01", "a/\u{1F600}", "a-b"],
+  );
 });
