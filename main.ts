@@ -8,6 +8,7 @@ import { causeChain, OsimgError, UsageError } from "./core/errors.ts";
 import { hostPath } from "./core/paths.ts";
 import { type ProcessRunner, systemRunner } from "./core/process.ts";
 import { terminalProgress } from "./core/progress.ts";
+import { textReporter } from "./core/reporter.ts";
 import { openSqliteStore } from "./core/sqlite_store.ts";
 import type { Store } from "./core/store.ts";
 
@@ -147,6 +148,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       cwd: environment.cwd,
       env,
       io,
+      reporter: textReporter(io),
       debug,
       color: io.stderrIsTerminal && env.NO_COLOR === undefined,
       runner: environment.runner ?? systemRunner,
