@@ -1,6 +1,6 @@
 // Argument handling shared by mkdef and chdef: objects from -o, a noderange or stanzas on stdin.
 
-import { noderangeContextOptions } from "../core/noderange_context.ts";
+import { noderangeEnvironment } from "../core/noderange_environment.ts";
 import type { Context } from "../core/context.ts";
 import {
   type DefineResult,
@@ -54,7 +54,7 @@ export async function changesFromArguments(
         objectNames: [],
         noderange: range,
         verify: verb === "chdef" && range.startsWith("/"),
-        rangeSeams: noderangeContextOptions(ctx),
+        noderangeEnvironment: noderangeEnvironment(ctx),
       });
       if (expanded.length === 0) {
         throw new InvalidInputError(`No node in '${range}', check the noderange syntax.`);

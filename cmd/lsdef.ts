@@ -7,10 +7,10 @@ import {
   requireAttribute,
   requireObjectType,
 } from "../core/definitions.ts";
-import { noderangeContextOptions } from "../core/noderange_context.ts";
+import { noderangeEnvironment } from "../core/noderange_environment.ts";
 import { UsageError } from "../core/errors.ts";
 import { matchesFilter, parseRowFilter } from "../core/tables.ts";
-import { OBJECT_TYPES } from "../core/defspec.ts";
+import { OBJECT_TYPES } from "../core/object_types.ts";
 import { formatCompressed, formatLong, formatNames } from "../formats/lsdef_text.ts";
 import { serializeStanzas } from "../formats/stanza.ts";
 
@@ -88,7 +88,7 @@ export const lsdef: Command = {
           noderange: isNodeLike ? stringFlag(flags, "o") ?? range : undefined,
           includeHidden: booleanFlag(flags, "S"),
           withDefaultPostscripts: !stanza,
-          rangeSeams: noderangeContextOptions(ctx),
+          noderangeEnvironment: noderangeEnvironment(ctx),
           warn: (message) => ctx.io.err(`Warning: ${message}\n`),
         }),
       );

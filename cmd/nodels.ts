@@ -3,9 +3,9 @@
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
 import { loadNodeUniverse } from "../core/node_universe.ts";
 import { expandNoderange } from "../core/noderange.ts";
-import { noderangeContextOptions } from "../core/noderange_context.ts";
+import { noderangeEnvironment } from "../core/noderange_environment.ts";
 import { formatNodeListing, listNodeValues, parseNodelsQuery } from "../core/node_listing.ts";
-import { findAttribute, findObjectType } from "../core/defspec.ts";
+import { findAttribute, findObjectType } from "../core/object_types.ts";
 
 export const nodels: Command = {
   name: "nodels",
@@ -49,7 +49,7 @@ export const nodels: Command = {
     });
     let nodes = range === undefined
       ? [...universe.nodes].sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
-      : expandNoderange(range, universe, { ...noderangeContextOptions(ctx), verify: true });
+      : expandNoderange(range, universe, { ...noderangeEnvironment(ctx), verify: true });
     if (!booleanFlag(flags, "S")) {
       // Hidden nodes (FSPs/BPAs in xCAT) are left out unless -S asks for them.
       nodes = nodes.filter((node) => universe.inheritedValue("nodelist", "hidden", node) !== "1");

@@ -1,5 +1,5 @@
 // The definitions engine behind mkdef, chdef, lsdef and rmdef: objects read from and written to
-// xCAT's tables through the attribute mapping of core/defspec.ts.
+// xCAT's tables through the attribute mapping of core/object_types.ts.
 
 import {
   findAttribute,
@@ -8,7 +8,7 @@ import {
   OBJECT_TYPES,
   type ObjectTypeSpec,
   tablesOf,
-} from "./defspec.ts";
+} from "./object_types.ts";
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "./errors.ts";
 import {
   buildNodeUniverse,
@@ -18,11 +18,9 @@ import {
 } from "./node_universe.ts";
 import { regexValueProblem } from "./regex_value.ts";
 import { showValue, storedValueProblem } from "./stored_value.ts";
-import { expandNoderange, type NoderangeOptions } from "./noderange.ts";
+import { expandNoderange } from "./noderange.ts";
+import type { NoderangeEnvironment } from "./noderange_environment.ts";
 import { attributeValueProblem, checkObjectName } from "./object_names.ts";
-
-/** The noderange seams a command supplies (`^file` reading, XCAT_NODE_PREFIX/SUFFIX). */
-export type RangeSeams = Pick<NoderangeOptions, "readFile" | "nodePrefix" | "nodeSuffix">;
 import { SITE_DEFAULTS } from "./schema.ts";
 import type { Row, Store, StoreReader, StoreWriter } from "./store.ts";
 
@@ -249,7 +247,7 @@ export interface ListRequest {
   includeHidden?: boolean;
   /** Prepend the xcatdefaults postscripts row to node postscripts (lsdef without -z). */
   withDefaultPostscripts?: boolean;
-  rangeSeams?: RangeSeams;
+  noderangeEnvironment?: NoderangeEnvironment;
   /** Told once per stored regex value that cannot be evaluated (and is shown as stored). */
   warn?: (message: string) => void;
 }
@@ -270,7 +268,7 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
     let names: string[];
     if (request.noderange !== undefined && (spec.type === "node")) {
       names = expandNoderange(request.noderange, snapshot.universe!, {
-        ...request.rangeSeams,
+        ...request.noderangeEnvironment,
         verify: true,
       });
     } else if (request.names) {
@@ -592,7 +590,12 @@ async function removeObjectRows(
 export async function removeObjects(
   store: Store,
   type: string,
-  request: { names?: string[]; noderange?: string; all?: boolean; rangeSeams?: RangeSeams },
+  request: {
+    names?: string[];
+    noderange?: string;
+    all?: boolean;
+    noderangeEnvironment?: NoderangeEnvironment;
+  },
 ): Promise<string[]> {
   const spec = requireObjectType(type);
   if (spec.keying.kind === "keyvalue") {
@@ -604,7 +607,7 @@ export async function removeObjects(
     if (request.all) names = snapshot.names({ includeHidden: true });
     else if (request.noderange !== undefined && spec.type === "node") {
       names = expandNoderange(request.noderange, snapshot.universe!, {
-        ...request.rangeSeams,
+        ...request.noderangeEnvironment,
         verify: true,
       });
     } else {
@@ -674,7 +677,7 @@ export async function resolveNames(
     objectNames: string[];
     noderange?: string;
     verify: boolean;
-    rangeSeams?: RangeSeams;
+    noderangeEnvironment?: NoderangeEnvironment;
   },
 ): Promise<string[]> {
   const spec = requireObjectType(type);
@@ -684,7 +687,7 @@ export async function resolveNames(
       const universe = await store.read((reader) => loadNodeUniverse(reader, ["nodelist"]));
       names.push(
         ...expandNoderange(selection.noderange, universe, {
-          ...selection.rangeSeams,
+          ...selection.noderangeEnvironment,
           verify: selection.verify,
         }),
       );

@@ -8,7 +8,7 @@
 // the image verbs, snapshot and rollback — checks it here, before anything is read or written.
 
 import { InvalidInputError } from "./errors.ts";
-import { OBJECT_TYPES } from "./defspec.ts";
+import { OBJECT_TYPES } from "./object_types.ts";
 
 /**
  * The longest name accepted. xCAT sets no limit, but a name becomes a file name (at most 255
@@ -173,7 +173,7 @@ export function checkPathComponent(what: string, value: string, of?: string): vo
  * Attributes whose value is one directory level of a path osimg builds: xCAT's default
  * rootimgdir `<installdir>/netboot/<osvers>/<osarch>/<profile>`, `imgimport -f`'s
  * `<installdir>/<provmethod>/<osvers>/<osarch>/<profile>` and image name. Each is stored in the
- * column of its own name of `table` (core/defspec.ts), keyed by `nameColumn`.
+ * column of its own name of `table` (core/object_types.ts), keyed by `nameColumn`.
  */
 const PATH_COMPONENT_ATTRIBUTES: Readonly<
   Record<string, { table: string; nameColumn: string; attributes: readonly string[] }>
@@ -215,7 +215,7 @@ export function checkSnapshotSelector(selector: string): void {
   );
 }
 
-/** table -> column -> the object type whose names that column holds (from defspec). */
+/** table -> column -> the object type whose names that column holds (from OBJECT_TYPES). */
 const NAME_COLUMNS: ReadonlyMap<string, ReadonlyMap<string, string>> = (() => {
   const byTable = new Map<string, Map<string, string>>();
   for (const spec of OBJECT_TYPES) {
