@@ -87,7 +87,6 @@ export function reportDefineResult(
   result: DefineResult,
   options: { verbose: boolean },
 ): void {
-  for (const warning of result.warnings) ctx.io.err(`Warning: ${warning}\n`);
   if (result.written.length > 0) {
     if (options.verbose) {
       ctx.io.out(

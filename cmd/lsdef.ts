@@ -89,7 +89,7 @@ export const lsdef: Command = {
           includeHidden: booleanFlag(flags, "S"),
           withDefaultPostscripts: !stanza,
           noderangeEnvironment: noderangeEnvironment(ctx),
-          warn: (message) => ctx.io.err(`Warning: ${message}\n`),
+          reporter: ctx.reporter,
         }),
       );
     }

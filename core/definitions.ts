@@ -22,6 +22,7 @@ import { expandNoderange } from "./noderange.ts";
 import type { NoderangeEnvironment } from "./noderange_environment.ts";
 import { attributeValueProblem, checkObjectName } from "./object_names.ts";
 import { SITE_DEFAULTS } from "./schema.ts";
+import type { Reporter } from "./reporter.ts";
 import type { Row, Store, StoreReader, StoreWriter } from "./store.ts";
 
 /** One object as the definition verbs show it. */
@@ -63,14 +64,16 @@ export function requireAttribute(spec: ObjectTypeSpec, name: string): void {
   }
 }
 
-/** Warnings a validation produced (printed, not fatal). */
-export type Warnings = string[];
-
 /**
  * Validates an object name of `spec`'s type with the rules of core/object_names.ts (xCAT's
  * isobjnamevalid for nodes and groups; a safe file name for osimages, kits and distros).
+ * Capital letters in a node or group name are only a warning, told to `reporter`.
  */
-export function validateObjectName(spec: ObjectTypeSpec, name: string, warnings: Warnings): void {
+export function validateObjectName(
+  spec: ObjectTypeSpec,
+  name: string,
+  reporter?: Pick<Reporter, "warn">,
+): void {
   if (spec.keying.kind === "keyvalue") {
     if (name !== spec.keying.object) {
       throw new InvalidInputError(
@@ -79,7 +82,7 @@ export function validateObjectName(spec: ObjectTypeSpec, name: string, warnings:
     }
     return;
   }
-  checkObjectName(spec.type, name, warnings);
+  checkObjectName(spec.type, name, reporter);
 }
 
 /** Splits an `attr=value` argument with xCAT's rule; a malformed one is an error. */
@@ -248,8 +251,8 @@ export interface ListRequest {
   /** Prepend the xcatdefaults postscripts row to node postscripts (lsdef without -z). */
   withDefaultPostscripts?: boolean;
   noderangeEnvironment?: NoderangeEnvironment;
-  /** Told once per stored regex value that cannot be evaluated (and is shown as stored). */
-  warn?: (message: string) => void;
+  /** Warned once per stored regex value that cannot be evaluated (and is shown as stored). */
+  reporter: Pick<Reporter, "warn">;
 }
 
 /**
@@ -303,7 +306,7 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
       return { name, type: spec.type, attributes };
     });
     for (const [problem, nodes] of snapshot.unevaluated) {
-      request.warn?.(
+      request.reporter.warn(
         `${problem}; it is shown as stored for ${
           nodes.length === 1 ? `node '${nodes[0]}'` : `${nodes.length} nodes from '${nodes[0]}'`
         }. Correct it with chdef.`,
@@ -329,6 +332,8 @@ export interface DefineOptions {
   plus?: boolean;
   /** chdef -m: remove from comma lists; a missing value is an error. */
   minus?: boolean;
+  /** Warned of existing objects mkdef skips and of capital letters in node names. */
+  reporter: Pick<Reporter, "warn">;
 }
 
 /** What mkdef/chdef did. */
@@ -337,8 +342,6 @@ export interface DefineResult {
   written: string[];
   /** Objects that did not exist before. */
   created: string[];
-  /** Warnings (existing objects skipped, capital letters). */
-  warnings: string[];
   /** True when some object was skipped (xCAT then reports an error after the summary). */
   hadErrors: boolean;
 }
@@ -346,20 +349,23 @@ export interface DefineResult {
 /**
  * Creates or changes objects (of one or several types) in one transaction. Everything is
  * validated before the first write: an unknown attribute, an invalid name or a missing required
- * attribute changes nothing at all.
+ * attribute changes nothing at all. Warnings reach `options.reporter` once the transaction is
+ * done, so a refused change shows its error alone, as it always has.
  */
 export async function defineObjects(
   store: Store,
   changes: readonly ObjectChange[],
   options: DefineOptions,
 ): Promise<DefineResult> {
-  const result: DefineResult = { written: [], created: [], warnings: [], hadErrors: false };
+  const result: DefineResult = { written: [], created: [], hadErrors: false };
+  const warnings: string[] = [];
+  const deferred = { warn: (text: string) => void warnings.push(text) };
   const types: string[] = [];
   const seen = new Set<string>();
   for (const change of changes) {
     const spec = requireObjectType(change.type);
     if (!types.includes(spec.type)) types.push(spec.type);
-    validateObjectName(spec, change.name, result.warnings);
+    validateObjectName(spec, change.name, deferred);
     for (const [attribute, value] of Object.entries(change.attributes)) {
       requireAttribute(spec, attribute);
       // Values of node-keyed tables are read through xCAT's regex evaluation; others are not.
@@ -390,6 +396,7 @@ export async function defineObjects(
         changes.filter((change) => change.type === type),
         options,
         result,
+        deferred,
       );
       for (const plan of plans) {
         if (plan.replace) await removeObjectRows(writer, spec, plan.name, snapshot);
@@ -398,6 +405,7 @@ export async function defineObjects(
       }
     }
   });
+  for (const warning of warnings) options.reporter.warn(warning);
   return result;
 }
 
@@ -414,12 +422,13 @@ function planChanges(
   changes: readonly ObjectChange[],
   options: DefineOptions,
   result: DefineResult,
+  reporter: Pick<Reporter, "warn">,
 ): ChangePlan[] {
   const plans: ChangePlan[] = [];
   for (const change of changes) {
     const exists = snapshot.exists(change.name);
     if (options.verb === "mkdef" && exists && !options.force) {
-      result.warnings.push(
+      reporter.warn(
         `A definition for '${change.name}' already exists. No changes will be made.  Run again with '-f' option to force replace.`,
       );
       result.hadErrors = true;
@@ -633,8 +642,8 @@ export async function renameObject(
   to: string,
 ): Promise<void> {
   const spec = requireObjectType(type);
-  const warnings: Warnings = [];
-  validateObjectName(spec, to, warnings);
+  // chdef -n has never shown the capital-letter warning: the new name is only checked.
+  validateObjectName(spec, to);
   if (spec.keying.kind === "keyvalue") {
     throw new UsageError(`The ${spec.type} object cannot be renamed.`);
   }
