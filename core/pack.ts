@@ -10,6 +10,7 @@ import {
   IntegrityError,
   InvalidInputError,
   NotFoundError,
+  UsageError,
 } from "./errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row } from "./store.ts";
@@ -41,6 +42,24 @@ export type PackCompression = "gzip" | "pigz" | "xz" | "zstd" | "none";
 
 export const PACK_METHODS: readonly PackMethod[] = ["cpio", "tar", "squashfs"];
 export const PACK_COMPRESSIONS: readonly PackCompression[] = ["gzip", "pigz", "xz", "zstd", "none"];
+
+/** `method` as a PackMethod, or xCAT's usage error for one packimage does not have. */
+export function requirePackMethod(method: string): PackMethod {
+  if (!PACK_METHODS.includes(method as PackMethod)) {
+    throw new UsageError(`Invalid archive method '${method}' requested`);
+  }
+  return method as PackMethod;
+}
+
+/** `compression` as a PackCompression, or a usage error listing the ones packimage has. */
+export function requirePackCompression(compression: string): PackCompression {
+  if (!PACK_COMPRESSIONS.includes(compression as PackCompression)) {
+    throw new UsageError(
+      `Invalid compress method '${compression}' requested; use ${PACK_COMPRESSIONS.join(", ")}.`,
+    );
+  }
+  return compression as PackCompression;
+}
 
 /** newc stores sizes in 8 hex digits. */
 const CPIO_MAX_FILE_SIZE = 0xffffffff;
