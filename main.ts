@@ -9,6 +9,7 @@ import { hostPath } from "./core/paths.ts";
 import { type ProcessRunner, systemRunner } from "./core/process.ts";
 import { terminalProgress } from "./core/progress.ts";
 import { openStore, parseStoreLocation } from "./core/open_store.ts";
+import { textReporter } from "./core/reporter.ts";
 import type { Store } from "./core/store.ts";
 
 export const VERSION = "0.1.0";
@@ -150,6 +151,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       cwd: environment.cwd,
       env,
       io,
+      reporter: textReporter(io),
       debug,
       color: io.stderrIsTerminal && env.NO_COLOR === undefined,
       runner: environment.runner ?? systemRunner,

@@ -59,7 +59,12 @@ export const chdef: Command = {
       stanza,
       positionals,
     });
-    const result = await defineObjects(await ctx.store(), changes, { verb: "chdef", plus, minus });
+    const result = await defineObjects(await ctx.store(), changes, {
+      verb: "chdef",
+      plus,
+      minus,
+      reporter: ctx.reporter,
+    });
     reportDefineResult(ctx, result, {
       verbose: booleanFlag(flags, "V") || booleanFlag(flags, "verbose"),
     });

@@ -1,6 +1,6 @@
 // Argument handling shared by mkdef and chdef: objects from -o, a noderange or stanzas on stdin.
 
-import { noderangeContextOptions } from "../core/noderange_context.ts";
+import { noderangeEnvironment } from "../core/noderange_environment.ts";
 import type { Context } from "../core/context.ts";
 import {
   type DefineResult,
@@ -54,7 +54,7 @@ export async function changesFromArguments(
         objectNames: [],
         noderange: range,
         verify: verb === "chdef" && range.startsWith("/"),
-        rangeSeams: noderangeContextOptions(ctx),
+        noderangeEnvironment: noderangeEnvironment(ctx),
       });
       if (expanded.length === 0) {
         throw new InvalidInputError(`No node in '${range}', check the noderange syntax.`);
@@ -87,7 +87,6 @@ export function reportDefineResult(
   result: DefineResult,
   options: { verbose: boolean },
 ): void {
-  for (const warning of result.warnings) ctx.io.err(`Warning: ${warning}\n`);
   if (result.written.length > 0) {
     if (options.verbose) {
       ctx.io.out(

@@ -1,18 +1,8 @@
 // lsdef: display object definitions in xCAT's long, name-list, -c, stanza or JSON form.
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
-import {
-  type DefinitionObject,
-  listObjects,
-  requireAttribute,
-  requireObjectType,
-} from "../core/definitions.ts";
-import { noderangeContextOptions } from "../core/noderange_context.ts";
-import { UsageError } from "../core/errors.ts";
-import { matchesFilter, parseRowFilter } from "../core/tables.ts";
-import { OBJECT_TYPES } from "../core/defspec.ts";
-import { formatCompressed, formatLong, formatNames } from "../formats/lsdef_text.ts";
-import { serializeStanzas } from "../formats/stanza.ts";
+import { listDefinitions } from "../core/definition_listing.ts";
+import { formatLsdefListing } from "../formats/lsdef_text.ts";
 
 export const lsdef: Command = {
   name: "lsdef",
@@ -56,84 +46,20 @@ export const lsdef: Command = {
       V: { type: "boolean" },
       verbose: { type: "boolean" },
     }, { maxPositionals: 1 });
-    const all = booleanFlag(flags, "a") || booleanFlag(flags, "all");
-    const types = all
-      ? OBJECT_TYPES.map((spec) => spec.type)
-      : (stringFlag(flags, "t") ?? "node").split(",").filter(Boolean);
-    const specs = types.map(requireObjectType);
-    const only = stringFlag(flags, "i")?.split(",").map((item) => item.trim()).filter(Boolean);
-    const compressed = booleanFlag(flags, "c") || booleanFlag(flags, "compress");
-    const stanza = booleanFlag(flags, "z") || booleanFlag(flags, "stanza");
-    const short = booleanFlag(flags, "s") || booleanFlag(flags, "short");
-    if (compressed && !only) throw new UsageError("The '-c' option requires '-i'.");
-    for (const spec of specs) for (const attribute of only ?? []) requireAttribute(spec, attribute);
-    const filters = stringsFlag(flags, "w").map(parseRowFilter);
-    for (const spec of specs) {
-      for (const filter of filters) requireAttribute(spec, filter.column);
-    }
-    const objectNames = stringFlag(flags, "o")?.split(",").filter(Boolean);
-    const [range] = positionals;
-    const named = objectNames !== undefined || range !== undefined;
-    const store = await ctx.store();
-    let objects: DefinitionObject[] = [];
-    for (const spec of specs) {
-      const isNodeLike = spec.type === "node";
-      objects.push(
-        ...await listObjects(store, {
-          type: spec.type,
-          names: named && !isNodeLike
-            ? [...(objectNames ?? []), ...(range ? range.split(",") : [])]
-            : undefined,
-          // For nodes xCAT takes -o as a noderange too, in place of a positional one.
-          noderange: isNodeLike ? stringFlag(flags, "o") ?? range : undefined,
-          includeHidden: booleanFlag(flags, "S"),
-          withDefaultPostscripts: !stanza,
-          rangeSeams: noderangeContextOptions(ctx),
-          warn: (message) => ctx.io.err(`Warning: ${message}\n`),
-        }),
-      );
-    }
-    objects = objects.filter((object) =>
-      filters.every((filter) =>
-        matchesFilter(
-          filter,
-          filter.column === requireObjectType(object.type).nameAttribute
-            ? object.name
-            : object.attributes[filter.column],
-        )
-      )
-    );
-    if (booleanFlag(flags, "json")) {
-      const shown = only
-        ? objects.map((object) => ({
-          ...object,
-          attributes: Object.fromEntries(only.map((name) => [name, object.attributes[name] ?? ""])),
-        }))
-        : objects;
-      ctx.io.out(JSON.stringify(shown, null, 2) + "\n");
-      return;
-    }
-    if (objects.length === 0) {
-      ctx.io.out("Could not find any object definitions to display.\n");
-      return;
-    }
-    if (stanza) {
-      ctx.io.out(serializeStanzas(objects.map((object) => ({
-        ...object,
-        attributes: only
-          ? Object.fromEntries(only.map((name) => [name, object.attributes[name] ?? ""]))
-          : object.attributes,
-      }))));
-      return;
-    }
-    const long = booleanFlag(flags, "l") || booleanFlag(flags, "long") || only !== undefined ||
-      (named && !short);
-    if (!long || short) {
-      ctx.io.out(formatNames(objects, all));
-    } else if (compressed) {
-      ctx.io.out(formatCompressed(objects, only!));
-    } else {
-      ctx.io.out(formatLong(objects, { only, showType: specs.length > 1 }));
-    }
+    const listing = await listDefinitions(ctx, {
+      all: booleanFlag(flags, "a") || booleanFlag(flags, "all"),
+      types: (stringFlag(flags, "t") ?? "node").split(",").filter(Boolean),
+      objects: stringFlag(flags, "o"),
+      range: positionals[0],
+      only: stringFlag(flags, "i")?.split(",").map((item) => item.trim()).filter(Boolean),
+      filters: stringsFlag(flags, "w"),
+      includeHidden: booleanFlag(flags, "S"),
+      long: booleanFlag(flags, "l") || booleanFlag(flags, "long"),
+      short: booleanFlag(flags, "s") || booleanFlag(flags, "short"),
+      compressed: booleanFlag(flags, "c") || booleanFlag(flags, "compress"),
+      stanza: booleanFlag(flags, "z") || booleanFlag(flags, "stanza"),
+      json: booleanFlag(flags, "json"),
+    });
+    ctx.io.out(formatLsdefListing(listing));
   },
 };

@@ -44,6 +44,7 @@ export const mkdef: Command = {
     const result = await defineObjects(await ctx.store(), changes, {
       verb: "mkdef",
       force: booleanFlag(flags, "f") || booleanFlag(flags, "force"),
+      reporter: ctx.reporter,
     });
     reportDefineResult(ctx, result, {
       verbose: booleanFlag(flags, "V") || booleanFlag(flags, "verbose"),

@@ -1,11 +1,7 @@
 // nodels: list nodes of a noderange, optionally with table.column values, as xCAT prints them.
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
-import { loadNodeUniverse } from "../core/node_universe.ts";
-import { expandNoderange } from "../core/noderange.ts";
-import { noderangeContextOptions } from "../core/noderange_context.ts";
-import { formatNodeListing, listNodeValues, parseNodelsQuery } from "../core/node_listing.ts";
-import { findAttribute, findObjectType } from "../core/defspec.ts";
+import { formatNodeListing, formatNodeListingJson, listNodes } from "../core/node_listing.ts";
 
 export const nodels: Command = {
   name: "nodels",
@@ -33,35 +29,15 @@ export const nodels: Command = {
       json: { type: "boolean" },
     });
     const [range, ...terms] = positionals;
-    const query = parseNodelsQuery(terms, {
+    const result = await listNodes(ctx, {
+      range,
+      terms,
       withFieldNames: booleanFlag(flags, "H") || booleanFlag(flags, "with-fieldname"),
-    });
-    const nodeType = findObjectType("node");
-    const store = await ctx.store();
-    const universe = await store.read(async (reader) => {
-      // Read only the tables asked for, unless the range may select on any attribute: a
-      // `table.column==value` atom, a ^file that may hold one, or a dynamic group's wherevals.
-      const dynamic = (await reader.rows("nodegroup")).some((row) => row.grouptype === "dynamic");
-      const anyTable = dynamic || (range !== undefined && /[=~^]/.test(range));
-      return await loadNodeUniverse(reader, anyTable ? undefined : query.tables, {
-        resolveAttribute: (name) => nodeType && findAttribute(nodeType, name),
-      });
-    });
-    let nodes = range === undefined
-      ? [...universe.nodes].sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
-      : expandNoderange(range, universe, { ...noderangeContextOptions(ctx), verify: true });
-    if (!booleanFlag(flags, "S")) {
-      // Hidden nodes (FSPs/BPAs in xCAT) are left out unless -S asks for them.
-      nodes = nodes.filter((node) => universe.inheritedValue("nodelist", "hidden", node) !== "1");
-    }
-    const listings = listNodeValues(universe, nodes, query, {
+      includeHidden: booleanFlag(flags, "S"),
       blame: booleanFlag(flags, "b") || booleanFlag(flags, "blame"),
     });
-    if (booleanFlag(flags, "json")) {
-      const json = terms.length === 0 ? listings.map((listing) => listing.node) : listings;
-      ctx.io.out(JSON.stringify(json, null, 2) + "\n");
-      return;
-    }
-    ctx.io.out(formatNodeListing(listings, query.terse));
+    ctx.io.out(
+      booleanFlag(flags, "json") ? formatNodeListingJson(result) : formatNodeListing(result),
+    );
   },
 };

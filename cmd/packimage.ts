@@ -5,11 +5,9 @@ import { UsageError } from "../core/errors.ts";
 import { lockImage } from "../core/image_lock.ts";
 import {
   findNetbootImage,
-  PACK_COMPRESSIONS,
-  PACK_METHODS,
-  type PackCompression,
   packImage,
-  type PackMethod,
+  requirePackCompression,
+  requirePackMethod,
 } from "../core/pack.ts";
 import { sourceDateEpoch } from "./source_date_epoch.ts";
 
@@ -40,24 +38,16 @@ export const packimage: Command = {
       profile: { type: "string", short: "p" },
       arch: { type: "string", short: "a" },
     }, { maxPositionals: 1 });
-    const method = stringFlag(flags, "method") ?? "cpio";
-    if (!PACK_METHODS.includes(method as PackMethod)) {
-      throw new UsageError(`Invalid archive method '${method}' requested`);
-    }
-    const compression = stringFlag(flags, "compress") ?? "gzip";
-    if (!PACK_COMPRESSIONS.includes(compression as PackCompression)) {
-      throw new UsageError(
-        `Invalid compress method '${compression}' requested; use ${PACK_COMPRESSIONS.join(", ")}.`,
-      );
-    }
+    const method = requirePackMethod(stringFlag(flags, "method") ?? "cpio");
+    const compression = requirePackCompression(stringFlag(flags, "compress") ?? "gzip");
     let [name] = positionals;
     const osver = stringFlag(flags, "osver");
     const profile = stringFlag(flags, "profile");
     const arch = stringFlag(flags, "arch");
     if (osver !== undefined || profile !== undefined || arch !== undefined) {
       // xCAT refuses this form; osimg still resolves it, after saying it is obsolete.
-      ctx.io.err(
-        "-o, -p and -a options are obsoleted, please use 'packimage <osimage name>' instead.\n",
+      ctx.reporter.info(
+        "-o, -p and -a options are obsoleted, please use 'packimage <osimage name>' instead.",
       );
       if (name !== undefined) {
         throw new UsageError("packimage: give either <imagename> or -o/-p/-a, not both.");
@@ -73,8 +63,8 @@ export const packimage: Command = {
     const epoch = sourceDateEpoch(ctx.env);
     await using _lock = await lockImage(ctx, name, "packimage");
     await packImage(ctx, name, {
-      method: method as PackMethod,
-      compression: compression as PackCompression,
+      method,
+      compression,
       syncFiles: !booleanFlag(flags, "nosyncfiles"),
       verbose: booleanFlag(flags, "verbose"),
       ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),

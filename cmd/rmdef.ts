@@ -1,6 +1,6 @@
 // rmdef: remove object definitions.
 
-import { noderangeContextOptions } from "../core/noderange_context.ts";
+import { noderangeEnvironment } from "../core/noderange_environment.ts";
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
 import { removeObjects } from "../core/definitions.ts";
 import { OsimgError, UsageError } from "../core/errors.ts";
@@ -53,7 +53,7 @@ export const rmdef: Command = {
       all,
       names: [...objectNames, ...(type !== "node" && range ? range.split(",") : [])],
       noderange: nodeRange,
-      rangeSeams: noderangeContextOptions(ctx),
+      noderangeEnvironment: noderangeEnvironment(ctx),
     });
     if (removed.length === 0) {
       throw new OsimgError("No objects have been removed from the xCAT database.");

@@ -32,7 +32,7 @@ import { commaList } from "../formats/comma_list.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { loadNodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
-import { noderangeContextOptions } from "./noderange_context.ts";
+import { noderangeEnvironment } from "./noderange_environment.ts";
 import { checkPathComponent, objectNameProblem, pathComponentProblem } from "./object_names.ts";
 import { belowProblem, isWithin } from "./paths.ts";
 import { extractEntries } from "./safe_extract.ts";
@@ -695,7 +695,7 @@ async function planPostscripts(
   // with xCAT's warning rather than failing the expansion.
   const universe = await loadNodeUniverse(pc.reader, ["nodelist"]);
   const requested = expandNoderange(pc.options.postscripts ?? "", universe, {
-    ...noderangeContextOptions(pc.ctx),
+    ...noderangeEnvironment(pc.ctx),
     verify: false,
   });
   const valid: string[] = [];

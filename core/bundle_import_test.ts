@@ -14,6 +14,7 @@ import { importBundle } from "./bundle_import.ts";
 import type { Context } from "./context.ts";
 import { systemRunner } from "./process.ts";
 import { silentProgress } from "./progress.ts";
+import { silentReporter } from "./reporter.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
 import type { Store } from "./store.ts";
 import { assertGolden, testRoot } from "./testing.ts";
@@ -414,6 +415,7 @@ Deno.test("an import cut off mid-commit is finished by the next imgimport, which
       stdoutIsTerminal: false,
       stderrIsTerminal: false,
     },
+    reporter: silentReporter,
     debug: false,
     color: false,
     runner: systemRunner,

@@ -7,7 +7,7 @@ import { readTar } from "../formats/tar.ts";
 import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
 import { decompress } from "./compress.ts";
 import { IntegrityError } from "./errors.ts";
-import { Sha256Worker } from "./hash_worker.ts";
+import { Sha256Worker } from "./sha256_worker.ts";
 import {
   consumeContent,
   type ContentObserver,

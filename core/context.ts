@@ -1,8 +1,9 @@
-// What every command receives: paths, the store, I/O, the process runner and the clock.
+// What every command receives: paths, the store, I/O and reporter, the process runner, the clock.
 
 import type { Store } from "./store.ts";
 import type { ProcessRunner } from "./process.ts";
 import type { Progress } from "./progress.ts";
+import type { Reporter } from "./reporter.ts";
 import { hostPath } from "./paths.ts";
 import { siteDirectory } from "./osimage.ts";
 import { SITE_DEFAULTS } from "./schema.ts";
@@ -29,6 +30,8 @@ export interface Context {
   cwd: string;
   env: Readonly<Record<string, string>>;
   io: Io;
+  /** Where core reports output lines, warnings and notes (main.ts renders them on `io`). */
+  reporter: Reporter;
   debug: boolean;
   /** Colour allowed: stderr is a terminal and NO_COLOR is not set. */
   color: boolean;

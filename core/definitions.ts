@@ -1,5 +1,5 @@
 // The definitions engine behind mkdef, chdef, lsdef and rmdef: objects read from and written to
-// xCAT's tables through the attribute mapping of core/defspec.ts.
+// xCAT's tables through the attribute mapping of core/object_types.ts.
 
 import {
   findAttribute,
@@ -8,7 +8,7 @@ import {
   OBJECT_TYPES,
   type ObjectTypeSpec,
   tablesOf,
-} from "./defspec.ts";
+} from "./object_types.ts";
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "./errors.ts";
 import {
   buildNodeUniverse,
@@ -18,12 +18,11 @@ import {
 } from "./node_universe.ts";
 import { regexValueProblem } from "./regex_value.ts";
 import { showValue, storedValueProblem } from "./stored_value.ts";
-import { expandNoderange, type NoderangeOptions } from "./noderange.ts";
+import { expandNoderange } from "./noderange.ts";
+import type { NoderangeEnvironment } from "./noderange_environment.ts";
 import { attributeValueProblem, checkObjectName } from "./object_names.ts";
-
-/** The noderange seams a command supplies (`^file` reading, XCAT_NODE_PREFIX/SUFFIX). */
-export type RangeSeams = Pick<NoderangeOptions, "readFile" | "nodePrefix" | "nodeSuffix">;
 import { SITE_DEFAULTS } from "./schema.ts";
+import type { Reporter } from "./reporter.ts";
 import type { Row, Store, StoreReader, StoreWriter } from "./store.ts";
 import { commaList } from "../formats/comma_list.ts";
 
@@ -66,14 +65,16 @@ export function requireAttribute(spec: ObjectTypeSpec, name: string): void {
   }
 }
 
-/** Warnings a validation produced (printed, not fatal). */
-export type Warnings = string[];
-
 /**
  * Validates an object name of `spec`'s type with the rules of core/object_names.ts (xCAT's
  * isobjnamevalid for nodes and groups; a safe file name for osimages, kits and distros).
+ * Capital letters in a node or group name are only a warning, told to `reporter`.
  */
-export function validateObjectName(spec: ObjectTypeSpec, name: string, warnings: Warnings): void {
+export function validateObjectName(
+  spec: ObjectTypeSpec,
+  name: string,
+  reporter?: Pick<Reporter, "warn">,
+): void {
   if (spec.keying.kind === "keyvalue") {
     if (name !== spec.keying.object) {
       throw new InvalidInputError(
@@ -82,7 +83,7 @@ export function validateObjectName(spec: ObjectTypeSpec, name: string, warnings:
     }
     return;
   }
-  checkObjectName(spec.type, name, warnings);
+  checkObjectName(spec.type, name, reporter);
 }
 
 /** Splits an `attr=value` argument with xCAT's rule; a malformed one is an error. */
@@ -246,9 +247,9 @@ export interface ListRequest {
   includeHidden?: boolean;
   /** Prepend the xcatdefaults postscripts row to node postscripts (lsdef without -z). */
   withDefaultPostscripts?: boolean;
-  rangeSeams?: RangeSeams;
-  /** Told once per stored regex value that cannot be evaluated (and is shown as stored). */
-  warn?: (message: string) => void;
+  noderangeEnvironment?: NoderangeEnvironment;
+  /** Warned once per stored regex value that cannot be evaluated (and is shown as stored). */
+  reporter: Pick<Reporter, "warn">;
 }
 
 /**
@@ -267,7 +268,7 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
     let names: string[];
     if (request.noderange !== undefined && (spec.type === "node")) {
       names = expandNoderange(request.noderange, snapshot.universe!, {
-        ...request.rangeSeams,
+        ...request.noderangeEnvironment,
         verify: true,
       });
     } else if (request.names) {
@@ -302,7 +303,7 @@ export async function listObjects(store: Store, request: ListRequest): Promise<D
       return { name, type: spec.type, attributes };
     });
     for (const [problem, nodes] of snapshot.unevaluated) {
-      request.warn?.(
+      request.reporter.warn(
         `${problem}; it is shown as stored for ${
           nodes.length === 1 ? `node '${nodes[0]}'` : `${nodes.length} nodes from '${nodes[0]}'`
         }. Correct it with chdef.`,
@@ -328,6 +329,8 @@ export interface DefineOptions {
   plus?: boolean;
   /** chdef -m: remove from comma lists; a missing value is an error. */
   minus?: boolean;
+  /** Warned of existing objects mkdef skips and of capital letters in node names. */
+  reporter: Pick<Reporter, "warn">;
 }
 
 /** What mkdef/chdef did. */
@@ -336,8 +339,6 @@ export interface DefineResult {
   written: string[];
   /** Objects that did not exist before. */
   created: string[];
-  /** Warnings (existing objects skipped, capital letters). */
-  warnings: string[];
   /** True when some object was skipped (xCAT then reports an error after the summary). */
   hadErrors: boolean;
 }
@@ -345,20 +346,23 @@ export interface DefineResult {
 /**
  * Creates or changes objects (of one or several types) in one transaction. Everything is
  * validated before the first write: an unknown attribute, an invalid name or a missing required
- * attribute changes nothing at all.
+ * attribute changes nothing at all. Warnings reach `options.reporter` once the transaction is
+ * done, so a refused change shows its error alone, as it always has.
  */
 export async function defineObjects(
   store: Store,
   changes: readonly ObjectChange[],
   options: DefineOptions,
 ): Promise<DefineResult> {
-  const result: DefineResult = { written: [], created: [], warnings: [], hadErrors: false };
+  const result: DefineResult = { written: [], created: [], hadErrors: false };
+  const warnings: string[] = [];
+  const deferred = { warn: (text: string) => void warnings.push(text) };
   const types: string[] = [];
   const seen = new Set<string>();
   for (const change of changes) {
     const spec = requireObjectType(change.type);
     if (!types.includes(spec.type)) types.push(spec.type);
-    validateObjectName(spec, change.name, result.warnings);
+    validateObjectName(spec, change.name, deferred);
     for (const [attribute, value] of Object.entries(change.attributes)) {
       requireAttribute(spec, attribute);
       // Values of node-keyed tables are read through xCAT's regex evaluation; others are not.
@@ -389,6 +393,7 @@ export async function defineObjects(
         changes.filter((change) => change.type === type),
         options,
         result,
+        deferred,
       );
       for (const plan of plans) {
         if (plan.replace) await removeObjectRows(writer, spec, plan.name, snapshot);
@@ -397,6 +402,7 @@ export async function defineObjects(
       }
     }
   });
+  for (const warning of warnings) options.reporter.warn(warning);
   return result;
 }
 
@@ -413,12 +419,13 @@ function planChanges(
   changes: readonly ObjectChange[],
   options: DefineOptions,
   result: DefineResult,
+  reporter: Pick<Reporter, "warn">,
 ): ChangePlan[] {
   const plans: ChangePlan[] = [];
   for (const change of changes) {
     const exists = snapshot.exists(change.name);
     if (options.verb === "mkdef" && exists && !options.force) {
-      result.warnings.push(
+      reporter.warn(
         `A definition for '${change.name}' already exists. No changes will be made.  Run again with '-f' option to force replace.`,
       );
       result.hadErrors = true;
@@ -589,7 +596,12 @@ async function removeObjectRows(
 export async function removeObjects(
   store: Store,
   type: string,
-  request: { names?: string[]; noderange?: string; all?: boolean; rangeSeams?: RangeSeams },
+  request: {
+    names?: string[];
+    noderange?: string;
+    all?: boolean;
+    noderangeEnvironment?: NoderangeEnvironment;
+  },
 ): Promise<string[]> {
   const spec = requireObjectType(type);
   if (spec.keying.kind === "keyvalue") {
@@ -601,7 +613,7 @@ export async function removeObjects(
     if (request.all) names = snapshot.names({ includeHidden: true });
     else if (request.noderange !== undefined && spec.type === "node") {
       names = expandNoderange(request.noderange, snapshot.universe!, {
-        ...request.rangeSeams,
+        ...request.noderangeEnvironment,
         verify: true,
       });
     } else {
@@ -627,8 +639,8 @@ export async function renameObject(
   to: string,
 ): Promise<void> {
   const spec = requireObjectType(type);
-  const warnings: Warnings = [];
-  validateObjectName(spec, to, warnings);
+  // chdef -n has never shown the capital-letter warning: the new name is only checked.
+  validateObjectName(spec, to);
   if (spec.keying.kind === "keyvalue") {
     throw new UsageError(`The ${spec.type} object cannot be renamed.`);
   }
@@ -671,7 +683,7 @@ export async function resolveNames(
     objectNames: string[];
     noderange?: string;
     verify: boolean;
-    rangeSeams?: RangeSeams;
+    noderangeEnvironment?: NoderangeEnvironment;
   },
 ): Promise<string[]> {
   const spec = requireObjectType(type);
@@ -681,7 +693,7 @@ export async function resolveNames(
       const universe = await store.read((reader) => loadNodeUniverse(reader, ["nodelist"]));
       names.push(
         ...expandNoderange(selection.noderange, universe, {
-          ...selection.rangeSeams,
+          ...selection.noderangeEnvironment,
           verify: selection.verify,
         }),
       );

@@ -100,13 +100,14 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
   const managementNode = ownRoot ? ctx.root : join(base, "mn1");
   const secondNode = join(base, "mn2");
   const bundle = join(base, `${IMAGE}.tgz`);
-  const say = (text: string) => ctx.io.out(text);
+  const say = (text: string) => ctx.reporter.line(text);
   const step = async (root: string, args: string[]) => {
     const label = root === managementNode ? "mn1" : "mn2";
+    say("");
     say(
-      `\n[${label}]$ osimg ${
+      `[${label}]$ osimg ${
         args.map((arg) => /[\s|()\\$\[\]*]/.test(arg) ? `'${arg}'` : arg).join(" ")
-      }\n`,
+      }`,
     );
     const status = await invoke(["--root", root, ...args]);
     if (status !== 0) {
@@ -114,11 +115,9 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
     }
   };
   try {
-    say(
-      `osimg demo in ${ownRoot ? managementNode : base}\n` +
-        `  mn1: a management node with an image${ownRoot ? ` (${managementNode}, kept)` : ""}\n` +
-        `  mn2: a second, empty one${ownRoot ? ` (${secondNode}, removed at the end)` : ""}\n`,
-    );
+    say(`osimg demo in ${ownRoot ? managementNode : base}`);
+    say(`  mn1: a management node with an image${ownRoot ? ` (${managementNode}, kept)` : ""}`);
+    say(`  mn2: a second, empty one${ownRoot ? ` (${secondNode}, removed at the end)` : ""}`);
     await step(managementNode, ["chdef", "-t", "site", "clustersite", "domain=demo.cluster"]);
     await step(managementNode, [
       "mkdef",
@@ -148,7 +147,8 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
     await step(managementNode, ["lsdef", "cn03"]);
     await step(managementNode, ["nodels", "compute,-cn01"]);
     await step(managementNode, ["lsdef", "-t", "osimage", "-o", IMAGE]);
-    say(`\n(writing a sample root tree, kernel and initrd under mn1${IMAGE_DIR})\n`);
+    say("");
+    say(`(writing a sample root tree, kernel and initrd under mn1${IMAGE_DIR})`);
     await buildSampleImage(managementNode);
     await step(managementNode, ["packimage", IMAGE]);
     await step(managementNode, ["imgexport", IMAGE, bundle]);
@@ -161,7 +161,8 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
     await step(managementNode, ["lsdef", "-t", "osimage", "-o", IMAGE, "-i", "profile"]);
     await step(managementNode, ["snapshot", "--list", IMAGE]);
     const kept = options.keep ? base : ownRoot ? managementNode : undefined;
-    say(`\nThe demo finished.${kept ? ` Its files are in ${kept}.` : ""}\n`);
+    say("");
+    say(`The demo finished.${kept ? ` Its files are in ${kept}.` : ""}`);
   } finally {
     if (!options.keep) await Deno.remove(base, { recursive: true }).catch(() => {});
   }

@@ -274,11 +274,11 @@ export async function liteImage(
     );
   }
 
-  ctx.io.out(`Modifying ${rootimg} ...\n`);
+  ctx.reporter.line(`Modifying ${rootimg} ...`);
   await readOnlyRootInFstab(rootimgHost, image);
   if (synclists.length > 0) {
     const report = await syncFilesIntoImage(ctx.root, synclists, rootimgHost);
-    for (const note of report.notes) ctx.io.err(`Note: ${note}\n`);
+    for (const note of report.notes) ctx.reporter.note(note);
   }
   const savePath = `${rootimgHost}/${SAVE_FILE}`;
   const previous = parseLitefileSave(await Deno.readTextFile(savePath).catch(() => ""));
@@ -286,14 +286,14 @@ export async function liteImage(
   // Children first, so a parent directory moved back does not land on a child's link.
   for (const old of [...previous].reverse()) {
     if (now.get(old.file) !== old.options) {
-      if (options.verbose) ctx.io.out(`undoing ${old.options} ${old.file}\n`);
+      if (options.verbose) ctx.reporter.line(`undoing ${old.options} ${old.file}`);
       await undoEntry(rootimgHost, old);
     }
   }
   await Deno.mkdir(`${rootimgHost}/.statelite/tmpfs`, { recursive: true });
   await Deno.mkdir(`${rootimgHost}/.default`, { recursive: true });
   for (const entry of entries) {
-    if (options.verbose) ctx.io.out(`${entry.options} ${entry.file}\n`);
+    if (options.verbose) ctx.reporter.line(`${entry.options} ${entry.file}`);
     await applyEntry(ctx.runner, rootimgHost, entry);
   }
   await Deno.writeTextFile(savePath, serializeLitefileSave(entries));
@@ -333,6 +333,6 @@ export async function liteImage(
   } finally {
     progress.done();
   }
-  for (const note of skipped) ctx.io.err(`Note: ${note}\n`);
+  for (const note of skipped) ctx.reporter.note(note);
   return { entries, archive: `${rootimgdir}/rootimg-statelite.gz` };
 }

@@ -5,10 +5,13 @@
 // every column of that table. Values are group-inherited with regex values computed, as
 // getNodesAttribs gives them.
 
+import type { Context } from "./context.ts";
 import { findTable } from "./schema.ts";
 import { InvalidInputError } from "./errors.ts";
-import type { NodeUniverse } from "./node_universe.ts";
-import { matcher } from "./noderange.ts";
+import { loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
+import { expandNoderange, matcher } from "./noderange.ts";
+import { noderangeEnvironment } from "./noderange_environment.ts";
+import { findAttribute, findObjectType } from "./object_types.ts";
 
 /** nodels' short names (tabutils.pm %shortnames). */
 const SHORT_NAMES: Readonly<Record<string, readonly [string, string]>> = {
@@ -193,8 +196,76 @@ export function listNodeValues(
   return listings;
 }
 
+/** A nodels command line, its flags parsed. */
+export interface NodelsRequest {
+  /** The noderange; undefined lists every node. */
+  range?: string;
+  /** The attribute terms (`table.column`, short names, tables, selections). */
+  terms: readonly string[];
+  /** -H: `node: label: value` even for one attribute. */
+  withFieldNames: boolean;
+  /** -S: hidden nodes (nodelist.hidden=1) too. */
+  includeHidden: boolean;
+  /** -b: name the groups inherited values come from. */
+  blame: boolean;
+}
+
+/** What nodels prints, not yet formatted. */
+export interface NodelsResult {
+  listings: NodeListing[];
+  /** `node: value` lines rather than `node: label: value`. */
+  terse: boolean;
+  /** No attribute terms were given: only the names are shown (--json prints a name array). */
+  namesOnly: boolean;
+}
+
+/**
+ * nodels: the nodes of a noderange (ASCII order when none is given), hidden ones left out unless
+ * asked for, with the values its terms show. Reads only the tables the terms name, unless the
+ * noderange may select on any attribute.
+ *
+ * @example
+ * ```ts
+ * const result = await listNodes(ctx, { range: "compute", terms: ["groups"], ...flags });
+ * ctx.io.out(formatNodeListing(result));
+ * ```
+ */
+export async function listNodes(
+  ctx: Pick<Context, "store" | "cwd" | "env">,
+  request: NodelsRequest,
+): Promise<NodelsResult> {
+  const { range, terms } = request;
+  const query = parseNodelsQuery(terms, { withFieldNames: request.withFieldNames });
+  const nodeType = findObjectType("node");
+  const store = await ctx.store();
+  const universe = await store.read(async (reader) => {
+    // Read only the tables asked for, unless the range may select on any attribute: a
+    // `table.column==value` atom, a ^file that may hold one, or a dynamic group's wherevals.
+    const dynamic = (await reader.rows("nodegroup")).some((row) => row.grouptype === "dynamic");
+    const anyTable = dynamic || (range !== undefined && /[=~^]/.test(range));
+    return await loadNodeUniverse(reader, anyTable ? undefined : query.tables, {
+      resolveAttribute: (name) => nodeType && findAttribute(nodeType, name),
+    });
+  });
+  let nodes = range === undefined
+    ? [...universe.nodes].sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+    : expandNoderange(range, universe, { ...noderangeEnvironment(ctx), verify: true });
+  if (!request.includeHidden) {
+    // Hidden nodes (FSPs/BPAs in xCAT) are left out unless -S asks for them.
+    nodes = nodes.filter((node) => universe.inheritedValue("nodelist", "hidden", node) !== "1");
+  }
+  const listings = listNodeValues(universe, nodes, query, { blame: request.blame });
+  return { listings, terse: query.terse, namesOnly: terms.length === 0 };
+}
+
+/** nodels --json: the node names alone when no attribute was asked for, else the listings. */
+export function formatNodeListingJson(result: NodelsResult): string {
+  const json = result.namesOnly ? result.listings.map((listing) => listing.node) : result.listings;
+  return JSON.stringify(json, null, 2) + "\n";
+}
+
 /** nodels' text: `node`, `node: value` (terse) or `node: label: value` lines. */
-export function formatNodeListing(listings: readonly NodeListing[], terse: boolean): string {
+export function formatNodeListing({ listings, terse }: NodelsResult): string {
   let text = "";
   for (const { node, values } of listings) {
     if (values.length === 0) {

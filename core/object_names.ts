@@ -8,7 +8,8 @@
 // the image verbs, snapshot and rollback — checks it here, before anything is read or written.
 
 import { InvalidInputError } from "./errors.ts";
-import { OBJECT_TYPES } from "./defspec.ts";
+import { OBJECT_TYPES } from "./object_types.ts";
+import type { Reporter } from "./reporter.ts";
 
 /**
  * The longest name accepted. xCAT sets no limit, but a name becomes a file name (at most 255
@@ -95,12 +96,12 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /**
  * The error message for an object name of `type`, or undefined when it is valid; capital
- * letters in a node or group name add a warning to `warnings` (xCAT only warns).
+ * letters in a node or group name are told to `reporter` as a warning (xCAT only warns).
  */
 export function objectNameProblem(
   type: string,
   name: string,
-  warnings?: string[],
+  reporter?: Pick<Reporter, "warn">,
 ): string | undefined {
   const shown = shownValue(name);
   const rule = nameRuleOf(type);
@@ -117,7 +118,7 @@ export function objectNameProblem(
       return `The object name '${shown}' is invalid, only letters, digits, '-' and '_' are allowed.`;
     }
     if (/[A-Z]/.test(name)) {
-      warnings?.push(
+      reporter?.warn(
         `The object name '${name}' contains capital letters which may not be resolved correctly by the dns server.`,
       );
     }
@@ -148,8 +149,12 @@ function generalNameProblem(name: string): string | undefined {
  * checkObjectName("osimage", ".."); // throws: The object name '..' is invalid: '.' and '..' name directories, not objects.
  * ```
  */
-export function checkObjectName(type: string, name: string, warnings?: string[]): void {
-  const problem = objectNameProblem(type, name, warnings);
+export function checkObjectName(
+  type: string,
+  name: string,
+  reporter?: Pick<Reporter, "warn">,
+): void {
+  const problem = objectNameProblem(type, name, reporter);
   if (problem !== undefined) throw new InvalidInputError(problem);
 }
 
@@ -173,7 +178,7 @@ export function checkPathComponent(what: string, value: string, of?: string): vo
  * Attributes whose value is one directory level of a path osimg builds: xCAT's default
  * rootimgdir `<installdir>/netboot/<osvers>/<osarch>/<profile>`, `imgimport -f`'s
  * `<installdir>/<provmethod>/<osvers>/<osarch>/<profile>` and image name. Each is stored in the
- * column of its own name of `table` (core/defspec.ts), keyed by `nameColumn`.
+ * column of its own name of `table` (core/object_types.ts), keyed by `nameColumn`.
  */
 const PATH_COMPONENT_ATTRIBUTES: Readonly<
   Record<string, { table: string; nameColumn: string; attributes: readonly string[] }>
@@ -215,7 +220,7 @@ export function checkSnapshotSelector(selector: string): void {
   );
 }
 
-/** table -> column -> the object type whose names that column holds (from defspec). */
+/** table -> column -> the object type whose names that column holds (from OBJECT_TYPES). */
 const NAME_COLUMNS: ReadonlyMap<string, ReadonlyMap<string, string>> = (() => {
   const byTable = new Map<string, Map<string, string>>();
   for (const spec of OBJECT_TYPES) {

@@ -100,7 +100,10 @@ Deno.test("nodes and groups keep xCAT's isobjnamevalid rule and messages", () =>
     }... (300 characters)' is invalid, it is longer than 128 characters.`,
   );
   const warnings: string[] = [];
-  assertEquals(objectNameProblem("node", "CN01", warnings), undefined);
+  assertEquals(
+    objectNameProblem("node", "CN01", { warn: (text) => void warnings.push(text) }),
+    undefined,
+  );
   assertEquals(warnings, [
     "The object name 'CN01' contains capital letters which may not be resolved correctly by the dns server.",
   ]);

@@ -10,6 +10,7 @@ import {
   IntegrityError,
   InvalidInputError,
   NotFoundError,
+  UsageError,
 } from "./errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row } from "./store.ts";
@@ -45,6 +46,24 @@ export type PackCompression = "gzip" | "pigz" | "xz" | "zstd" | "none";
 
 export const PACK_METHODS: readonly PackMethod[] = ["cpio", "tar", "squashfs"];
 export const PACK_COMPRESSIONS: readonly PackCompression[] = ["gzip", "pigz", "xz", "zstd", "none"];
+
+/** `method` as a PackMethod, or xCAT's usage error for one packimage does not have. */
+export function requirePackMethod(method: string): PackMethod {
+  if (!PACK_METHODS.includes(method as PackMethod)) {
+    throw new UsageError(`Invalid archive method '${method}' requested`);
+  }
+  return method as PackMethod;
+}
+
+/** `compression` as a PackCompression, or a usage error listing the ones packimage has. */
+export function requirePackCompression(compression: string): PackCompression {
+  if (!PACK_COMPRESSIONS.includes(compression as PackCompression)) {
+    throw new UsageError(
+      `Invalid compress method '${compression}' requested; use ${PACK_COMPRESSIONS.join(", ")}.`,
+    );
+  }
+  return compression as PackCompression;
+}
 
 /** newc stores sizes in 8 hex digits. */
 const CPIO_MAX_FILE_SIZE = 0xffffffff;
@@ -403,16 +422,16 @@ async function packPrepared(
     const synclists = commaList(image.osimage.synclists);
     if (synclists.length > 0) {
       const report = await syncFilesIntoImage(ctx.root, synclists, rootimgHost);
-      for (const note of report.notes) ctx.io.err(`Note: ${note}\n`);
+      for (const note of report.notes) ctx.reporter.note(note);
       if (options.verbose) {
-        for (const path of report.written) ctx.io.out(`synced ${path}\n`);
+        for (const path of report.written) ctx.reporter.line(`synced ${path}`);
       }
     }
   }
 
-  ctx.io.out(`Packing contents of ${rootimg}\n`);
-  ctx.io.out(`archive method:${options.method}\n`);
-  ctx.io.out(`compress method:${options.compression}\n`);
+  ctx.reporter.line(`Packing contents of ${rootimg}`);
+  ctx.reporter.line(`archive method:${options.method}`);
+  ctx.reporter.line(`compress method:${options.compression}`);
 
   const outputName = archiveName(options.method, options.compression);
   await removeDeadTemporaries(dirHost);
@@ -441,20 +460,20 @@ async function packPrepared(
   for (const stale of removed) await Deno.remove(`${dirHost}/${stale}`);
   if (removed.length > 0) await syncDirectory(dirHost, { onError: "ignore" });
 
-  for (const path of skipped) ctx.io.err(`Note: ${path}\n`);
+  for (const path of skipped) ctx.reporter.note(path);
   if (result.droppedXattrs > 0) {
-    ctx.io.err(
-      `Note: ${result.droppedXattrs} entries have extended attributes (file capabilities, ` +
+    ctx.reporter.note(
+      `${result.droppedXattrs} entries have extended attributes (file capabilities, ` +
         `SELinux labels), which cpio cannot carry; they are not in the archive. ` +
-        `Use '-m tar' to keep them.\n`,
+        `Use '-m tar' to keep them.`,
     );
   }
   if (options.verbose) {
-    ctx.io.out(
+    ctx.reporter.line(
       `${result.entries} entries, ${result.uncompressedBytes} bytes packed into ` +
-        `${rootimgdir}/${outputName} (${result.bytes} bytes)\n`,
+        `${rootimgdir}/${outputName} (${result.bytes} bytes)`,
     );
-    for (const stale of removed) ctx.io.out(`removed stale ${rootimgdir}/${stale}\n`);
+    for (const stale of removed) ctx.reporter.line(`removed stale ${rootimgdir}/${stale}`);
   }
   return { ...result, archive: `${rootimgdir}/${outputName}`, removed };
 }

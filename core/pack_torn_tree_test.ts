@@ -3,12 +3,13 @@
 
 import { deepStrictEqual as assertEquals, equal, ok, rejects } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import type { Context } from "./context.ts";
+import type { Context, Io } from "./context.ts";
 import { IntegrityError } from "./errors.ts";
 import { packImage, type PackMethod } from "./pack.ts";
 import { defineImage, makeFixtureTree } from "./pack_testing.ts";
 import { systemRunner } from "./process.ts";
 import { silentProgress } from "./progress.ts";
+import { textReporter } from "./reporter.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
 import type { Store } from "./store.ts";
 import { testRoot } from "./testing.ts";
@@ -18,18 +19,20 @@ const ROOTIMG = "/install/netboot/test/x86_64/img/rootimg";
 /** A Context on `root` (the in-process CLI gives no way to reach packImage's test seam). */
 function contextFor(root: string, stderr: string[]): Context & Disposable {
   let store: Store | undefined;
+  const io: Io = {
+    out() {},
+    err: (text) => void stderr.push(text),
+    readStdin: () => Promise.resolve(""),
+    stdoutIsTerminal: false,
+    stderrIsTerminal: false,
+  };
   return {
     root,
     dbPath: `${root}/etc/xcat/osimg.sqlite`,
     cwd: root,
     env: {},
-    io: {
-      out() {},
-      err: (text) => void stderr.push(text),
-      readStdin: () => Promise.resolve(""),
-      stdoutIsTerminal: false,
-      stderrIsTerminal: false,
-    },
+    io,
+    reporter: textReporter(io),
     debug: false,
     color: false,
     runner: systemRunner,

@@ -1,4 +1,6 @@
-// lsdef's text output: the long `Object name:` form, the name list and the -c form.
+// lsdef's output: the long `Object name:` form, the name list, the -c form, stanzas and JSON.
+
+import { serializeStanzas } from "./stanza.ts";
 
 /** An object as lsdef prints it. */
 export interface ListedObject {
@@ -59,4 +61,49 @@ export function formatCompressed(
     }
   }
   return lines.length > 0 ? lines.join("\n") + "\n" : "";
+}
+
+/** What lsdef prints, decided (core/definition_listing.ts) and not yet formatted. */
+export interface LsdefListing {
+  form: "json" | "stanza" | "names" | "compressed" | "long";
+  objects: readonly ListedObject[];
+  /** -i: only these attributes, printed even when empty. */
+  only?: readonly string[];
+  /** Several types are listed: the long form names each object's type. */
+  showType: boolean;
+  /** -a: the name list puts one space before the type, not two (xCAT's quirk). */
+  allTypes: boolean;
+}
+
+/**
+ * lsdef's whole output for `listing`; an empty listing is xCAT's "Could not find" line, except
+ * in JSON (an empty array).
+ *
+ * @example
+ * ```ts
+ * formatLsdefListing({ form: "names", objects: [], showType: false, allTypes: false });
+ * // "Could not find any object definitions to display.\n"
+ * ```
+ */
+export function formatLsdefListing(listing: LsdefListing): string {
+  const { objects, only } = listing;
+  const shown = (object: ListedObject): ListedObject =>
+    only
+      ? {
+        ...object,
+        attributes: Object.fromEntries(only.map((name) => [name, object.attributes[name] ?? ""])),
+      }
+      : object;
+  if (listing.form === "json") return JSON.stringify(objects.map(shown), null, 2) + "\n";
+  if (objects.length === 0) return "Could not find any object definitions to display.\n";
+  switch (listing.form) {
+    case "stanza":
+      return serializeStanzas(objects.map(shown));
+    case "names":
+      return formatNames(objects, listing.allTypes);
+    case "compressed":
+      return formatCompressed(objects, only ?? []);
+    case "long":
+      return formatLong(objects, { only, showType: listing.showType });
+  }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { Sha256Worker } from "./hash_worker.ts";
+import { Sha256Worker } from "./sha256_worker.ts";
 import { OrderedDigests } from "./safe_extract.ts";
 
 function expected(bytes: Uint8Array): string {
