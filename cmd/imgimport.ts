@@ -1,9 +1,11 @@
-// imgimport: parse the flags and import one bundle (core/bundle_import.ts does the work).
+// imgimport: parse the flags, import one bundle (core/bundle_import.ts does the work) and print a dry run.
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
-import { importBundle } from "../core/bundle_import.ts";
+import { importBundle, type ImportResult } from "../core/bundle_import.ts";
+import type { Context } from "../core/context.ts";
 import { UsageError } from "../core/errors.ts";
 import { lockImage } from "../core/image_lock.ts";
+import { findTable } from "../core/schema.ts";
 
 export const imgimport: Command = {
   name: "imgimport",
@@ -44,7 +46,7 @@ export const imgimport: Command = {
       "allow-path": { type: "string", multiple: true },
       "allow-expansion": { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1 });
-    await importBundle(ctx, positionals[0]!, {
+    const result = await importBundle(ctx, positionals[0]!, {
       profile: stringFlag(flags, "profile"),
       postscripts: stringFlag(flags, "postscripts"),
       verbose: booleanFlag(flags, "verbose"),
@@ -54,8 +56,32 @@ export const imgimport: Command = {
       spaceReserve: spaceReserve(ctx.env),
       lockImage: (name) => lockImage(ctx, name, "imgimport"),
     });
+    if (result.wouldWrite) printDryRun(ctx, result.images, result.wouldWrite);
   },
 };
+
+/** `--dry-run`: every file the import would place and every row it would replace. */
+function printDryRun(
+  ctx: Context,
+  images: readonly string[],
+  wouldWrite: NonNullable<ImportResult["wouldWrite"]>,
+): void {
+  ctx.io.out("Dry run: nothing is changed. The import would write:\n");
+  for (const move of wouldWrite.moves) {
+    const how = move.existed ? (move.keepOrig ? " (old one kept as .ORIG)" : " (replacing)") : "";
+    ctx.io.out(`  file ${move.shown}${how}\n`);
+  }
+  for (const change of wouldWrite.rows) {
+    const where = Object.entries(change.where).map(([column, value]) => `${column}=${value}`)
+      .join(",");
+    ctx.io.out(`  ${change.table} ${where}: replaced by\n`);
+    for (const row of change.after) {
+      const columns = findTable(change.table)!.columns.filter((column) => row[column]);
+      ctx.io.out(`    ${columns.map((column) => `${column}=${row[column]}`).join(" ")}\n`);
+    }
+  }
+  for (const name of images) ctx.io.out(`Would import the image ${name}.\n`);
+}
 
 /** OSIMG_SPACE_RESERVE: bytes to keep free while staging, or unset for the default. */
 function spaceReserve(env: Readonly<Record<string, string>>): number | undefined {

@@ -1,6 +1,8 @@
 // imgexport: plans an osimage's xCAT-compatible bundle (rows, files, manifest, SHA256SUMS) and writes it reproducibly.
 
-import { findProvmethod } from "../providers/provmethods.ts";
+import { architectureOf } from "../providers/architectures.ts";
+import { distroOf } from "../providers/distros.ts";
+import { matchProvmethod, type Provmethod } from "../providers/provmethods.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, posix } from "node:path";
 import type { Context } from "./context.ts";
@@ -68,8 +70,6 @@ export interface ExportResult {
   manifest: Manifest;
 }
 
-/** The provmethods imgexport handles (xCAT matches them unanchored; so do we). */
-const PROVMETHODS = /install|netboot|statelite|raw|sysclone/;
 /** osimage columns real (released) xCAT lacks: writing them makes its row insert fail (§5.2-2). */
 const COLUMNS_UNKNOWN_TO_XCAT: Readonly<Record<string, readonly string[]>> = {
   osimage: ["nfsrootopts"],
@@ -200,15 +200,82 @@ async function resolveDestination(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Planning: everything is read and checked here, before anything is written.
+// Planning: everything is read and checked here, before anything is written. One step per step
+// of xCAT's imgexport: the rows (get_image_info), the files per provmethod (get_files), the
+// listed files, litefile.csv, kit directories and extras (make_bundle).
+
+/** What every planning step reads and adds to. */
+interface ExportPlanning {
+  ctx: Context;
+  request: ExportRequest;
+  image: OsImage;
+  installDir: string;
+  /** The provmethod the image's value means (xCAT's unanchored first match). */
+  provmethod: Provmethod;
+  /** The image directory's name in the archive. */
+  directory: string;
+  manifest: Manifest;
+  members: PlannedMember[];
+  /** What each top-level name in the image directory holds, for clear collisions. */
+  memberNames: Map<string, string>;
+  line: (text: string) => void;
+  warn: (text: string) => void;
+}
+
+/** Everything read from the store, in one read transaction. */
+interface ExportRows {
+  image: OsImage;
+  installDir: string;
+  kits: Pick<Manifest, "kit" | "kitrepo" | "kitcomp">;
+  postscripts: Pick<Manifest, "postscripts" | "postbootscripts">;
+  litefileRows: Row[];
+}
 
 /** Reads the definition and finds every file; any problem throws before a byte is written. */
 export async function planExport(ctx: Context, request: ExportRequest): Promise<ExportPlan> {
   checkObjectName("osimage", request.image);
-  const store = await ctx.store();
+  const rows = await readExportRows(ctx, request);
   const name = request.image;
-  const gathered = await store.read(async (reader) => {
-    const image = await loadExportImage(reader, name);
+  const planning: ExportPlanning = {
+    ctx,
+    request,
+    image: rows.image,
+    installDir: rows.installDir,
+    // loadExportImage refused a provmethod that matches none.
+    provmethod: matchProvmethod(rows.image.osimage.provmethod!)!,
+    directory: name.replace(/\s+/g, "_"),
+    manifest: exportManifest(rows, request),
+    members: [],
+    memberNames: new Map([[MANIFEST, "the manifest"], [SUMS, "the checksum list"]]),
+    line: request.onLine ?? (() => {}),
+    warn: request.onWarning ?? (() => {}),
+  };
+  const rootTree = await findProvmethodFiles(planning);
+  if (planning.manifest.rootimgtree) {
+    claimMemberName(planning, "rootimgtree.gz", planning.manifest.rootimgtree);
+  }
+  await addListedFiles(planning);
+  if (planning.provmethod.statelite) addLitefileCsv(planning, rows.litefileRows);
+  await addKitDirectories(planning);
+  await addExtras(planning);
+  checkUniqueMemberPaths(planning);
+  const epoch = clampMtimes(planning.members, request.sourceDateEpoch);
+  return {
+    image: planning.image,
+    directory: planning.directory,
+    manifest: planning.manifest,
+    members: orderMembers(planning.members),
+    rootTree,
+    epoch,
+    sourceDateEpoch: request.sourceDateEpoch,
+  };
+}
+
+/** get_image_info: the image's rows, its kits, the -p node's postscripts and the litefile rows. */
+async function readExportRows(ctx: Context, request: ExportRequest): Promise<ExportRows> {
+  const store = await ctx.store();
+  return await store.read(async (reader) => {
+    const image = await loadExportImage(reader, request.image);
     const installDir = await readInstallDir(reader);
     // Kits are shared objects of their own, not part of the image: a snapshot keeps the
     // image's kitcomponents column but leaves kits (and their import side effects) alone.
@@ -218,163 +285,189 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
     const postscripts = request.postscriptsNode === undefined
       ? {}
       : await nodePostscripts(reader, request.postscriptsNode);
-    const litefileRows = findProvmethod(image.osimage.provmethod)?.statelite
+    const litefileRows = matchProvmethod(image.osimage.provmethod!)?.statelite
       ? await selectLitefileRows(reader, image, request.forSnapshot ?? false)
       : [];
     return { image, installDir, kits, postscripts, litefileRows };
   });
-  const { image, installDir, kits, postscripts } = gathered;
-  const directory = name.replace(/\s+/g, "_");
-  const warn = request.onWarning ?? (() => {});
-  const line = request.onLine ?? (() => {});
+}
 
-  const osimage: ManifestRow = { ...image.osimage };
-  const linuximage: ManifestRow = { ...image.linuximage };
+/** The manifest's rows, kits and postscripts; columns released xCAT lacks left out with a warning. */
+function exportManifest(rows: ExportRows, request: ExportRequest): Manifest {
+  const warn = request.onWarning ?? (() => {});
+  const osimage: ManifestRow = { ...rows.image.osimage };
+  const linuximage: ManifestRow = { ...rows.image.linuximage };
   for (const [table, row] of [["osimage", osimage], ["linuximage", linuximage]] as const) {
     for (const column of request.forSnapshot ? [] : COLUMNS_UNKNOWN_TO_XCAT[table]!) {
       if (row[column]) {
         warn(
-          `The ${table} column '${column}' (${row[column]}) of '${name}' is not exported: ` +
+          `The ${table} column '${column}' (${
+            row[column]
+          }) of '${request.image}' is not exported: ` +
             "released xCAT has no such column and would fail to import the row",
         );
         delete row[column];
       }
     }
   }
-  const manifest: Manifest = {
+  return {
     osimage,
     linuximage,
     extra: [],
-    kit: kits.kit,
-    kitrepo: kits.kitrepo,
-    kitcomp: kits.kitcomp,
-    ...postscripts,
+    kit: rows.kits.kit,
+    kitrepo: rows.kits.kitrepo,
+    kitcomp: rows.kits.kitcomp,
+    ...rows.postscripts,
   };
+}
 
-  const provmethod = image.osimage.provmethod!;
-  const files: { element: string; path: string }[] = [];
-  const exists = (mnPath: string) => isReadableFile(hostPathOf(ctx, mnPath));
+/**
+ * get_files: what the provmethod's bundle carries, asked of the providers — a template (and
+ * media), raw disk images, or a pkglist with kernel, initrd and packed root image or root tree.
+ * Returns the host path of the `rootimg/` tree to pack as rootimgtree.gz, if any.
+ */
+async function findProvmethodFiles(planning: ExportPlanning): Promise<string | undefined> {
+  const { image, provmethod, request, manifest, installDir } = planning;
+  const name = image.name;
   const [osvers, osarch, profile] = imageKeys(image);
-  let rootTree: string | undefined;
-
-  if (/install/.test(provmethod)) {
-    if (!linuximage.template) {
-      const found = await lookForListFile(ctx, "tmpl", [
-        `${installDir}/custom/install`,
-        `${XCAT_SHARE}/install`,
-      ], image);
-      if (!found) throw new NotFoundError(`Couldn't find install template for ${name}`);
-      line(found);
-      linuximage.template = found;
-    }
-    if (!request.forSnapshot) manifest.media = "required";
-  } else if (/netboot|statelite/.test(provmethod) && !/esx/.test(osvers!)) {
-    const isStatelite = findProvmethod(provmethod)?.statelite ?? false;
-    if (osarch === "s390x" && !isStatelite) {
-      manifest.rawimagefiles = await rawImageFiles(
-        ctx,
-        `${installDir}/netboot/${osvers}/s390x/${profile}`,
-      );
-    } else {
-      if (!linuximage.pkglist) {
-        const found = await lookForListFile(ctx, "pkglist", [
-          `${installDir}/custom/netboot`,
-          `${XCAT_SHARE}/netboot`,
-        ], image);
-        if (!found) throw new NotFoundError(`Couldn't find pkglist file for ${name}`);
-        line(found);
-        linuximage.pkglist = found;
-      }
-      const dir = rootImgDir(image, installDir);
-      const initrd = isStatelite ? "initrd-statelite.gz" : "initrd-stateless.gz";
-      if (!await exists(`${dir}/${initrd}`)) {
-        throw new NotFoundError(`Couldn't find ramdisk (${initrd}) for  ${name}`);
-      }
-      if (!await exists(`${dir}/kernel`)) {
-        throw new NotFoundError(`Couldn't find kernel (kernel) for  ${name}`);
-      }
-      manifest.ramdisk = `${dir}/${initrd}`;
-      manifest.kernel = `${dir}/kernel`;
-      if (isStatelite) {
-        line("Packing root image. It will take a while");
-        manifest.rootimgtree = `${dir}/rootimgtree.gz`;
-        manifest.litefile = `${dir}/litefile.csv`;
-      } else {
-        let rootimg: string | undefined;
-        for (const candidate of ROOTIMG_NAMES) {
-          if (await exists(`${dir}/${candidate}`)) {
-            rootimg = `${dir}/${candidate}`;
-            break;
-          }
-        }
-        if (!rootimg) throw new NotFoundError(`Couldn't find compressed rootimg for ${name}`);
-        manifest.rootimg = rootimg;
-        const packed = basename(rootimg);
-        if (!request.forSnapshot && !XCAT_ROOTIMG_NAMES.includes(packed)) {
-          warn(
-            `The bundle carries ${packed}, which xCAT cannot read (its nodeset and packimage ` +
-              `know only ${XCAT_ROOTIMG_NAMES.slice(0, 5).join(", ")}); for a bundle meant for ` +
-              "xCAT, pack the image with 'packimage -c gzip' or '-c xz' first",
-          );
-        }
-      }
-      const tree = hostPathOf(ctx, `${dir}/rootimg`);
-      const treeInfo = await Deno.stat(tree).catch(() => undefined);
-      if (request.forSnapshot && !isStatelite && treeInfo?.isDirectory) {
-        manifest.rootimgtree = `${dir}/rootimgtree.gz`;
-      }
-      if (manifest.rootimgtree) {
-        rootTree = tree;
-        if (!treeInfo?.isDirectory) {
-          throw new NotFoundError(
-            `Cannot export image '${name}': its root tree ${dir}/rootimg does not exist (run genimage first)`,
-          );
-        }
-      }
-    }
-  } else if (/raw|sysclone/.test(provmethod) && osarch === "s390x") {
-    const kind = /raw/.test(provmethod) ? "raw" : "sysclone";
-    manifest.rawimagefiles = await rawImageFiles(
-      ctx,
-      `${installDir}/${kind}/${osvers}/s390x/${profile}`,
-    );
-  } else if (/sysclone/.test(provmethod)) {
+  if (provmethod.usesTemplate) {
+    await findListFile(planning, "template", "tmpl", "install template");
+    if (provmethod.needsMedia && !request.forSnapshot) manifest.media = "required";
+    return undefined;
+  }
+  if (provmethod.supportedOsarch && !provmethod.supportedOsarch.test(osarch)) {
     throw new InvalidInputError(
-      `Exporting images with 'provemethod' sysclone is not supported for osarch '${osarch}'`,
+      `Exporting images with 'provemethod' ${provmethod.name} is not supported for osarch '${osarch}'`,
     );
   }
+  if (distroOf(osvers)?.noBootFiles) return undefined;
+  if (provmethod.rawImages && architectureOf(osarch)?.rawDiskImages) {
+    manifest.rawimagefiles = await rawImageFiles(
+      planning.ctx,
+      `${installDir}/${provmethod.rawImages.dir}/${osvers}/${osarch}/${profile}`,
+    );
+    return undefined;
+  }
+  if (!provmethod.bootFiles) return undefined;
+  await findListFile(planning, "pkglist", "pkglist", "pkglist file");
+  return await findBootFiles(planning, provmethod.bootFiles, name);
+}
 
+/**
+ * xCAT's search for the template or pkglist when its linuximage column is empty: in
+ * `<installdir>/custom/<profileDir>`, then the xCAT share directory; found, it is printed and
+ * recorded in the column.
+ */
+async function findListFile(
+  planning: ExportPlanning,
+  column: "template" | "pkglist",
+  extension: "tmpl" | "pkglist",
+  what: string,
+): Promise<void> {
+  const linuximage = planning.manifest.linuximage;
+  if (linuximage[column]) return;
+  const profileDir = planning.provmethod.profileDir;
+  const found = await lookForListFile(planning.ctx, extension, [
+    `${planning.installDir}/custom/${profileDir}`,
+    `${XCAT_SHARE}/${profileDir}`,
+  ], planning.image);
+  if (!found) throw new NotFoundError(`Couldn't find ${what} for ${planning.image.name}`);
+  planning.line(found);
+  linuximage[column] = found;
+}
+
+/**
+ * The kernel, initrd and root image of a diskless image's rootimgdir: the packed rootimg.* (in
+ * xCAT's search order) or, for a root tree (statelite, and a snapshot's netboot tree), the
+ * `rootimg/` directory whose host path is returned.
+ */
+async function findBootFiles(
+  planning: ExportPlanning,
+  bootFiles: NonNullable<Provmethod["bootFiles"]>,
+  name: string,
+): Promise<string | undefined> {
+  const { ctx, manifest, request } = planning;
+  const exists = (managementPath: string) => isReadableFile(hostPathOf(ctx, managementPath));
+  const dir = rootImgDir(planning.image, planning.installDir);
+  if (!await exists(`${dir}/${bootFiles.ramdisk}`)) {
+    throw new NotFoundError(`Couldn't find ramdisk (${bootFiles.ramdisk}) for  ${name}`);
+  }
+  if (!await exists(`${dir}/kernel`)) {
+    throw new NotFoundError(`Couldn't find kernel (kernel) for  ${name}`);
+  }
+  manifest.ramdisk = `${dir}/${bootFiles.ramdisk}`;
+  manifest.kernel = `${dir}/kernel`;
+  if (bootFiles.root === "tree") {
+    planning.line("Packing root image. It will take a while");
+    manifest.rootimgtree = `${dir}/rootimgtree.gz`;
+    manifest.litefile = `${dir}/litefile.csv`;
+  } else {
+    let rootimg: string | undefined;
+    for (const candidate of ROOTIMG_NAMES) {
+      if (await exists(`${dir}/${candidate}`)) {
+        rootimg = `${dir}/${candidate}`;
+        break;
+      }
+    }
+    if (!rootimg) throw new NotFoundError(`Couldn't find compressed rootimg for ${name}`);
+    manifest.rootimg = rootimg;
+    const packed = basename(rootimg);
+    if (!request.forSnapshot && !XCAT_ROOTIMG_NAMES.includes(packed)) {
+      planning.warn(
+        `The bundle carries ${packed}, which xCAT cannot read (its nodeset and packimage ` +
+          `know only ${XCAT_ROOTIMG_NAMES.slice(0, 5).join(", ")}); for a bundle meant for ` +
+          "xCAT, pack the image with 'packimage -c gzip' or '-c xz' first",
+      );
+    }
+  }
+  const tree = hostPathOf(ctx, `${dir}/rootimg`);
+  const treeInfo = await Deno.stat(tree).catch(() => undefined);
+  if (request.forSnapshot && bootFiles.root === "packed" && treeInfo?.isDirectory) {
+    manifest.rootimgtree = `${dir}/rootimgtree.gz`;
+  }
+  if (!manifest.rootimgtree) return undefined;
+  if (!treeInfo?.isDirectory) {
+    throw new NotFoundError(
+      `Cannot export image '${name}': its root tree ${dir}/rootimg does not exist (run genimage first)`,
+    );
+  }
+  return tree;
+}
+
+/** Records that `relative`'s top-level name in the image directory holds `what`; two owners fail. */
+function claimMemberName(planning: ExportPlanning, relative: string, what: string): void {
+  const top = relative.split("/")[0]!;
+  const earlier = planning.memberNames.get(top);
+  if (earlier !== undefined && earlier !== what) {
+    throw new ConflictError(
+      `Cannot export image '${planning.image.name}': ${what} and ${earlier} would both be stored as '${top}' in the bundle`,
+    );
+  }
+  planning.memberNames.set(top, what);
+}
+
+/**
+ * The files the manifest and the rows name (kernel, ramdisk, rootimg, the linuximage lists,
+ * synclists, raw disk images), flat, under their basename as xCAT stores them; cp follows
+ * symlinks, so do we.
+ */
+async function addListedFiles(planning: ExportPlanning): Promise<void> {
+  const { manifest, directory } = planning;
+  const name = planning.image.name;
+  const files: { element: string; path: string }[] = [];
   for (const element of ["kernel", "ramdisk", "rootimg"] as const) {
     for (const path of commaList(manifest[element])) files.push({ element, path });
   }
   for (const column of ["template", "pkglist", "otherpkglist", "postinstall", "exlist"]) {
-    for (const path of commaList(linuximage[column])) {
+    for (const path of commaList(manifest.linuximage[column])) {
       files.push({ element: `linuximage.${column}`, path });
     }
   }
-  for (const path of commaList(osimage.synclists)) {
+  for (const path of commaList(manifest.osimage.synclists)) {
     files.push({ element: "osimage.synclists", path });
   }
   for (const path of manifest.rawimagefiles ?? []) files.push({ element: "rawimagefiles", path });
 
-  const members: PlannedMember[] = [];
-  const memberNames = new Map<string, string>([
-    [MANIFEST, "the manifest"],
-    [SUMS, "the checksum list"],
-  ]);
-  const claim = (relative: string, what: string) => {
-    const top = relative.split("/")[0]!;
-    const earlier = memberNames.get(top);
-    if (earlier !== undefined && earlier !== what) {
-      throw new ConflictError(
-        `Cannot export image '${name}': ${what} and ${earlier} would both be stored as '${top}' in the bundle`,
-      );
-    }
-    memberNames.set(top, what);
-  };
-  if (manifest.rootimgtree) claim("rootimgtree.gz", manifest.rootimgtree);
-
-  // Flat files, stored under their basename as xCAT does; cp follows symlinks, so do we.
   const seenPaths = new Set<string>();
   for (const { element, path } of files) {
     if (seenPaths.has(path)) continue;
@@ -384,7 +477,7 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
         `Cannot export image '${name}': ${element} '${path}' is not an absolute path`,
       );
     }
-    const host = hostPathOf(ctx, path);
+    const host = hostPathOf(planning.ctx, path);
     const info = await statReadableFile(host);
     if (!info) {
       throw new NotFoundError(
@@ -392,8 +485,8 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
       );
     }
     const base = basename(path);
-    claim(base, path);
-    members.push({
+    claimMemberName(planning, base, path);
+    planning.members.push({
       entry: {
         ...meta(`${directory}/${base}`, info.mode, info.mtime),
         kind: "file",
@@ -402,42 +495,49 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
       source: { kind: "disk", hostPath: host, label: path },
     });
   }
+}
 
-  if (findProvmethod(provmethod)?.statelite) {
-    line("Getting litefile settings");
-    const csv = litefileCsv(name, gathered.litefileRows);
-    claim("litefile.csv", manifest.litefile!);
-    members.push({
-      entry: {
-        ...meta(`${directory}/litefile.csv`, 0o644, 0),
-        kind: "file",
-        content: bytesOf(csv),
-      },
-      source: { kind: "bytes", bytes: csv },
-      generated: true,
-    });
-  }
+/** make_bundle's litefile.csv of a statelite image. */
+function addLitefileCsv(planning: ExportPlanning, litefileRows: readonly Row[]): void {
+  planning.line("Getting litefile settings");
+  const csv = litefileCsv(planning.image.name, litefileRows);
+  claimMemberName(planning, "litefile.csv", planning.manifest.litefile!);
+  planning.members.push({
+    entry: {
+      ...meta(`${planning.directory}/litefile.csv`, 0o644, 0),
+      kind: "file",
+      content: bytesOf(csv),
+    },
+    source: { kind: "bytes", bytes: csv },
+    generated: true,
+  });
+}
 
-  // Kit directories: the whole kit dir under the kit's name (imgimport looks it up by name).
-  for (const [kitName, kit] of Object.entries(kits.kit)) {
+/** Kit directories: the whole kit dir under the kit's name (imgimport looks it up by name). */
+async function addKitDirectories(planning: ExportPlanning): Promise<void> {
+  for (const [kitName, kit] of Object.entries(planning.manifest.kit)) {
     if (!kit.kitdir) continue;
-    claim(kitName, `the kit directory ${kit.kitdir}`);
+    claimMemberName(planning, kitName, `the kit directory ${kit.kitdir}`);
     await addTree(
-      ctx,
-      members,
-      hostPathOf(ctx, kit.kitdir),
-      `${directory}/${kitName}`,
+      planning.ctx,
+      planning.members,
+      hostPathOf(planning.ctx, kit.kitdir),
+      `${planning.directory}/${kitName}`,
       kit.kitdir,
-      name,
+      planning.image.name,
     );
   }
+}
 
-  // Extras.
+/** `-e src[:dest]`: files and directory trees under extra/, with the directories above them. */
+async function addExtras(planning: ExportPlanning): Promise<void> {
+  const { ctx, directory, members } = planning;
+  const name = planning.image.name;
   const extraDirs = new Set<string>();
-  for (const value of request.extras ?? []) {
+  for (const value of planning.request.extras ?? []) {
     const { src, dest, isDirectory } = await parseExtra(ctx, value, name);
-    manifest.extra.push({ src, dest });
-    claim("extra", "the -e extras");
+    planning.manifest.extra.push({ src, dest });
+    claimMemberName(planning, "extra", "the -e extras");
     if (!extraDirs.has(`${directory}/extra`)) {
       extraDirs.add(`${directory}/extra`);
     }
@@ -474,40 +574,40 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
       members.push({ entry: { ...meta(path, 0o755, 0), kind: "dir" }, generated: true });
     }
   }
+}
 
-  // Member names must be unique (two -e with the same basename, overlapping -e directories).
+/** Member names must be unique (two -e with the same basename, overlapping -e directories). */
+function checkUniqueMemberPaths(planning: ExportPlanning): void {
   const byPath = new Map<string, PlannedMember>();
-  for (const member of members) {
+  for (const member of planning.members) {
     const earlier = byPath.get(member.entry.path);
     if (earlier) {
-      const what = (m: PlannedMember) => m.source?.kind === "disk" ? m.source.label : m.entry.path;
+      const what = (other: PlannedMember) =>
+        other.source?.kind === "disk" ? other.source.label : other.entry.path;
       throw new ConflictError(
-        `Cannot export image '${name}': ${what(earlier)} and ${
+        `Cannot export image '${planning.image.name}': ${what(earlier)} and ${
           what(member)
         } would both be stored as '${member.entry.path}'`,
       );
     }
     byPath.set(member.entry.path, member);
   }
+}
 
-  // Without SOURCE_DATE_EPOCH the epoch is the newest input mtime: real mtimes are kept, and
-  // generated members get a time that changes only when an input does.
+/**
+ * Sets every member's mtime and returns the bundle's epoch. Without SOURCE_DATE_EPOCH the epoch
+ * is the newest input mtime: real mtimes are kept, and generated members get a time that
+ * changes only when an input does.
+ */
+function clampMtimes(members: PlannedMember[], sourceDateEpoch: number | undefined): number {
   const newest = members.filter((member) => !member.generated)
     .reduce((max, member) => Math.max(max, member.entry.mtime), 0);
-  const epoch = request.sourceDateEpoch ?? newest;
+  const epoch = sourceDateEpoch ?? newest;
   for (const member of members) {
     const mtime = member.generated ? epoch : Math.min(member.entry.mtime, epoch);
     member.entry = { ...member.entry, mtime };
   }
-  return {
-    image,
-    directory,
-    manifest,
-    members: orderMembers(members),
-    rootTree,
-    epoch,
-    sourceDateEpoch: request.sourceDateEpoch,
-  };
+  return epoch;
 }
 
 /** The osimage and linuximage rows, with xCAT's checks and messages (imgport.pm get_image_info). */
@@ -521,7 +621,8 @@ async function loadExportImage(reader: StoreReader, name: string): Promise<OsIma
     );
   if (problems.length > 0) throw new InvalidInputError(problems.join(" "));
   const provmethod = osimage.provmethod!;
-  if (!PROVMETHODS.test(provmethod)) {
+  // xCAT tests the value unanchored against the provmethods it exports; so do we.
+  if (matchProvmethod(provmethod) === undefined) {
     throw new InvalidInputError(
       `Exporting images with 'provemethod' ${provmethod} is not supported. Hint: install, netboot, statelite, or raw`,
     );

@@ -439,3 +439,63 @@ Deno.test("bundle members with astral-plane names sort in the walker's UTF-8 byt
     .map((name) => name.slice(`${NETBOOT}/extra/tmp/mydir/`.length));
   assertEquals(names, ["", "a.conf", "z.conf", "\uFB01.conf", "\u{1F600}.conf"]);
 });
+
+Deno.test("provider rules: s390x raw and sysclone bundles carry their *.img files, sysclone elsewhere is refused, esx carries no boot files", async () => {
+  await using t = await fixtureRoot();
+  const store = openSqliteStore(hostPath(t.root, DEFAULT_DB));
+  const images: [string, string, string, string][] = [
+    ["raw-img", "raw", "rhels7.3", "s390x"],
+    ["sysclone-img", "sysclone", "rhels7.3", "s390x"],
+    ["sysclone-x86", "sysclone", "rhels7.3", "x86_64"],
+    ["esx-img", "netboot", "esxi6.7", "x86_64"],
+  ];
+  try {
+    await store.write(async (writer) => {
+      for (const [imagename, provmethod, osvers, osarch] of images) {
+        await writer.upsert("osimage", { imagename, provmethod, osvers, osarch, profile: "p" });
+        await writer.upsert("linuximage", { imagename });
+      }
+    });
+  } finally {
+    store.close();
+  }
+  for (const dir of ["raw", "sysclone"]) {
+    const host = hostPath(t.root, `/install/${dir}/rhels7.3/s390x/p`);
+    await Deno.mkdir(host, { recursive: true });
+    await Deno.writeTextFile(`${host}/0100.img`, `${dir} disk\n`);
+    await Deno.writeTextFile(`${host}/notes.txt`, "not an image\n");
+  }
+  for (const [image, dir] of [["raw-img", "raw"], ["sysclone-img", "sysclone"]] as const) {
+    await t.ok(["imgexport", image, `${image}.tgz`]);
+    const listing = await tarListing(`${t.root}/${image}.tgz`);
+    ok(listing.some((line) => line.endsWith(`${image}/0100.img`)), listing.join("\n"));
+    ok(!listing.some((line) => line.endsWith("notes.txt")), listing.join("\n"));
+    await extract(`${t.root}/${image}.tgz`, `${t.root}/out-${image}`);
+    const manifest = parseManifest(
+      await Deno.readTextFile(`${t.root}/out-${image}/${image}/manifest.xml`),
+      MANIFEST_COLUMNS,
+    );
+    assertEquals(manifest.rawimagefiles, [`/install/${dir}/rhels7.3/s390x/p/0100.img`]);
+  }
+  const before = await listDir(t.root);
+  const refused = await t.run(["imgexport", "sysclone-x86"]);
+  assertEquals(refused.status, 1);
+  assertEquals(
+    refused.stderr,
+    "Error: Exporting images with 'provemethod' sysclone is not supported for osarch 'x86_64'\n",
+  );
+  assertEquals(await listDir(t.root), before, "nothing was written");
+  // esx: no pkglist, kernel, initrd or root image is looked for (none exists here).
+  await t.ok(["imgexport", "esx-img", "esx.tgz"]);
+  await extract(`${t.root}/esx.tgz`, `${t.root}/out-esx`);
+  const esx = parseManifest(
+    await Deno.readTextFile(`${t.root}/out-esx/esx-img/manifest.xml`),
+    MANIFEST_COLUMNS,
+  );
+  assertEquals([esx.kernel, esx.ramdisk, esx.rootimg, esx.rawimagefiles], [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
+});

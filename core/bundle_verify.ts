@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { posix, resolve } from "node:path";
 import { parseManifest } from "../formats/manifest_xml.ts";
-import { fileRefs, manifestProblems, XCAT_SHARE_DIR } from "./bundle_import.ts";
+import { fileRefs, manifestProblems, XCAT_SHARE_DIR } from "./bundle_import_rules.ts";
 import { scanBundle } from "./bundle_reader.ts";
 import { fileChunks } from "./files.ts";
 import type { Context } from "./context.ts";

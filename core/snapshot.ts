@@ -13,7 +13,8 @@ import {
 import { exportImage } from "./bundle_export.ts";
 import { exists, fileChunks, makeDirectories, removeEmptyDirectories } from "./files.ts";
 import { checkObjectName, checkSnapshotSelector, shownValue } from "./object_names.ts";
-import { fileRefs, importBundle } from "./bundle_import.ts";
+import { importBundle } from "./bundle_import.ts";
+import { fileRefs } from "./bundle_import_rules.ts";
 import { decompress } from "./compress.ts";
 import { readTar } from "../formats/tar.ts";
 import { type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";

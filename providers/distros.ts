@@ -2,7 +2,7 @@
 // (the `<platform>` of /opt/xcat/share/xcat/{install,netboot}/<platform>/ and /install/custom/...).
 
 /** The package-manager family a distro belongs to. */
-export type DistroFamily = "rhel" | "sles" | "debian" | "windows";
+export type DistroFamily = "rhel" | "sles" | "debian" | "windows" | "vmware";
 
 /** One distro as osvers names it. */
 export interface Distro {
@@ -10,8 +10,13 @@ export interface Distro {
   family: DistroFamily;
   /** Matches the osvers values of this distro (rhels9.2, rocky9.3, sles15.5, ubuntu22.04...). */
   osvers: RegExp;
-  /** xCAT's platform directory name. */
+  /** xCAT's platform directory name ("" where imgport has none). */
   platform: string;
+  /**
+   * imgexport collects, and imgimport requires, no boot files for its images (xCAT: "this is
+   * an esx image"): a hypervisor boots from its installed media.
+   */
+  noBootFiles?: boolean;
 }
 
 /**
@@ -30,6 +35,8 @@ export const DISTROS: readonly Distro[] = [
   { name: "windows", family: "windows", osvers: /win/, platform: "windows" },
   { name: "ubuntu", family: "debian", osvers: /ubuntu/, platform: "ubuntu" },
   { name: "debian", family: "debian", osvers: /debian/, platform: "debian" },
+  // Not in imgport's platform list either (no platform), but tested apart by imgport (/esx/).
+  { name: "esx", family: "vmware", osvers: /esx/, platform: "", noBootFiles: true },
 ];
 
 /** The distro an osvers belongs to, or undefined. */

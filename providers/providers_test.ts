@@ -1,6 +1,12 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { architectureOf } from "./architectures.ts";
 import { distroOf } from "./distros.ts";
-import { findProvmethod, PROVMETHODS } from "./provmethods.ts";
+import {
+  findProvmethod,
+  matchProvmethod,
+  PROVMETHODS,
+  provmethodsMatching,
+} from "./provmethods.ts";
 
 Deno.test("osvers maps to xCAT's platform directory, first match wins", () => {
   const platform = (osvers: string) => distroOf(osvers)?.platform;
@@ -19,6 +25,7 @@ Deno.test("provmethods say what their images hold", () => {
     "install",
     "netboot",
     "statelite",
+    "raw",
     "sysclone",
   ]);
   assertEquals(findProvmethod("netboot")?.packable, true);
@@ -26,4 +33,71 @@ Deno.test("provmethods say what their images hold", () => {
   assertEquals(findProvmethod(" statelite ")?.statelite, true);
   assertEquals(findProvmethod("install")?.profileDir, "install");
   assertEquals(findProvmethod("rhels9-x86_64-netboot-compute"), undefined);
+});
+
+Deno.test("provmethod values match unanchored, first in xCAT's order (install, netboot, statelite, raw, sysclone)", () => {
+  const matched = (value: string) => matchProvmethod(value)?.name;
+  assertEquals(matched("netboot"), "netboot");
+  assertEquals(matched("raw"), "raw");
+  // Unanchored, as imgport's `$provmethod =~ /netboot/`.
+  assertEquals(matched("netboot-test"), "netboot");
+  // First match wins: install before netboot, netboot before statelite, raw before sysclone.
+  assertEquals(matched("install-netboot"), "install");
+  assertEquals(matched("netboot-statelite"), "netboot");
+  assertEquals(matched("raw-sysclone"), "raw");
+  assertEquals(matched("boottarget"), undefined);
+  // The checks xCAT makes apart from its chain see every match.
+  assertEquals(provmethodsMatching("raw-sysclone").map((method) => method.name), [
+    "raw",
+    "sysclone",
+  ]);
+  // An exact lookup stays exact.
+  assertEquals(findProvmethod("netboot-test"), undefined);
+  assertEquals(findProvmethod("raw")?.disklessRoot, false);
+});
+
+Deno.test("provmethods say what their bundles carry: template and media, boot files, raw disk images", () => {
+  const install = matchProvmethod("install")!;
+  assertEquals([install.usesTemplate, install.needsMedia, install.bootFiles], [
+    true,
+    true,
+    undefined,
+  ]);
+  assertEquals(matchProvmethod("netboot")?.bootFiles, {
+    ramdisk: "initrd-stateless.gz",
+    root: "packed",
+    required: ["ramdisk", "kernel", "rootimg"],
+  });
+  assertEquals(matchProvmethod("statelite")?.bootFiles, {
+    ramdisk: "initrd-statelite.gz",
+    root: "tree",
+    required: ["kernel", "ramdisk", "rootimgtree"],
+  });
+  // Where the raw disk images of each live, and what imgimport reports when they are missing.
+  assertEquals(
+    PROVMETHODS.map((method) => [method.name, method.rawImages]),
+    [
+      ["install", undefined],
+      ["netboot", { dir: "netboot", required: "section" }],
+      ["statelite", undefined],
+      ["raw", { dir: "raw", required: "none" }],
+      ["sysclone", { dir: "sysclone", required: "files" }],
+    ],
+  );
+  assertEquals(
+    PROVMETHODS.filter((method) => method.supportedOsarch?.test("x86_64") === false)
+      .map((method) => method.name),
+    ["sysclone"],
+  );
+  assertEquals(matchProvmethod("sysclone")?.supportedOsarch?.test("s390x"), true);
+});
+
+Deno.test("architectures and distros that change what a bundle carries: s390x disk images, esx", () => {
+  assertEquals(architectureOf("s390x")?.rawDiskImages, true);
+  assertEquals(architectureOf("x86_64"), undefined);
+  assertEquals(architectureOf("ppc64le"), undefined);
+  assertEquals(distroOf("esxi6.7")?.noBootFiles, true);
+  // esx has no platform directory in imgport (custom files go to <installdir>/custom/<prov>/).
+  assertEquals(distroOf("esxi6.7")?.platform, "");
+  assertEquals(distroOf("rhels9.2")?.noBootFiles, undefined);
 });
