@@ -46,8 +46,6 @@ export const imgexport: Command = {
       verbose: booleanFlag(flags, "verbose"),
       compression: compression as Compression,
       sourceDateEpoch: sourceDateEpoch(ctx.env),
-      onLine: (text) => ctx.io.out(text + "\n"),
-      onWarning: (text) => ctx.io.err(`Warning: ${text}\n`),
     });
   },
 };

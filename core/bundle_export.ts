@@ -28,6 +28,7 @@ import type { Entry, EntryMeta, FileContent } from "../formats/entry.ts";
 import { type Manifest, type ManifestRow, serializeManifest } from "../formats/manifest_xml.ts";
 import { serializeSha256Sums } from "../formats/sha256sums.ts";
 import type { Progress } from "./progress.ts";
+import type { Reporter } from "./reporter.ts";
 
 /** What to export and how. Host paths are already resolved by the command. */
 export interface ExportRequest {
@@ -50,10 +51,6 @@ export interface ExportRequest {
    * a restore gives back exactly those.
    */
   forSnapshot?: boolean;
-  /** Data lines (xCAT prints them on stdout). */
-  onLine?: (text: string) => void;
-  /** Warnings (stderr). */
-  onWarning?: (text: string) => void;
 }
 
 /** The bundle written. */
@@ -140,7 +137,10 @@ export interface ExportPlan {
   sourceDateEpoch?: number;
 }
 
-/** Exports `request.image` into a bundle; nothing is left behind when it fails. */
+/**
+ * Exports `request.image` into a bundle; nothing is left behind when it fails. The lines xCAT
+ * prints (and, with `verbose`, every file bundled) and the warnings go to `ctx.reporter`.
+ */
 export async function exportImage(ctx: Context, request: ExportRequest): Promise<ExportResult> {
   // The name is the bundle's top directory and the default file name: '..' would make a
   // bundle whose members leave the image directory.
@@ -152,17 +152,17 @@ export async function exportImage(ctx: Context, request: ExportRequest): Promise
     request.image,
     compression,
   );
-  const line = request.onLine ?? (() => {});
-  line(`Exporting ${request.image} to ${destination}...`);
+  const { reporter } = ctx;
+  reporter.line(`Exporting ${request.image} to ${destination}...`);
   const plan = await planExport(ctx, request);
   if (request.verbose) {
     for (const member of plan.members) {
       if (member.source?.kind === "disk" && member.entry.kind === "file") {
-        line(member.source.label);
+        reporter.line(member.source.label);
       }
     }
   }
-  line(`Compressing ${plan.image.name} bundle.  Please be patient.`);
+  reporter.line(`Compressing ${plan.image.name} bundle.  Please be patient.`);
   const result = await writeBundle(
     plan,
     destination,
@@ -170,7 +170,7 @@ export async function exportImage(ctx: Context, request: ExportRequest): Promise
     (title, total) => ctx.progress(title, total),
     { digest: request.forSnapshot ?? false },
   );
-  line("Done!");
+  reporter.line("Done!");
   return { ...result, imageName: plan.image.name, manifest: plan.manifest };
 }
 
@@ -218,8 +218,6 @@ interface ExportPlanning {
   members: PlannedMember[];
   /** What each top-level name in the image directory holds, for clear collisions. */
   memberNames: Map<string, string>;
-  line: (text: string) => void;
-  warn: (text: string) => void;
 }
 
 /** Everything read from the store, in one read transaction. */
@@ -244,11 +242,9 @@ export async function planExport(ctx: Context, request: ExportRequest): Promise<
     // loadExportImage refused a provmethod that matches none.
     provmethod: matchProvmethod(rows.image.osimage.provmethod!)!,
     directory: name.replace(/\s+/g, "_"),
-    manifest: exportManifest(rows, request),
+    manifest: exportManifest(rows, request, ctx.reporter),
     members: [],
     memberNames: new Map([[MANIFEST, "the manifest"], [SUMS, "the checksum list"]]),
-    line: request.onLine ?? (() => {}),
-    warn: request.onWarning ?? (() => {}),
   };
   const rootTree = await findProvmethodFiles(planning);
   if (planning.manifest.rootimgtree) {
@@ -293,14 +289,17 @@ async function readExportRows(ctx: Context, request: ExportRequest): Promise<Exp
 }
 
 /** The manifest's rows, kits and postscripts; columns released xCAT lacks left out with a warning. */
-function exportManifest(rows: ExportRows, request: ExportRequest): Manifest {
-  const warn = request.onWarning ?? (() => {});
+function exportManifest(
+  rows: ExportRows,
+  request: ExportRequest,
+  reporter: Pick<Reporter, "warn">,
+): Manifest {
   const osimage: ManifestRow = { ...rows.image.osimage };
   const linuximage: ManifestRow = { ...rows.image.linuximage };
   for (const [table, row] of [["osimage", osimage], ["linuximage", linuximage]] as const) {
     for (const column of request.forSnapshot ? [] : COLUMNS_UNKNOWN_TO_XCAT[table]!) {
       if (row[column]) {
-        warn(
+        reporter.warn(
           `The ${table} column '${column}' (${
             row[column]
           }) of '${request.image}' is not exported: ` +
@@ -372,7 +371,7 @@ async function findListFile(
     `${XCAT_SHARE}/${profileDir}`,
   ], planning.image);
   if (!found) throw new NotFoundError(`Couldn't find ${what} for ${planning.image.name}`);
-  planning.line(found);
+  planning.ctx.reporter.line(found);
   linuximage[column] = found;
 }
 
@@ -398,7 +397,7 @@ async function findBootFiles(
   manifest.ramdisk = `${dir}/${bootFiles.ramdisk}`;
   manifest.kernel = `${dir}/kernel`;
   if (bootFiles.root === "tree") {
-    planning.line("Packing root image. It will take a while");
+    planning.ctx.reporter.line("Packing root image. It will take a while");
     manifest.rootimgtree = `${dir}/rootimgtree.gz`;
     manifest.litefile = `${dir}/litefile.csv`;
   } else {
@@ -413,7 +412,7 @@ async function findBootFiles(
     manifest.rootimg = rootimg;
     const packed = basename(rootimg);
     if (!request.forSnapshot && !XCAT_ROOTIMG_NAMES.includes(packed)) {
-      planning.warn(
+      planning.ctx.reporter.warn(
         `The bundle carries ${packed}, which xCAT cannot read (its nodeset and packimage ` +
           `know only ${XCAT_ROOTIMG_NAMES.slice(0, 5).join(", ")}); for a bundle meant for ` +
           "xCAT, pack the image with 'packimage -c gzip' or '-c xz' first",
@@ -499,7 +498,7 @@ async function addListedFiles(planning: ExportPlanning): Promise<void> {
 
 /** make_bundle's litefile.csv of a statelite image. */
 function addLitefileCsv(planning: ExportPlanning, litefileRows: readonly Row[]): void {
-  planning.line("Getting litefile settings");
+  planning.ctx.reporter.line("Getting litefile settings");
   const csv = litefileCsv(planning.image.name, litefileRows);
   claimMemberName(planning, "litefile.csv", planning.manifest.litefile!);
   planning.members.push({

@@ -6,6 +6,7 @@ import { hostPath } from "./paths.ts";
 import { parseManifest } from "../formats/manifest_xml.ts";
 import { MANIFEST_COLUMNS } from "./schema.ts";
 import { planExport, writeBundle } from "./bundle_export.ts";
+import { silentReporter } from "./reporter.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
 import { DEFAULT_DB } from "../main.ts";
 import {
@@ -301,11 +302,12 @@ Deno.test("a file that changes between checksum and archive fails the export and
   let plan: Awaited<ReturnType<typeof planExport>> | undefined;
   const store = openSqliteStore(hostPath(t.root, DEFAULT_DB));
   try {
-    // planExport needs only the root, the cwd and the store of a context.
+    // planExport needs only the root, the cwd, the store and the reporter of a context.
     const ctx = {
       root: t.root,
       cwd: t.root,
       store: () => Promise.resolve(store),
+      reporter: silentReporter,
     } as unknown as Parameters<typeof planExport>[0];
     plan = await planExport(ctx, { image: INSTALL });
   } finally {

@@ -55,7 +55,6 @@ export interface ImportOptions {
 export interface ImportResult {
   /** The imported image names, in bundle order. */
   images: string[];
-  warnings: string[];
   /** On a dry run, what the import would have written (cmd/imgimport.ts prints it). */
   wouldWrite?: Pick<ImportPlan, "moves" | "rows">;
 }
@@ -93,7 +92,8 @@ export async function recoverInterruptedImports(ctx: Context): Promise<RecoveryR
  * Imports a bundle: recovers earlier interrupted imports, stages the bundle on the install
  * directory's file system while verifying it in one pass, plans every file and row (nothing
  * changed yet), then commits through the journal. Any failure before the commit removes the
- * staging area and leaves files and rows exactly as they were.
+ * staging area and leaves files and rows exactly as they were. What xCAT prints and the
+ * warnings go to `ctx.reporter`; planning's warnings only once planning has succeeded.
  *
  * @example
  * ```ts
@@ -123,10 +123,10 @@ export async function importBundle(
   if (!options.dryRun) {
     const report = await recoverInterruptedImports(ctx);
     for (const id of report.rolledForward) {
-      ctx.io.err(`Finished an interrupted import (${id}) left by an earlier run.\n`);
+      ctx.reporter.info(`Finished an interrupted import (${id}) left by an earlier run.`);
     }
     for (const id of report.rolledBack) {
-      ctx.io.err(`Undid an interrupted import (${id}) left by an earlier run.\n`);
+      ctx.reporter.info(`Undid an interrupted import (${id}) left by an earlier run.`);
     }
   }
   const [installDir, tftpDir] = await store.read(async (reader) => [
@@ -134,7 +134,6 @@ export async function importBundle(
     await readTftpDir(reader),
   ]);
   const stagingRoot = hostPathOf(ctx, `${installDir}/${STAGING_DIR_NAME}`);
-  const warnings: string[] = [];
   const plan: ImportPlan = { moves: [], rows: [], images: [], messages: [] };
   const space = new SpaceReserve(stagingRoot, installDir, prefix, options.spaceReserve);
   let staging;
@@ -147,8 +146,8 @@ export async function importBundle(
     throw importError(prefix, error);
   }
   try {
-    ctx.io.out("Unbundling image...\n");
-    if (options.verbose) ctx.io.out(`Bundle file is located at ${bundle}\n`);
+    ctx.reporter.line("Unbundling image...");
+    if (options.verbose) ctx.reporter.line(`Bundle file is located at ${bundle}`);
     const size = (await Deno.stat(bundle)).size;
     const progress = ctx.progress(`Unbundling ${bundlePath}`, size);
     await Deno.mkdir(`${staging.dir}/tree`);
@@ -162,9 +161,11 @@ export async function importBundle(
       space,
     });
     progress.done();
-    warnings.push(...scan.warnings);
-    for (const warning of scan.warnings) ctx.io.err(`Warning: ${warning}\n`);
+    for (const warning of scan.warnings) ctx.reporter.warn(warning);
     await store.read(async (reader) => {
+      // Planning's warnings are shown once every image is planned: a bundle refused on a later
+      // image shows its error alone.
+      const warnings: string[] = [];
       const planning: ImportPlanning = {
         ctx,
         reader,
@@ -173,7 +174,7 @@ export async function importBundle(
         installDir,
         tftpDir,
         options,
-        warnings: [],
+        reporter: { warn: (text) => void warnings.push(text) },
         plan,
         claimed: new Map(),
         claimedAncestors: new Set(),
@@ -183,19 +184,18 @@ export async function importBundle(
         locks,
       };
       for (const image of scan.images) await planImage(planning, image);
-      warnings.push(...planning.warnings);
-      for (const warning of planning.warnings) ctx.io.err(`Warning: ${warning}\n`);
+      for (const warning of warnings) ctx.reporter.warn(warning);
     });
     if (options.dryRun) {
-      return { images: plan.images, warnings, wouldWrite: { moves: plan.moves, rows: plan.rows } };
+      return { images: plan.images, wouldWrite: { moves: plan.moves, rows: plan.rows } };
     }
     await commitStaged(store, staging, { moves: plan.moves, rows: plan.rows }, {
       root: ctx.root,
       hook: options.hook,
     });
-    for (const line of plan.messages) ctx.io.out(`${line}\n`);
-    for (const name of plan.images) ctx.io.out(`Successfully imported the image ${name}.\n`);
-    return { images: plan.images, warnings };
+    for (const line of plan.messages) ctx.reporter.line(line);
+    for (const name of plan.images) ctx.reporter.line(`Successfully imported the image ${name}.`);
+    return { images: plan.images };
   } catch (error) {
     throw importError(prefix, error);
   } finally {

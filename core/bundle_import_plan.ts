@@ -25,6 +25,7 @@ import { expandNoderange } from "./noderange.ts";
 import { noderangeEnvironment } from "./noderange_environment.ts";
 import { objectNameProblem } from "./object_names.ts";
 import { belowProblem, isWithin } from "./paths.ts";
+import type { Reporter } from "./reporter.ts";
 import { extractEntries } from "./safe_extract.ts";
 import { DEFAULT_MAX_EXPANSION, limitExpansion, type SpaceReserve } from "./staging_limits.ts";
 import { findTable, MANIFEST_COLUMNS } from "./schema.ts";
@@ -54,7 +55,8 @@ export interface ImportPlanning {
   installDir: string;
   tftpDir: string;
   options: ImportOptions;
-  warnings: string[];
+  /** Where planning's warnings go (importBundle shows them once planning has succeeded). */
+  reporter: Pick<Reporter, "warn">;
   plan: ImportPlan;
   /** Targets already claimed in this import (two sources for one path is an error). */
   claimed: Map<string, string>;
@@ -164,7 +166,7 @@ function schemaRow(planning: ImportPlanning, table: string, row: Row, element: s
   for (const [column, value] of Object.entries(row)) {
     if (columns.includes(column)) kept[column] = value;
     else {
-      planning.warnings.push(
+      planning.reporter.warn(
         `The manifest's <${element}> has the column '${column}', which the ${table} table does not have; it is ignored.`,
       );
     }
@@ -275,7 +277,7 @@ export async function planImage(planning: ImportPlanning, image: BundleImage): P
     const base = posix.basename(ref.original);
     if (!base || image.files.get(base) === undefined) {
       // xCAT would rename the target to .ORIG and put nothing there (§4.6); we leave it alone.
-      planning.warnings.push(
+      planning.reporter.warn(
         `The bundle has no file for "${ref.original}" (${ref.field}); "${target}" is left as it is.`,
       );
       continue;
@@ -323,7 +325,7 @@ export async function planImage(planning: ImportPlanning, image: BundleImage): P
     const litefile = manifest.litefile;
     const base = litefile ? posix.basename(litefile) : "";
     if (!litefile || image.files.get(base) === undefined) {
-      planning.warnings.push(
+      planning.reporter.warn(
         litefile ? `Could not find ${litefile}.` : "Could not find litefile.csv.",
       );
     } else {
@@ -467,7 +469,7 @@ async function planKits(
       }
     }
     if (image.members.get(`${name}/plugins`) === "dir") {
-      planning.warnings.push(
+      planning.reporter.warn(
         `The kit ${name} has plugins; osimg runs no xcatd, so they are not installed.`,
       );
     }
@@ -501,7 +503,7 @@ async function planPostscripts(
     );
   }
   if (skipped.length > 0) {
-    planning.warnings.push(
+    planning.reporter.warn(
       `The following nodes will be skipped because they are not in the nodelist table.\n  ${
         skipped.join(",")
       }`,

@@ -44,3 +44,12 @@ export const silentReporter: Reporter = {
   note() {},
   info() {},
 };
+
+/**
+ * `reporter` without its output lines, for work one command does inside another (a snapshot's
+ * export, a rollback's import): its lines would pass for the outer command's result, while its
+ * warnings and messages about the run still concern the user.
+ */
+export function withoutLines(reporter: Reporter): Reporter {
+  return { ...reporter, line() {} };
+}

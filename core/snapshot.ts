@@ -18,6 +18,7 @@ import { fileRefs } from "./bundle_import_rules.ts";
 import { decompress } from "./compress.ts";
 import { readTar } from "../formats/tar.ts";
 import { type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
+import { withoutLines } from "./reporter.ts";
 import { MANIFEST_COLUMNS } from "./schema.ts";
 
 /** One snapshot as the index lists it. */
@@ -187,7 +188,8 @@ export async function takeSnapshot(
   const temporary = `${store.temp}/${crypto.randomUUID()}.tgz`;
   let done = false;
   try {
-    const exported = await exportImage(ctx, {
+    // imgexport's lines ("Exporting ... to <temporary file>") are not the snapshot's result.
+    const exported = await exportImage({ ...ctx, reporter: withoutLines(ctx.reporter) }, {
       image,
       destination: temporary,
       forSnapshot: true,
@@ -352,9 +354,9 @@ export async function rollbackImage(
   ]);
   const existed = new Set<string>();
   for (const path of leftovers) if (await exists(path)) existed.add(path);
-  // imgimport's own lines (restored paths, ".ORIG" moves undone below) would mislead here.
-  const quiet: Context = { ...ctx, io: { ...ctx.io, out: () => {} } };
-  await importBundle(quiet, blob, {});
+  // imgimport's own lines (restored paths, ".ORIG" moves undone below) would mislead here; its
+  // warnings and recovery messages still concern the user.
+  await importBundle({ ...ctx, reporter: withoutLines(ctx.reporter) }, blob, {});
   for (const path of leftovers) {
     if (!existed.has(path)) await Deno.remove(path, { recursive: true }).catch(() => {});
   }

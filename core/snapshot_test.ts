@@ -121,6 +121,26 @@ Deno.test("an unchanged image snapshotted twice is stored once", async () => {
   ok(text[1]!.includes(list[0].digest.slice(0, 12)));
 });
 
+Deno.test("snapshot and rollback print only their own lines, none of the export's or the import's", async () => {
+  await using t = await fixtureRoot();
+  const taken = await t.ok(["snapshot", NETBOOT]);
+  ok(
+    new RegExp(`^Snapshot 1 of ${NETBOOT} taken \\(\\d+ bytes, sha256 [0-9a-f]{64}\\)\\.\n$`)
+      .test(taken.stdout),
+    taken.stdout,
+  );
+  assertEquals(taken.stderr, "");
+  await changeNetboot(t.root);
+  const rolled = await t.ok(["rollback", NETBOOT]);
+  const [, time] = /\(([^)]+)\)\.\n$/.exec(rolled.stdout) ?? [];
+  assertEquals(
+    rolled.stdout,
+    `The state before the rollback is snapshot 2 ('rollback ${NETBOOT} 2' undoes it).\n` +
+      `Rolled back ${NETBOOT} to snapshot 1 (${time}).\n`,
+  );
+  assertEquals(rolled.stderr, "");
+});
+
 Deno.test("statelite and install images round-trip through snapshot and rollback", async () => {
   await using t = await fixtureRoot();
   for (const image of [STATELITE, INSTALL]) {
