@@ -31,7 +31,7 @@ export const verify: Command = {
     if (booleanFlag(flags, "json")) {
       ctx.io.out(JSON.stringify(report, null, 2) + "\n");
     } else {
-      for (const warning of report.warnings) ctx.io.err(`Warning: ${warning}\n`);
+      for (const warning of report.warnings) ctx.reporter.warn(warning);
       for (const image of report.images) {
         const what = [image.imagename ?? "(no readable manifest)", image.provmethod]
           .filter(Boolean).join(", ");
