@@ -487,7 +487,7 @@ async function addListedFiles(planning: ExportPlanning): Promise<void> {
     claimMemberName(planning, base, path);
     planning.members.push({
       entry: {
-        ...meta(`${directory}/${base}`, info.mode, info.mtime),
+        ...rootOwnedMeta(`${directory}/${base}`, info.mode, info.mtime),
         kind: "file",
         content: { size: info.size, open: () => fileChunks(host) },
       },
@@ -503,7 +503,7 @@ function addLitefileCsv(planning: ExportPlanning, litefileRows: readonly Row[]):
   claimMemberName(planning, "litefile.csv", planning.manifest.litefile!);
   planning.members.push({
     entry: {
-      ...meta(`${planning.directory}/litefile.csv`, 0o644, 0),
+      ...rootOwnedMeta(`${planning.directory}/litefile.csv`, 0o644, 0),
       kind: "file",
       content: bytesOf(csv),
     },
@@ -559,7 +559,7 @@ async function addExtras(planning: ExportPlanning): Promise<void> {
       const info = (await statReadableFile(host))!;
       members.push({
         entry: {
-          ...meta(`${directory}/extra/${basename(src)}`, info.mode, info.mtime),
+          ...rootOwnedMeta(`${directory}/extra/${basename(src)}`, info.mode, info.mtime),
           kind: "file",
           content: { size: info.size, open: () => fileChunks(host) },
         },
@@ -570,7 +570,7 @@ async function addExtras(planning: ExportPlanning): Promise<void> {
   const treeRoots = new Set(members.map((member) => member.entry.path));
   for (const path of extraDirs) {
     if (!treeRoots.has(path)) {
-      members.push({ entry: { ...meta(path, 0o755, 0), kind: "dir" }, generated: true });
+      members.push({ entry: { ...rootOwnedMeta(path, 0o755, 0), kind: "dir" }, generated: true });
     }
   }
 }
@@ -954,7 +954,7 @@ export async function writeBundle(
       const tree = await packRootTree(plan.rootTree, treeFile, plan.sourceDateEpoch);
       members.push({
         entry: {
-          ...meta(`${plan.directory}/rootimgtree.gz`, 0o644, plan.epoch),
+          ...rootOwnedMeta(`${plan.directory}/rootimgtree.gz`, 0o644, plan.epoch),
           kind: "file",
           content: { size: tree.size, open: () => fileChunks(treeFile) },
         },
@@ -995,16 +995,16 @@ export async function writeBundle(
     const sumsBytes = new TextEncoder().encode(serializeSha256Sums(sums));
     const entries: Entry[] = [
       {
-        ...meta(`${plan.directory}/${MANIFEST}`, 0o644, plan.epoch),
+        ...rootOwnedMeta(`${plan.directory}/${MANIFEST}`, 0o644, plan.epoch),
         kind: "file",
         content: bytesOf(manifestBytes),
       },
       {
-        ...meta(`${plan.directory}/${SUMS}`, 0o644, plan.epoch),
+        ...rootOwnedMeta(`${plan.directory}/${SUMS}`, 0o644, plan.epoch),
         kind: "file",
         content: bytesOf(sumsBytes),
       },
-      { ...meta(plan.directory, 0o755, plan.epoch), kind: "dir" },
+      { ...rootOwnedMeta(plan.directory, 0o755, plan.epoch), kind: "dir" },
       ...ordered.map((member) => verifiedEntry(member, plan.image.name, progress)),
     ];
     const file = await Deno.open(temporary, { write: true, createNew: true, mode: 0o644 });
@@ -1120,7 +1120,11 @@ function verifiedEntry(member: PlannedMember, imageName: string, progress?: Prog
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-function meta(path: string, mode: number, mtime: number): EntryMeta {
+/**
+ * The header fields of a member: owned by root:root whoever runs the export (xCAT's bundles are
+ * made as root, and the same image must give the same bytes), no extended attributes.
+ */
+function rootOwnedMeta(path: string, mode: number, mtime: number): EntryMeta {
   return {
     path,
     mode: mode & 0o7777,
