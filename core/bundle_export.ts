@@ -18,6 +18,7 @@ import { checkObjectName } from "./object_names.ts";
 import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store.ts";
 import { compress, type Compression, COMPRESSORS } from "./compress.ts";
+import type { ProcessRunner } from "./process.ts";
 import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";
 import { comparePaths, compareUtf8, walkTree } from "./walk.ts";
 import { fileChunks } from "./files.ts";
@@ -164,6 +165,7 @@ export async function exportImage(ctx: Context, request: ExportRequest): Promise
   }
   line(`Compressing ${plan.image.name} bundle.  Please be patient.`);
   const result = await writeBundle(
+    ctx.runner,
     plan,
     destination,
     compression,
@@ -932,6 +934,7 @@ function orderMembers(members: PlannedMember[]): PlannedMember[] {
 
 /** Writes the planned bundle to `<destination>.tmp-<random>`, then renames it into place. */
 export async function writeBundle(
+  runner: ProcessRunner,
   plan: ExportPlan,
   destination: string,
   compression: Compression,
@@ -952,7 +955,7 @@ export async function writeBundle(
   try {
     const members = [...plan.members];
     if (plan.rootTree !== undefined) {
-      const tree = await packRootTree(plan.rootTree, treeFile, plan.sourceDateEpoch);
+      const tree = await packRootTree(runner, plan.rootTree, treeFile, plan.sourceDateEpoch);
       members.push({
         entry: {
           ...meta(`${plan.directory}/rootimgtree.gz`, 0o644, plan.epoch),
@@ -1013,9 +1016,9 @@ export async function writeBundle(
     let bytes = 0;
     try {
       const archive = tarStream(entries);
-      const output = compression === "none"
-        ? archive
-        : compress(compression, archive, { level: COMPRESSORS[compression].levels?.bundleLevel });
+      const output = compression === "none" ? archive : compress(runner, compression, archive, {
+        level: COMPRESSORS[compression].levels?.bundleLevel,
+      });
       for await (const chunk of output) {
         hash?.update(chunk);
         bytes += chunk.byteLength;
@@ -1039,6 +1042,7 @@ export async function writeBundle(
 
 /** statelite (and snapshots): the `rootimg/` tree as gzip'd cpio newc named `rootimg`, `rootimg/...`. */
 async function packRootTree(
+  runner: ProcessRunner,
   hostTree: string,
   target: string,
   sourceDateEpoch: number | undefined,
@@ -1056,7 +1060,7 @@ async function packRootTree(
   let size = 0;
   try {
     for await (
-      const chunk of compress("gzip", cpioStream(renamed()), {
+      const chunk of compress(runner, "gzip", cpioStream(renamed()), {
         level: COMPRESSORS.gzip.levels!.bundleLevel,
       })
     ) {

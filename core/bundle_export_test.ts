@@ -7,6 +7,7 @@ import { parseManifest } from "../formats/manifest_xml.ts";
 import { MANIFEST_COLUMNS } from "./schema.ts";
 import { planExport, writeBundle } from "./bundle_export.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
+import { systemRunner } from "./process.ts";
 import { DEFAULT_DB } from "../main.ts";
 import {
   buildFixture,
@@ -330,7 +331,7 @@ Deno.test("a file that changes between checksum and archive fails the export and
   };
   let message = "";
   try {
-    await writeBundle(plan, `${t.root}/changed.tgz`, "gzip");
+    await writeBundle(systemRunner, plan, `${t.root}/changed.tgz`, "gzip");
   } catch (error) {
     message = (error as Error).message;
   }

@@ -160,6 +160,7 @@ export async function importBundle(
       maxExpansion: options.maxExpansion,
       expansionHint: "import it with --allow-expansion",
       space,
+      runner: ctx.runner,
     });
     progress.done();
     warnings.push(...scan.warnings);
