@@ -152,11 +152,5 @@ Deno.test("only core/process.ts spawns programs: every other module goes through
   for (const folder of ["cmd", "core", "formats", "providers"]) {
     await visit(join(repository, folder));
   }
-  // The one module left: compress's external filter (zstd/xz/pigz) still spawns through
-  // spawnProgram; it moves to runner.stream (pipeThrough) next, and this exception goes with it.
-  const pending = /^core\/external_filter\.ts$/;
-  assertEquals(
-    spawners.filter((path) => path !== "core/process.ts" && !pending.test(path)).sort(),
-    [],
-  );
+  assertEquals(spawners.filter((path) => path !== "core/process.ts").sort(), []);
 });
