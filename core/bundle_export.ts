@@ -18,6 +18,7 @@ import { checkObjectName } from "./object_names.ts";
 import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store.ts";
 import { compress, type Compression, COMPRESSORS } from "./compress.ts";
+import type { ProcessRunner } from "./process.ts";
 import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";
 import { comparePaths, compareUtf8, walkTree } from "./walk.ts";
 import { fileChunks } from "./files.ts";
@@ -164,6 +165,7 @@ export async function exportImage(ctx: Context, request: ExportRequest): Promise
   }
   reporter.line(`Compressing ${plan.image.name} bundle.  Please be patient.`);
   const result = await writeBundle(
+    ctx.runner,
     plan,
     destination,
     compression,
@@ -931,6 +933,7 @@ function orderMembers(members: PlannedMember[]): PlannedMember[] {
 
 /** Writes the planned bundle to `<destination>.tmp-<random>`, then renames it into place. */
 export async function writeBundle(
+  runner: ProcessRunner,
   plan: ExportPlan,
   destination: string,
   compression: Compression,
@@ -951,7 +954,7 @@ export async function writeBundle(
   try {
     const members = [...plan.members];
     if (plan.rootTree !== undefined) {
-      const tree = await packRootTree(plan.rootTree, treeFile, plan.sourceDateEpoch);
+      const tree = await packRootTree(runner, plan.rootTree, treeFile, plan.sourceDateEpoch);
       members.push({
         entry: {
           ...rootOwnedMeta(`${plan.directory}/rootimgtree.gz`, 0o644, plan.epoch),
@@ -1012,9 +1015,9 @@ export async function writeBundle(
     let bytes = 0;
     try {
       const archive = tarStream(entries);
-      const output = compression === "none"
-        ? archive
-        : compress(compression, archive, { level: COMPRESSORS[compression].levels?.bundleLevel });
+      const output = compression === "none" ? archive : compress(runner, compression, archive, {
+        level: COMPRESSORS[compression].levels?.bundleLevel,
+      });
       for await (const chunk of output) {
         hash?.update(chunk);
         bytes += chunk.byteLength;
@@ -1038,6 +1041,7 @@ export async function writeBundle(
 
 /** statelite (and snapshots): the `rootimg/` tree as gzip'd cpio newc named `rootimg`, `rootimg/...`. */
 async function packRootTree(
+  runner: ProcessRunner,
   hostTree: string,
   target: string,
   sourceDateEpoch: number | undefined,
@@ -1055,7 +1059,7 @@ async function packRootTree(
   let size = 0;
   try {
     for await (
-      const chunk of compress("gzip", cpioStream(renamed()), {
+      const chunk of compress(runner, "gzip", cpioStream(renamed()), {
         level: COMPRESSORS.gzip.levels!.bundleLevel,
       })
     ) {

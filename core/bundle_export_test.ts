@@ -8,6 +8,7 @@ import { MANIFEST_COLUMNS } from "./schema.ts";
 import { planExport, writeBundle } from "./bundle_export.ts";
 import { silentReporter } from "./reporter.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
+import { systemRunner } from "./process.ts";
 import { DEFAULT_DB } from "../main.ts";
 import {
   buildFixture,
@@ -332,7 +333,7 @@ Deno.test("a file that changes between checksum and archive fails the export and
   };
   let message = "";
   try {
-    await writeBundle(plan, `${t.root}/changed.tgz`, "gzip");
+    await writeBundle(systemRunner, plan, `${t.root}/changed.tgz`, "gzip");
   } catch (error) {
     message = (error as Error).message;
   }

@@ -159,6 +159,7 @@ export async function importBundle(
       maxExpansion: options.maxExpansion,
       expansionHint: "import it with --allow-expansion",
       space,
+      runner: ctx.runner,
     });
     progress.done();
     for (const warning of scan.warnings) ctx.reporter.warn(warning);

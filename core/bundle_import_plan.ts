@@ -394,11 +394,15 @@ async function planRootImgTree(
   await Deno.mkdir(unpackInto);
   planning.plan.messages.push("Extracting rootimgtree.gz. It will take a while.");
   // rootimgtree.gz inflates on the staging file system too: same bomb and free-space limits.
-  const cpio = limitExpansion(fileChunks(stagedFile), decompress, {
-    ratio: planning.options.maxExpansion ?? DEFAULT_MAX_EXPANSION,
-    prefix: `${planning.prefix}: rootimgtree.gz`,
-    hint: "import it with --allow-expansion",
-  });
+  const cpio = limitExpansion(
+    fileChunks(stagedFile),
+    (chunks) => decompress(planning.ctx.runner, chunks),
+    {
+      ratio: planning.options.maxExpansion ?? DEFAULT_MAX_EXPANSION,
+      prefix: `${planning.prefix}: rootimgtree.gz`,
+      hint: "import it with --allow-expansion",
+    },
+  );
   await extractEntries(readCpio(planning.space.watch(cpio)), unpackInto, {
     policy: "rootimage",
     prefix: `${planning.prefix}: rootimgtree.gz`,

@@ -7,6 +7,7 @@ import {
   detectCompression,
   MAGIC_LENGTH,
 } from "./compress.ts";
+import type { ProcessRunner } from "./process.ts";
 
 /** What a member's name promises about its bytes. */
 export type MemberFormat =
@@ -80,12 +81,13 @@ export const FORMAT_RULES = {
  *
  * @example
  * ```ts
- * const check = new MemberFormatCheck(memberFormat("rootimg.cpio.gz")!, (rule) => { throw new Error(rule); });
+ * const check = new MemberFormatCheck(ctx.runner, memberFormat("rootimg.cpio.gz")!, (rule) => { throw new Error(rule); });
  * for await (const chunk of content) await check.push(chunk);
  * await check.end();
  * ```
  */
 export class MemberFormatCheck {
+  readonly #runner: ProcessRunner;
   readonly #format: MemberFormat;
   readonly #report: (rule: string) => void;
   readonly #head: Uint8Array[] = [];
@@ -93,7 +95,9 @@ export class MemberFormatCheck {
   #magicChecked = false;
   #done = false;
 
-  constructor(format: MemberFormat, report: (rule: string) => void) {
+  /** `runner` runs the decompressor a packed root's head is read through (zstd, xz, bzip2). */
+  constructor(runner: ProcessRunner, format: MemberFormat, report: (rule: string) => void) {
+    this.#runner = runner;
     this.#format = format;
     this.#report = report;
   }
@@ -177,7 +181,7 @@ export class MemberFormatCheck {
     try {
       archive = format.compression === "none"
         ? this.#bytes()
-        : await decompressHead(this.#bytes(), complete);
+        : await decompressHead(this.#runner, this.#bytes(), complete);
     } catch (error) {
       this.#head.length = 0;
       this.#report(FORMAT_RULES.corrupt(format.compression, firstLine(error)));
@@ -194,13 +198,17 @@ export class MemberFormatCheck {
  * `complete`): enough for one tar header. The decompressor is stopped as soon as it has produced
  * them, so a head that inflates enormously costs one output chunk.
  */
-async function decompressHead(head: Uint8Array, complete: boolean): Promise<Uint8Array> {
+async function decompressHead(
+  runner: ProcessRunner,
+  head: Uint8Array,
+  complete: boolean,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let size = 0;
   const input = (async function* () {
     yield head;
   })();
-  const output = decompress(input);
+  const output = decompress(runner, input);
   try {
     for await (const chunk of output) {
       parts.push(chunk.slice(0, TAR_HEADER_BYTES - size));

@@ -6,6 +6,7 @@ import { FORMAT_RULES, memberFormat, MemberFormatCheck } from "./bundle_member_f
 import { makeBundle, netbootFiles, rootState } from "./bundle_testing.ts";
 import { archiveName, type PackCompression, type PackMethod } from "./pack.ts";
 import { pipeline } from "./pack_testing.ts";
+import { systemRunner } from "./process.ts";
 import { type TestRoot, testRoot } from "./testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
@@ -17,7 +18,7 @@ async function check(name: string, bytes: Uint8Array, size: number): Promise<str
   const reported: string[] = [];
   const format = memberFormat(name);
   ok(format, name);
-  const checker = new MemberFormatCheck(format, (rule) => reported.push(rule));
+  const checker = new MemberFormatCheck(systemRunner, format, (rule) => reported.push(rule));
   for (let offset = 0; offset < bytes.byteLength; offset += size) {
     await checker.push(bytes.subarray(offset, offset + size));
   }

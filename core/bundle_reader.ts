@@ -6,6 +6,7 @@ import { parseSha256Sums } from "../formats/sha256sums.ts";
 import { readTar } from "../formats/tar.ts";
 import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
 import { decompress } from "./compress.ts";
+import type { ProcessRunner } from "./process.ts";
 import { IntegrityError } from "./errors.ts";
 import { Sha256Worker } from "./sha256_worker.ts";
 import {
@@ -74,6 +75,8 @@ export interface ScanOptions {
   expansionHint?: string;
   /** With `destination`: the free space to keep on its file system while writing. */
   space?: SpaceReserve;
+  /** Runs the decompressors of zstd, xz and bzip2 bundles and members. */
+  runner: ProcessRunner;
 }
 
 /** Checks members against SHA256SUMS as they arrive; keeps the bundle's per-image record. */
@@ -190,10 +193,14 @@ class BundleChecker {
  * The format check of a file member named for what it holds (rootimg.cpio.gz, initrd-*.gz,
  * rootimg.sfs...), reporting through the checker: thrown at once, or collected by verify.
  */
-function formatObserver(checker: BundleChecker, path: string): ContentObserver | undefined {
+function formatObserver(
+  runner: ProcessRunner,
+  checker: BundleChecker,
+  path: string,
+): ContentObserver | undefined {
   const format = memberFormat(path.split("/").slice(1).join("/"));
   if (format === undefined) return undefined;
-  const check = new MemberFormatCheck(format, (rule) => checker.problem(path, rule));
+  const check = new MemberFormatCheck(runner, format, (rule) => checker.problem(path, rule));
   return { chunk: (bytes) => check.push(bytes), end: () => check.end() };
 }
 
@@ -243,7 +250,7 @@ export async function scanBundle(
   };
   let lastMember: string | undefined;
   // A decompression bomb is stopped as it inflates, before its bytes reach the disk.
-  const tar = limitExpansion(counting(), decompress, {
+  const tar = limitExpansion(counting(), (input) => decompress(options.runner, input), {
     ratio: options.maxExpansion ?? DEFAULT_MAX_EXPANSION,
     prefix: options.prefix,
     hint: options.expansionHint ?? "allow it with --allow-expansion",
@@ -268,7 +275,7 @@ export async function scanBundle(
         prefix: options.prefix,
         hasher,
         onEntry: (entry) => checker.entry(entry),
-        onContent: (entry) => formatObserver(checker, entry.path),
+        onContent: (entry) => formatObserver(options.runner, checker, entry.path),
         onFile: async (path, digest) => {
           if (isSmallMember(path) && digest.size > MAX_SMALL_MEMBER) {
             checker.problem(path, `is larger than ${MAX_SMALL_MEMBER} bytes`);
@@ -304,7 +311,7 @@ export async function scanBundle(
         if (entry.kind === "file") {
           const small = isSmallMember(entry.path) && entry.content.size <= MAX_SMALL_MEMBER;
           const parts: Uint8Array[] = [];
-          const observer = formatObserver(checker, entry.path);
+          const observer = formatObserver(options.runner, checker, entry.path);
           const pending = await consumeContent(options.prefix, entry, async (chunk) => {
             await observer?.chunk(chunk);
             if (small) parts.push(chunk.slice());

@@ -5,6 +5,7 @@ import { tarStream } from "../formats/tar.ts";
 import { type BundleScan, scanBundle } from "./bundle_reader.ts";
 import { makeBundle, netbootFiles, sha256 } from "./bundle_testing.ts";
 import { IntegrityError } from "./errors.ts";
+import { systemRunner } from "./process.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 const work = await Deno.makeTempDir({ prefix: "osimg-reader-" });
@@ -37,7 +38,7 @@ function summary(scan: BundleScan) {
   };
 }
 
-const options = { prefix: 'Bundle "b"', name: "b", collect: true };
+const options = { prefix: 'Bundle "b"', name: "b", collect: true, runner: systemRunner };
 
 Deno.test("scan: the same result at every chunk size (plain tar 1..700, gzip at a few)", async () => {
   const expected = summary(await scanBundle(chunked(plainTar, plainTar.length), options));
@@ -90,7 +91,11 @@ Deno.test("scan: collecting mode goes on past a hostile member and a bad digest"
   ]);
   // Importing (not collecting) stops at the first.
   await rejects(
-    scanBundle(chunked(tar, 4096), { prefix: 'Cannot import bundle "b"', name: "b" }),
+    scanBundle(chunked(tar, 4096), {
+      prefix: 'Cannot import bundle "b"',
+      name: "b",
+      runner: systemRunner,
+    }),
     (error: Error) =>
       error instanceof IntegrityError &&
       error.message ===

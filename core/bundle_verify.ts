@@ -59,6 +59,7 @@ export async function verifyBundle(
     // A bomb is reported and reading stops, as imgimport would stop.
     maxExpansion: options.maxExpansion,
     expansionHint: "verify it with --allow-expansion",
+    runner: ctx.runner,
   });
   const problems = [...scan.problems];
   const warnings = [...scan.warnings];

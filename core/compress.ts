@@ -6,6 +6,7 @@ import { checkLevel, checkThreads, type Compression } from "./compressors.ts";
 import { ExternalCommandError } from "./errors.ts";
 import { runFilter } from "./external_filter.ts";
 import { compressGzip, type GzipWorkers } from "./gzip_parallel.ts";
+import type { ProcessRunner } from "./process.ts";
 
 // The public names of compression's parts, so that importers need only this module.
 export {
@@ -53,7 +54,7 @@ const XZ_DICTIONARY_MIB = [0.25, 1, 2, 4, 4, 8, 8, 16, 32, 64];
  * Compresses a byte stream. gzip is ONE gzip member made of independently deflated 1 MiB blocks
  * (as pigz writes it) compressed by a pool of Workers; zstd and xz run their tools multi-threaded
  * in the mode whose output does not depend on the thread count (one zstd frame, one xz stream);
- * bzip2 runs `bzip2`. Input is read while earlier blocks compress, with a bounded number of
+ * bzip2 runs `bzip2`; the tools run through `runner`. Input is read while earlier blocks compress, with a bounded number of
  * blocks in flight, so memory stays flat.
  *
  * Why one member / one frame and not many independent ones: the kernel's initramfs unpacker
@@ -65,10 +66,13 @@ const XZ_DICTIONARY_MIB = [0.25, 1, 2, 4, 4, 8, 8, 16, 32, 64];
  *
  * @example
  * ```ts
- * for await (const chunk of compress("gzip", walkBytes, { level: 6 })) await out.write(chunk);
+ * for await (const chunk of compress(ctx.runner, "gzip", walkBytes, { level: 6 })) {
+ *   await out.write(chunk);
+ * }
  * ```
  */
 export function compress(
+  runner: ProcessRunner,
   kind: Compression,
   input: AsyncIterable<Uint8Array>,
   options: CompressOptions = {},
@@ -90,6 +94,7 @@ export function compress(
       // -T with any count >= 1 is zstd's multi-threaded mode, whose output is identical for every
       // count (unlike --single-thread); -T0 means one worker per core.
       return runFilter(
+        runner,
         ["zstd", `-${level}`, `-T${threads ?? 0}`, "-q", "-c"],
         input,
         compressFailure,
@@ -103,6 +108,7 @@ export function compress(
       // single-threaded encoder, which writes different bytes (xz(1), --threads).
       const threadArg = threads === 1 ? "+1" : String(threads ?? 0);
       return runFilter(
+        runner,
         [
           "xz",
           "--format=xz",
@@ -119,6 +125,7 @@ export function compress(
     }
     case "bzip2":
       return runFilter(
+        runner,
         ["bzip2", `-${checkLevel(kind, options.level)}`, "-q", "-c"],
         input,
         compressFailure,
@@ -140,10 +147,11 @@ const WRITEBACK_STEP = 8 * 1024 * 1024;
  *
  * @example
  * ```ts
- * const size = await compressToFile("zstd", cpioStream(entries), "/install/x/.rootimg.tmp");
+ * const size = await compressToFile(ctx.runner, "zstd", cpioStream(entries), "/install/x/.rootimg.tmp");
  * ```
  */
 export async function compressToFile(
+  runner: ProcessRunner,
   kind: Compression,
   input: AsyncIterable<Uint8Array>,
   path: string,
@@ -169,7 +177,7 @@ export async function compressToFile(
         "-o",
         path,
       ];
-      for await (const _ of runFilter(argv, input, compressFailure, undefined, "file")) {
+      for await (const _ of runFilter(runner, argv, input, compressFailure, undefined, "file")) {
         // The tool writes `path`; nothing comes back.
       }
       using written = await Deno.open(path, { read: true, write: true });
@@ -180,7 +188,7 @@ export async function compressToFile(
     let flushedAt = 0;
     let flushing: Promise<unknown> | undefined;
     let flushError: unknown;
-    for await (const chunk of compress(kind, input, options)) {
+    for await (const chunk of compress(runner, kind, input, options)) {
       let offset = 0;
       while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
       size += chunk.byteLength;

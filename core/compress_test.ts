@@ -17,6 +17,7 @@ import {
 } from "./compress.ts";
 import { blockLevel } from "./compress_worker.ts";
 import { ExternalCommandError, IntegrityError, InvalidInputError } from "./errors.ts";
+import { systemRunner } from "./process.ts";
 
 // ---------------------------------------------------------------------------------------------
 // helpers and fixtures
@@ -185,14 +186,20 @@ Deno.test("fixedBlocks re-cuts any chunking into equal fresh blocks", async () =
 for (const kind of ["gzip", "zstd", "xz", "bzip2"] as const) {
   Deno.test(`${kind}: round trips at edge sizes, read back by the real tools`, async () => {
     for (const [label, data] of Object.entries(SIZES)) {
-      const packed = await collect(compress(kind, chunked(data, 65_536), { threads: 2 }));
+      const packed = await collect(
+        compress(systemRunner, kind, chunked(data, 65_536), { threads: 2 }),
+      );
       assertEquals(detectCompression(packed), kind, label);
       const test = await tool(TESTS[kind], packed);
       assertEquals(test.code, 0, `${TESTS[kind].join(" ")} on ${label}: ${test.stderr}`);
       for (const argv of DECOMPRESSORS[kind]) {
         assertEquals(sha256(await toolOk(argv, packed)), sha256(data), `${argv[0]} on ${label}`);
       }
-      assertEquals(sha256(await collect(decompress(chunked(packed, 4093)))), sha256(data), label);
+      assertEquals(
+        sha256(await collect(decompress(systemRunner, chunked(packed, 4093)))),
+        sha256(data),
+        label,
+      );
     }
   });
 }
@@ -204,12 +211,16 @@ Deno.test("large input (~48 MiB): gzip, zstd and xz, checked by tools and sha256
   for (const kind of ["gzip", "zstd", "xz"] as const) {
     const started = performance.now();
     const level = kind === "xz" ? 0 : undefined; // xz -6 would take minutes here
-    const packed = await collect(compress(kind, chunked(LARGE, 1 << 20), { level }));
+    const packed = await collect(compress(systemRunner, kind, chunked(LARGE, 1 << 20), { level }));
     const test = await tool(TESTS[kind], packed);
     assertEquals(test.code, 0, `${kind}: ${test.stderr}`);
     const reader = DECOMPRESSORS[kind].at(-1)!; // pigz for gzip: gzip -t already ran GNU's code
     assertEquals(sha256(await toolOk(reader, packed)), expected, `${kind} via ${reader[0]}`);
-    assertEquals(sha256(await collect(decompress(chunked(packed, 100_003)))), expected, kind);
+    assertEquals(
+      sha256(await collect(decompress(systemRunner, chunked(packed, 100_003)))),
+      expected,
+      kind,
+    );
     ok(packed.byteLength < LARGE.byteLength * 0.5, `${kind} compresses the text`);
     console.log(`${kind}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
@@ -217,9 +228,12 @@ Deno.test("large input (~48 MiB): gzip, zstd and xz, checked by tools and sha256
 
 Deno.test("none passes bytes through untouched, both ways", async () => {
   const data = text(5000);
-  assertEquals(await collect(compress("none", chunked(data, 333))), data);
-  assertEquals(await collect(decompress(chunked(data, 1))), data);
-  assertEquals(await collect(decompress(chunked(new Uint8Array(0), 1))), new Uint8Array(0));
+  assertEquals(await collect(compress(systemRunner, "none", chunked(data, 333))), data);
+  assertEquals(await collect(decompress(systemRunner, chunked(data, 1))), data);
+  assertEquals(
+    await collect(decompress(systemRunner, chunked(new Uint8Array(0), 1))),
+    new Uint8Array(0),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -227,7 +241,9 @@ Deno.test("none passes bytes through untouched, both ways", async () => {
 
 Deno.test("gzip: one member, header without name or time, usable by DecompressionStream", async () => {
   const data = LARGE.subarray(0, 5 * GZIP_BLOCK_SIZE + 99);
-  const packed = await collect(compress("gzip", chunked(data, 1 << 16), { threads: 2 }));
+  const packed = await collect(
+    compress(systemRunner, "gzip", chunked(data, 1 << 16), { threads: 2 }),
+  );
   // ID1 ID2 CM=8 FLG=0 (no name, comment, extra) MTIME=0 XFL=0 (levels 2-8) OS=3 (Unix)
   assertEquals([...packed.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
   const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
@@ -240,16 +256,20 @@ Deno.test("gzip: one member, header without name or time, usable by Decompressio
   assertEquals(sha256(await collect(stream)), sha256(data));
   const listed = new TextDecoder().decode(await toolOk(["gzip", "-lv"], packed));
   ok(/defla/.test(listed), listed);
-  const level9 = await collect(compress("gzip", chunked(data, 1 << 20), { level: 9 }));
+  const level9 = await collect(
+    compress(systemRunner, "gzip", chunked(data, 1 << 20), { level: 9 }),
+  );
   assertEquals(level9[8], 2);
-  const level1 = await collect(compress("gzip", chunked(data, 1 << 20), { level: 1 }));
+  const level1 = await collect(
+    compress(systemRunner, "gzip", chunked(data, 1 << 20), { level: 1 }),
+  );
   assertEquals(level1[8], 4);
   ok(level1.byteLength > level9.byteLength);
 });
 
 Deno.test("gzip: independent blocks cost under 1% against one node:zlib stream", async () => {
   const data = LARGE.subarray(GZIP_BLOCK_SIZE * 3, GZIP_BLOCK_SIZE * 15);
-  const ours = await collect(compress("gzip", chunked(data, 1 << 20)));
+  const ours = await collect(compress(systemRunner, "gzip", chunked(data, 1 << 20)));
   const oneStream = gzipSync(data, { level: 6 });
   ok(
     ours.byteLength <= oneStream.byteLength * 1.01,
@@ -268,17 +288,21 @@ Deno.test("output bytes do not depend on thread count or input chunking", async 
   // bzip2 has no threads and no blocks to cut: its output is fixed by the level alone.
   for (const kind of ["gzip", "zstd", "xz"] as const) {
     const level = kind === "xz" ? 1 : undefined;
-    const one = await collect(compress(kind, chunked(data, 1 << 20), { threads: 1, level }));
-    const two = await collect(compress(kind, chunked(data, 4097), { threads: 2, level }));
-    const auto = await collect(compress(kind, chunked(data, 65_536), { level }));
+    const one = await collect(
+      compress(systemRunner, kind, chunked(data, 1 << 20), { threads: 1, level }),
+    );
+    const two = await collect(
+      compress(systemRunner, kind, chunked(data, 4097), { threads: 2, level }),
+    );
+    const auto = await collect(compress(systemRunner, kind, chunked(data, 65_536), { level }));
     assertEquals(sha256(two), sha256(one), `${kind}: threads 1 vs 2`);
     assertEquals(sha256(auto), sha256(one), `${kind}: threads 1 vs default`);
   }
   // gzip fed in tiny pieces across a block boundary
   const small = noise(GZIP_BLOCK_SIZE + 300, 3);
   assertEquals(
-    sha256(await collect(compress("gzip", chunked(small, 7)))),
-    sha256(await collect(compress("gzip", chunked(small, GZIP_BLOCK_SIZE + 300)))),
+    sha256(await collect(compress(systemRunner, "gzip", chunked(small, 7)))),
+    sha256(await collect(compress(systemRunner, "gzip", chunked(small, GZIP_BLOCK_SIZE + 300)))),
   );
 });
 
@@ -332,8 +356,8 @@ Deno.test("gzip level per block: stored when incompressible, the default moved w
   // calling thread (a one-block stream) chooses exactly as the Workers do.
   const data = new Uint8Array(cases.length * GZIP_BLOCK_SIZE);
   cases.forEach(([, block], index) => data.set(block, index * GZIP_BLOCK_SIZE));
-  const byDefault = await collect(compress("gzip", chunked(data, 65_536)));
-  const level4 = await collect(compress("gzip", chunked(data, 65_536), { level: 4 }));
+  const byDefault = await collect(compress(systemRunner, "gzip", chunked(data, 65_536)));
+  const level4 = await collect(compress(systemRunner, "gzip", chunked(data, 65_536), { level: 4 }));
   ok(sha256(byDefault) !== sha256(level4), "the default moves some blocks off level 4");
   assertEquals(new Uint8Array(gunzipSync(byDefault)), data);
   assertEquals(new Uint8Array(gunzipSync(level4)), data);
@@ -341,8 +365,8 @@ Deno.test("gzip level per block: stored when incompressible, the default moved w
   try {
     for (const [name, block] of cases) {
       assertEquals(
-        sha256(await collect(compress("gzip", chunked(block, 4096), { workers }))),
-        sha256(await collect(compress("gzip", chunked(block, 4096)))),
+        sha256(await collect(compress(systemRunner, "gzip", chunked(block, 4096), { workers }))),
+        sha256(await collect(compress(systemRunner, "gzip", chunked(block, 4096)))),
         name,
       );
     }
@@ -353,30 +377,34 @@ Deno.test("gzip level per block: stored when incompressible, the default moved w
 
 Deno.test("gzip with Workers started ahead: same bytes, and they serve stream after stream", async () => {
   const data = TEXT.subarray(0, 3 * GZIP_BLOCK_SIZE + 99);
-  const expected = sha256(await collect(compress("gzip", chunked(data, 65_536))));
+  const expected = sha256(await collect(compress(systemRunner, "gzip", chunked(data, 65_536))));
   const workers = startGzipWorkers(2);
   try {
     for (const size of [1, GZIP_BLOCK_SIZE + 99, data.byteLength]) {
       const part = data.subarray(0, size);
-      const viaWorkers = await collect(compress("gzip", chunked(part, 4096), { workers }));
+      const viaWorkers = await collect(
+        compress(systemRunner, "gzip", chunked(part, 4096), { workers }),
+      );
       assertEquals(
         sha256(viaWorkers),
-        sha256(await collect(compress("gzip", chunked(part, 4096)))),
+        sha256(await collect(compress(systemRunner, "gzip", chunked(part, 4096)))),
       );
       assertEquals(new Uint8Array(gunzipSync(viaWorkers)), part);
     }
     assertEquals(
-      sha256(await collect(compress("gzip", chunked(data, 777), { workers }))),
+      sha256(await collect(compress(systemRunner, "gzip", chunked(data, 777), { workers }))),
       expected,
     );
     // A stream given up half-way leaves blocks in the Workers; the next stream is not confused.
     let taken = 0;
     const other = noise(data.byteLength, 11);
-    for await (const _ of compress("gzip", chunked(other, GZIP_BLOCK_SIZE), { workers })) {
+    for await (
+      const _ of compress(systemRunner, "gzip", chunked(other, GZIP_BLOCK_SIZE), { workers })
+    ) {
       if (++taken === 2) break;
     }
     assertEquals(
-      sha256(await collect(compress("gzip", chunked(data, 4096), { workers }))),
+      sha256(await collect(compress(systemRunner, "gzip", chunked(data, 4096), { workers }))),
       expected,
     );
   } finally {
@@ -387,7 +415,9 @@ Deno.test("gzip with Workers started ahead: same bytes, and they serve stream af
 
 Deno.test("xz: same bytes as `xz -T0 --check=crc32` (multi-threaded mode, CRC32 for the kernel)", async () => {
   const data = TEXT.subarray(0, 8 * 1024 * 1024);
-  const ours = await collect(compress("xz", chunked(data, 1 << 20), { level: 1, threads: 1 }));
+  const ours = await collect(
+    compress(systemRunner, "xz", chunked(data, 1 << 20), { level: 1, threads: 1 }),
+  );
   const theirs = await toolOk(["xz", "-1", "-T0", "--check=crc32", "-c"], data);
   assertEquals(sha256(ours), sha256(theirs));
   // `xz --list` needs a seekable file.
@@ -409,7 +439,7 @@ Deno.test("xz: same bytes as `xz -T0 --check=crc32` (multi-threaded mode, CRC32 
 
 Deno.test("decompress: gzip and none fed at every chunk size 1..1025", async () => {
   const data = text(6000);
-  const gzip = await collect(compress("gzip", chunked(data, 6000)));
+  const gzip = await collect(compress(systemRunner, "gzip", chunked(data, 6000)));
   const twoMembers = new Uint8Array(gzip.byteLength * 2);
   twoMembers.set(gzip);
   twoMembers.set(gzip, gzip.byteLength);
@@ -417,27 +447,43 @@ Deno.test("decompress: gzip and none fed at every chunk size 1..1025", async () 
   doubled.set(data);
   doubled.set(data, 6000);
   for (let size = 1; size <= 1025; size++) {
-    assertEquals(await collect(decompress(chunked(gzip, size))), data, `gzip at ${size}`);
-    assertEquals(await collect(decompress(chunked(data, size))), data, `none at ${size}`);
+    assertEquals(
+      await collect(decompress(systemRunner, chunked(gzip, size))),
+      data,
+      `gzip at ${size}`,
+    );
+    assertEquals(
+      await collect(decompress(systemRunner, chunked(data, size))),
+      data,
+      `none at ${size}`,
+    );
   }
   for (const size of [1, 2, 3, 17, 1024]) {
     // Multi-member input (GNU gzip and pigz -i write these; cat of two .gz files too).
-    assertEquals(await collect(decompress(chunked(twoMembers, size))), doubled, `2 members`);
+    assertEquals(
+      await collect(decompress(systemRunner, chunked(twoMembers, size))),
+      doubled,
+      `2 members`,
+    );
   }
 });
 
 Deno.test("decompress: zstd, xz and bzip2 fed at odd chunk sizes", async () => {
   const data = text(50_000);
   for (const kind of ["zstd", "xz", "bzip2"] as const) {
-    const packed = await collect(compress(kind, chunked(data, 50_000)));
+    const packed = await collect(compress(systemRunner, kind, chunked(data, 50_000)));
     for (const size of [1, 2, 5, 6, 7, 1025, 65_537]) {
-      assertEquals(await collect(decompress(chunked(packed, size))), data, `${kind} at ${size}`);
+      assertEquals(
+        await collect(decompress(systemRunner, chunked(packed, size))),
+        data,
+        `${kind} at ${size}`,
+      );
     }
   }
   // gzip written by GNU gzip (with a name in the header) and by pigz
   for (const argv of [["gzip", "-c"], ["pigz", "-c", "-p", "2"]]) {
     const packed = await toolOk(argv, data);
-    assertEquals(await collect(decompress(chunked(packed, 7))), data, argv[0]);
+    assertEquals(await collect(decompress(systemRunner, chunked(packed, 7))), data, argv[0]);
   }
 });
 
@@ -475,7 +521,7 @@ const BROKEN_REASONS: Record<Exclude<Compression, "none">, Record<string, RegExp
 for (const kind of ["gzip", "zstd", "xz", "bzip2"] as const) {
   Deno.test(`${kind}: truncated, corrupt and trailing-garbage input give IntegrityError`, async () => {
     const data = LARGE.subarray(GZIP_BLOCK_SIZE * 3, GZIP_BLOCK_SIZE * 4 + 777);
-    const packed = await collect(compress(kind, chunked(data, 1 << 20)));
+    const packed = await collect(compress(systemRunner, kind, chunked(data, 1 << 20)));
     const cases: Record<string, Uint8Array> = {
       truncated: packed.subarray(0, packed.byteLength - 13),
       corrupt: flipMiddle(packed),
@@ -483,7 +529,7 @@ for (const kind of ["gzip", "zstd", "xz", "bzip2"] as const) {
     };
     for (const [label, bad] of Object.entries(cases)) {
       await rejects(
-        collect(decompress(chunked(bad, 8191))),
+        collect(decompress(systemRunner, chunked(bad, 8191))),
         (error: unknown) => {
           ok(error instanceof IntegrityError, `${kind} ${label}: ${error}`);
           ok(error.message.startsWith(`Cannot decompress ${kind} data: `), error.message);
@@ -505,14 +551,21 @@ Deno.test("an error from the input stream reaches the consumer, for Workers and 
     throw new SourceFailed("disk read failed");
   }
   for (const kind of ["gzip", "zstd", "xz", "bzip2", "none"] as const) {
-    await rejects(collect(compress(kind, failing(), { level: 1 })), SourceFailed, kind);
+    await rejects(
+      collect(compress(systemRunner, kind, failing(), { level: 1 })),
+      SourceFailed,
+      kind,
+    );
   }
-  await rejects(collect(decompress(failing())), SourceFailed, "decompress none");
+  await rejects(collect(decompress(systemRunner, failing())), SourceFailed, "decompress none");
   async function* gzipThenFail(): AsyncGenerator<Uint8Array> {
-    yield (await collect(compress("gzip", chunked(text(10_000), 10_000)))).subarray(0, 100);
+    yield (await collect(compress(systemRunner, "gzip", chunked(text(10_000), 10_000)))).subarray(
+      0,
+      100,
+    );
     throw new SourceFailed("network down");
   }
-  await rejects(collect(decompress(gzipThenFail())), SourceFailed, "decompress gzip");
+  await rejects(collect(decompress(systemRunner, gzipThenFail())), SourceFailed, "decompress gzip");
 });
 
 Deno.test("compressToFile: the same bytes as compress(), for zstd (written by the tool) and the rest", async () => {
@@ -522,8 +575,10 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
     for (const kind of ["zstd", "gzip", "xz", "none"] as const) {
       const level = kind === "xz" ? 1 : undefined;
       const path = `${dir}/out.${kind}`;
-      const size = await compressToFile(kind, chunked(data, 65_536), path, { level });
-      const expected = await collect(compress(kind, chunked(data, 65_536), { level }));
+      const size = await compressToFile(systemRunner, kind, chunked(data, 65_536), path, { level });
+      const expected = await collect(
+        compress(systemRunner, kind, chunked(data, 65_536), { level }),
+      );
       const written = await Deno.readFile(path);
       assertEquals(size, written.byteLength, kind);
       assertEquals(sha256(written), sha256(expected), kind);
@@ -532,8 +587,13 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
     // a source failing after a flush began still leaves nothing behind.
     const large = noise(12 * GZIP_BLOCK_SIZE + 3, 21); // stored blocks: gzip is as large
     for (const kind of ["gzip", "none"] as const) {
-      const size = await compressToFile(kind, chunked(large, 1 << 20), `${dir}/large.${kind}`);
-      const expected = await collect(compress(kind, chunked(large, 1 << 20)));
+      const size = await compressToFile(
+        systemRunner,
+        kind,
+        chunked(large, 1 << 20),
+        `${dir}/large.${kind}`,
+      );
+      const expected = await collect(compress(systemRunner, kind, chunked(large, 1 << 20)));
       ok(size > 8 * GZIP_BLOCK_SIZE, kind);
       assertEquals(sha256(await Deno.readFile(`${dir}/large.${kind}`)), sha256(expected), kind);
     }
@@ -541,17 +601,24 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
       yield* chunked(large, 1 << 20);
       throw new Error("disk read failed late");
     };
-    await rejects(compressToFile("none", failsLate(), `${dir}/late`), /disk read failed late/);
+    await rejects(
+      compressToFile(systemRunner, "none", failsLate(), `${dir}/late`),
+      /disk read failed late/,
+    );
     await rejects(Deno.stat(`${dir}/late`), Deno.errors.NotFound);
     // An existing file is never overwritten, whoever writes it.
     for (const kind of ["zstd", "gzip"] as const) {
       await Deno.writeTextFile(`${dir}/taken`, "keep");
-      await rejects(compressToFile(kind, chunked(data, 4096), `${dir}/taken`), Error, kind);
+      await rejects(
+        compressToFile(systemRunner, kind, chunked(data, 4096), `${dir}/taken`),
+        Error,
+        kind,
+      );
       assertEquals(await Deno.readTextFile(`${dir}/taken`), "keep", kind);
     }
     // A directory that is not there: the system's message, not zstd 1.5.4's crash.
     await rejects(
-      compressToFile("zstd", chunked(data, 4096), `${dir}/missing/out.zst`),
+      compressToFile(systemRunner, "zstd", chunked(data, 4096), `${dir}/missing/out.zst`),
       Deno.errors.NotFound,
     );
     // A failing input kills the tool and reaches the caller.
@@ -561,7 +628,11 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
       throw new SourceFailed("disk read failed");
     };
     for (const kind of ["zstd", "gzip"] as const) {
-      await rejects(compressToFile(kind, failing(), `${dir}/failed.${kind}`), SourceFailed, kind);
+      await rejects(
+        compressToFile(systemRunner, kind, failing(), `${dir}/failed.${kind}`),
+        SourceFailed,
+        kind,
+      );
       // Nothing half-written stays behind.
       await rejects(Deno.stat(`${dir}/failed.${kind}`), Deno.errors.NotFound, kind);
     }
@@ -573,15 +644,17 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
 Deno.test("stopping early ends Workers and child processes (no leaks under the sanitizers)", async () => {
   for (const kind of ["gzip", "zstd", "xz", "bzip2"] as const) {
     let chunks = 0;
-    for await (const _ of compress(kind, chunked(TEXT, 1 << 20), { level: 1 })) {
+    for await (const _ of compress(systemRunner, kind, chunked(TEXT, 1 << 20), { level: 1 })) {
       if (++chunks === 2) break;
     }
     ok(chunks === 2, kind);
   }
-  const packed = await collect(compress("xz", chunked(TEXT.subarray(0, 4 << 20), 1 << 20), {
-    level: 0,
-  }));
-  for await (const _ of decompress(chunked(packed, 1000))) break;
+  const packed = await collect(
+    compress(systemRunner, "xz", chunked(TEXT.subarray(0, 4 << 20), 1 << 20), {
+      level: 0,
+    }),
+  );
+  for await (const _ of decompress(systemRunner, chunked(packed, 1000))) break;
 });
 
 Deno.test("gzip keeps a bounded number of blocks in flight (backpressure)", async () => {
@@ -596,7 +669,7 @@ Deno.test("gzip keeps a bounded number of blocks in flight (backpressure)", asyn
   }
   let received = 0;
   let worstLead = 0;
-  for await (const _ of compress("gzip", source(), { threads, level: 1 })) {
+  for await (const _ of compress(systemRunner, "gzip", source(), { threads, level: 1 })) {
     received++;
     // Chunk 0 is the header; chunk k >= 1 is block k - 1. A slow consumer:
     await new Promise((resolve) => setTimeout(resolve, 2));
@@ -609,15 +682,21 @@ Deno.test("gzip keeps a bounded number of blocks in flight (backpressure)", asyn
 
 Deno.test("bad levels and thread counts are refused with a clear message", () => {
   throws(
-    () => compress("gzip", chunked(new Uint8Array(1), 1), { level: 12 }),
+    () => compress(systemRunner, "gzip", chunked(new Uint8Array(1), 1), { level: 12 }),
     (error: unknown) =>
       error instanceof InvalidInputError &&
       error.message === "Cannot compress with gzip: level 12 is not an integer from 1 to 9.",
   );
-  throws(() => compress("zstd", chunked(new Uint8Array(1), 1), { level: 0 }), InvalidInputError);
-  throws(() => compress("xz", chunked(new Uint8Array(1), 1), { level: 2.5 }), InvalidInputError);
   throws(
-    () => compress("gzip", chunked(new Uint8Array(1), 1), { threads: 0 }),
+    () => compress(systemRunner, "zstd", chunked(new Uint8Array(1), 1), { level: 0 }),
+    InvalidInputError,
+  );
+  throws(
+    () => compress(systemRunner, "xz", chunked(new Uint8Array(1), 1), { level: 2.5 }),
+    InvalidInputError,
+  );
+  throws(
+    () => compress(systemRunner, "gzip", chunked(new Uint8Array(1), 1), { threads: 0 }),
     /thread count 0 is not an integer from 1 to 1024/,
   );
 });
@@ -628,7 +707,7 @@ Deno.test("a missing tool is an ExternalCommandError naming it", async () => {
   Deno.env.set("PATH", empty);
   try {
     await rejects(
-      collect(compress("xz", chunked(text(100), 100))),
+      collect(compress(systemRunner, "xz", chunked(text(100), 100))),
       (error: unknown) =>
         error instanceof ExternalCommandError && error.message === "Command xz does not exist.",
     );
@@ -648,10 +727,11 @@ Deno.test("Workers run inside a `deno bundle` file started from an empty directo
     await Deno.writeTextFile(
       entry,
       `import { compress } from ${JSON.stringify(import.meta.resolve("./compress.ts"))};\n` +
+        `import { systemRunner } from ${JSON.stringify(import.meta.resolve("./process.ts"))};\n` +
         `const data = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 31 + (i >> 12)) & 0xff);\n` +
         `async function* once() { yield data; }\n` +
         `const parts = [];\n` +
-        `for await (const part of compress("gzip", once(), { threads: 2 })) parts.push(part);\n` +
+        `for await (const part of compress(systemRunner, "gzip", once(), { threads: 2 })) parts.push(part);\n` +
         `await Deno.stdout.write(new Uint8Array(await new Blob(parts).arrayBuffer()));\n`,
     );
     const bundled = await new Deno.Command(Deno.execPath(), {
@@ -677,7 +757,9 @@ Deno.test("Workers run inside a `deno bundle` file started from an empty directo
     assertEquals(run.code, 0, new TextDecoder().decode(run.stderr));
     const data = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 31 + (i >> 12)) & 0xff);
     assertEquals(sha256(await toolOk(["gzip", "-dc"], run.stdout)), sha256(data));
-    const here = await collect(compress("gzip", chunked(data, data.byteLength), { threads: 2 }));
+    const here = await collect(
+      compress(systemRunner, "gzip", chunked(data, data.byteLength), { threads: 2 }),
+    );
     assertEquals(sha256(run.stdout), sha256(here));
     assertEquals([...Deno.readDirSync(empty)].map((entry) => entry.name), ["osimg-test.js"]);
   } finally {

@@ -5,18 +5,21 @@ import type { Transform } from "node:stream";
 import { detectCompression, MAGIC_LENGTH } from "./compressors.ts";
 import { IntegrityError } from "./errors.ts";
 import { type FailureReport, runFilter, toolReason } from "./external_filter.ts";
+import type { ProcessRunner } from "./process.ts";
 
 /**
  * Decompresses a stream of any Compression, detected by magic bytes (anything else passes through
  * unchanged). gzip may have several members (GNU gzip, pigz and concatenated files all read).
  * Corrupt, truncated or trailing-garbage data becomes an IntegrityError naming the format.
+ * zstd, xz and bzip2 run their tools through `runner`.
  *
  * @example
  * ```ts
- * for await (const chunk of decompress(Deno.openSync("bundle.tgz").readable)) use(chunk);
+ * for await (const chunk of decompress(ctx.runner, Deno.openSync("bundle.tgz").readable)) use(chunk);
  * ```
  */
 export async function* decompress(
+  runner: ProcessRunner,
   input: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
   const iterator = input[Symbol.asyncIterator]();
@@ -47,14 +50,15 @@ export async function* decompress(
       case "zstd":
         // The zstd tool, not node:zlib: Deno's createZstdDecompress ends quietly on a truncated
         // frame and ignores trailing garbage (measured), and the tool is faster.
-        yield* runFilter(["zstd", "-d", "-q", "-c"], whole, decompressFailure("zstd"));
+        yield* runFilter(runner, ["zstd", "-d", "-q", "-c"], whole, decompressFailure("zstd"));
         return;
       case "xz":
-        yield* runFilter(["xz", "-d", "-q", "-c"], whole, decompressFailure("xz"));
+        yield* runFilter(runner, ["xz", "-d", "-q", "-c"], whole, decompressFailure("xz"));
         return;
       case "bzip2":
         // Without -q: bzip2 then says why it failed, and warns about trailing garbage.
         yield* runFilter(
+          runner,
           ["bzip2", "-d", "-c"],
           whole,
           decompressFailure("bzip2"),

@@ -6,6 +6,7 @@ import { ConflictError, OsimgError } from "./errors.ts";
 import { cpioStream } from "../formats/cpio_newc.ts";
 import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
 import { compress } from "./compress.ts";
+import type { ProcessRunner } from "./process.ts";
 
 const IMAGE = "debian12-x86_64-netboot-compute";
 const IMAGE_DIR = "/install/netboot/debian12/x86_64/compute";
@@ -33,7 +34,7 @@ async function requireEmptyRoot(root: string): Promise<void> {
 }
 
 /** Writes the sample root tree, the exlist and the boot files of the demo image under `root`. */
-async function buildSampleImage(root: string): Promise<void> {
+async function buildSampleImage(runner: ProcessRunner, root: string): Promise<void> {
   const dir = join(root, IMAGE_DIR);
   const rootimg = join(dir, "rootimg");
   for (const sub of ["etc", "usr/bin", "usr/share/doc/demo", "var/log", "tmp", "root"]) {
@@ -76,7 +77,7 @@ async function buildSampleImage(root: string): Promise<void> {
     truncate: true,
   });
   try {
-    for await (const chunk of compress("gzip", cpioStream(entries))) {
+    for await (const chunk of compress(runner, "gzip", cpioStream(entries))) {
       let offset = 0;
       while (offset < chunk.length) offset += await file.write(chunk.subarray(offset));
     }
@@ -149,7 +150,7 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
     await step(managementNode, ["lsdef", "-t", "osimage", "-o", IMAGE]);
     say("");
     say(`(writing a sample root tree, kernel and initrd under mn1${IMAGE_DIR})`);
-    await buildSampleImage(managementNode);
+    await buildSampleImage(ctx.runner, managementNode);
     await step(managementNode, ["packimage", IMAGE]);
     await step(managementNode, ["imgexport", IMAGE, bundle]);
     await step(managementNode, ["verify", bundle]);

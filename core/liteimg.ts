@@ -308,6 +308,7 @@ export async function liteImage(
   const skipped: string[] = [];
   try {
     await packStream(
+      ctx.runner,
       rootimgHost,
       rootimg,
       compileExlist(rules),

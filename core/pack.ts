@@ -25,7 +25,7 @@ import {
   startGzipWorkers,
 } from "./compress.ts";
 import { leadsOutsideImage, syncFilesIntoImage } from "./sync_files.ts";
-import { hasProgram } from "./process.ts";
+import { hasProgram, type ProcessRunner } from "./process.ts";
 import type { Progress } from "./progress.ts";
 import type { Entry, FileContent } from "../formats/entry.ts";
 import { CpioLimitError, cpioStream } from "../formats/cpio_newc.ts";
@@ -445,7 +445,16 @@ async function packPrepared(
   try {
     result = options.method === "squashfs"
       ? await packSquashfs(ctx, rootimgHost, rootimg, matcher, temporary, options, skipped)
-      : await packStream(rootimgHost, rootimg, matcher, temporary, options, progress, skipped);
+      : await packStream(
+        ctx.runner,
+        rootimgHost,
+        rootimg,
+        matcher,
+        temporary,
+        options,
+        progress,
+        skipped,
+      );
     await Deno.chmod(temporary, 0o644);
     await Deno.rename(temporary, `${dirHost}/${outputName}`);
     await syncDirectory(dirHost, { onError: "ignore" });
@@ -483,6 +492,7 @@ async function packPrepared(
  * `rootimg` is the management-node name used in messages.
  */
 export async function packStream(
+  runner: ProcessRunner,
   rootimgHost: string,
   rootimg: string,
   matcher: ExlistMatcher,
@@ -530,6 +540,7 @@ export async function packStream(
   let bytes: number;
   try {
     bytes = await compressToFile(
+      runner,
       compressionKind(options.compression),
       metered(archive, progress, count),
       temporary,

@@ -2,15 +2,18 @@
 // compressors' own testers; exlist and synclist handling; atomic replacement; reproducibility.
 
 import { deepStrictEqual as assertEquals, equal, ok } from "node:assert/strict";
-import { testRoot } from "./testing.ts";
+import { assertGolden, testRoot } from "./testing.ts";
 import {
   defineImage,
   defineRows,
+  FIXTURE_MTIME,
   listTree,
   makeFixtureTree,
   pipeline,
   sh,
 } from "./pack_testing.ts";
+import { systemRunner } from "./process.ts";
+import { recordingRunner } from "./recording_runner.ts";
 
 const SOCKET = "run/control.sock";
 
@@ -122,6 +125,25 @@ Deno.test("packimage cpio.zst and tar.zst: zstd -t passes and the contents match
     "rootimg",
     "rootimg.tar.zst",
   ]);
+});
+
+Deno.test("packimage -c zstd and -c xz ask the runner for exactly these compressor commands (argv golden)", async () => {
+  // The real tools run (passThrough), so the archives are checked as well as the argv.
+  const runner = recordingRunner({ passThrough: systemRunner });
+  await using t = await testRoot({ runner });
+  const { rootimgdir, rootimgHost, dirHost } = await defineImage(t.root, "img");
+  await makeFixtureTree(rootimgHost);
+  const env = { SOURCE_DATE_EPOCH: String(FIXTURE_MTIME) };
+  await t.ok(["packimage", "-c", "zstd", "img"], { env });
+  await sh(["zstd", "-q", "-t", `${dirHost}/rootimg.cpio.zst`]);
+  await t.ok(["packimage", "-c", "xz", "img"], { env });
+  await sh(["xz", "-q", "-t", `${dirHost}/rootimg.cpio.xz`]);
+  const transcript = runner.transcript({
+    [t.root]: "<root>",
+    [Deno.env.get("PATH") ?? "/usr/bin:/bin"]: "<PATH>",
+  }).replace(/\.osimg-tmp-\d+-[0-9a-f]+/g, ".osimg-tmp-<pid>-<random>");
+  ok(transcript.includes(`<root>${rootimgdir}/.rootimg.cpio.zst.osimg-tmp-`), transcript);
+  await assertGolden("packimage_zstd_xz.argv", transcript);
 });
 
 Deno.test("packimage -c none writes a plain rootimg.cpio that cpio lists", async () => {

@@ -311,18 +311,29 @@ async function* untilExit(
   exited: Promise<unknown>,
 ): AsyncGenerator<Uint8Array> {
   const iterator = input[Symbol.asyncIterator]();
-  const stop = exited.then(() => undefined, () => undefined);
-  while (true) {
+  // Not Promise.race(next, exited) per chunk: every race leaves a reaction on the long-lived
+  // `exited` that holds the race's result, so each chunk fed stayed in memory until the exit
+  // (a pack's whole archive). One reaction wakes whichever wait is current.
+  let hasExited = false;
+  let wakeOnExit: (() => void) | undefined;
+  exited.catch(() => {}).finally(() => {
+    hasExited = true;
+    wakeOnExit?.();
+  });
+  while (!hasExited) {
     const next = iterator.next();
-    const step = await Promise.race([next, stop]);
+    const step = await new Promise<IteratorResult<Uint8Array> | undefined>((resolve, reject) => {
+      wakeOnExit = () => resolve(undefined);
+      next.then(resolve, reject);
+    }).finally(() => (wakeOnExit = undefined));
     if (step === undefined) {
       next.catch(() => {});
-      iterator.return?.()?.catch(() => {});
-      return;
+      break;
     }
     if (step.done) return;
     yield step.value;
   }
+  iterator.return?.()?.catch(() => {});
 }
 
 function openChildStdin(child: Deno.ChildProcess): Deno.FsFile | undefined {

@@ -16,6 +16,7 @@ import { checkObjectName, checkSnapshotSelector, shownValue } from "./object_nam
 import { importBundle } from "./bundle_import.ts";
 import { fileRefs } from "./bundle_import_rules.ts";
 import { decompress } from "./compress.ts";
+import type { ProcessRunner } from "./process.ts";
 import { readTar } from "../formats/tar.ts";
 import { type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
 import { withoutLines } from "./reporter.ts";
@@ -345,7 +346,7 @@ export async function rollbackImage(
       }
     }
   }
-  const manifest = await bundleManifest(blob);
+  const manifest = await bundleManifest(ctx.runner, blob);
   // What the import leaves beside the restored files that was not there before: the .ORIG
   // copies xCAT's rule keeps, and the litefile.csv it places (the rows are what matters).
   const leftovers = fileRefs(manifest).flatMap((ref) => [
@@ -364,8 +365,8 @@ export async function rollbackImage(
 }
 
 /** The manifest of a bundle: its first member, read without going further. */
-async function bundleManifest(path: string): Promise<ParsedManifest> {
-  for await (const entry of readTar(decompress(fileChunks(path)))) {
+async function bundleManifest(runner: ProcessRunner, path: string): Promise<ParsedManifest> {
+  for await (const entry of readTar(decompress(runner, fileChunks(path)))) {
     if (entry.kind === "file" && entry.path.endsWith("/manifest.xml")) {
       const chunks: Uint8Array[] = [];
       for await (const chunk of entry.content.open()) chunks.push(chunk);

@@ -5,6 +5,7 @@ import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { compress, fixedBlocks, GZIP_BLOCK_SIZE } from "../core/compress.ts";
+import { systemRunner } from "../core/process.ts";
 import { walkTree } from "../core/walk.ts";
 import { BATCH_SIZE, batchBuffer, isWholeBatch, recycleBatch } from "./archive_stream.ts";
 import { cpioStream } from "./cpio_newc.ts";
@@ -120,7 +121,7 @@ Deno.test("batch buffers come back from the deflate Workers and are reused; old 
     assertEquals(digest(await chunksOf(write(entries))), expected[name], name);
     dirty();
     // Through the Workers: blocks go out, come back, are reused by the next batches.
-    const gzipped = await chunksOf(compress("gzip", write(entries), { threads: 2 }));
+    const gzipped = await chunksOf(compress(systemRunner, "gzip", write(entries), { threads: 2 }));
     const whole = new Uint8Array(gzipped.reduce((sum, chunk) => sum + chunk.byteLength, 0));
     gzipped.reduce((offset, chunk) => (whole.set(chunk, offset), offset + chunk.byteLength), 0);
     assertEquals(digest([new Uint8Array(gunzipSync(whole))]), expected[name], `${name} gzip`);

@@ -11,6 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { compress, type Compression } from "../core/compress.ts";
+import { systemRunner } from "../core/process.ts";
 
 const CHILD_FLAG = "--child";
 
@@ -25,7 +26,7 @@ async function child(): Promise<void> {
   const [, kind, source, target] = Deno.args;
   const input = await Deno.open(source!, { read: true }); // its readable closes it at the end
   using output = await Deno.open(target!, { write: true, create: true, truncate: true });
-  for await (const chunk of compress(kind as Compression, input.readable)) {
+  for await (const chunk of compress(systemRunner, kind as Compression, input.readable)) {
     let written = 0;
     while (written < chunk.byteLength) written += await output.write(chunk.subarray(written));
   }
