@@ -8,9 +8,9 @@ import { causeChain, OsimgError, UsageError } from "./core/errors.ts";
 import { hostPath } from "./core/paths.ts";
 import { type ProcessRunner, systemRunner } from "./core/process.ts";
 import { terminalProgress } from "./core/progress.ts";
-import { openStore, parseStoreLocation } from "./core/open_store.ts";
+import { openStore, parseStoreLocation } from "./core/store/open_store.ts";
 import { textReporter } from "./core/reporter.ts";
-import type { Store } from "./core/store.ts";
+import type { Store } from "./core/store/store.ts";
 
 export const VERSION = "0.1.0";
 

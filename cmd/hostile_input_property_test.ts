@@ -9,8 +9,8 @@ import { gzipSync } from "node:zlib";
 import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
 import { tarStream } from "../formats/tar.ts";
 import { netbootFiles } from "../core/bundle_testing.ts";
-import { TABLES } from "../core/schema.ts";
-import { openSqliteStore } from "../core/sqlite_store.ts";
+import { TABLES } from "../core/store/schema.ts";
+import { openSqliteStore } from "../core/store/sqlite_store.ts";
 import { type RunOutput, snapshotTree, type TestRoot, testRoot } from "../core/testing.ts";
 import { forAllCases, type PropertyRun, type Rng } from "../testdata/support/property.ts";
 

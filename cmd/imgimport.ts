@@ -5,7 +5,7 @@ import { importBundle, type ImportResult } from "../core/bundle_import.ts";
 import type { Context } from "../core/context.ts";
 import { UsageError } from "../core/errors.ts";
 import { lockImage } from "../core/image_lock.ts";
-import { findTable } from "../core/schema.ts";
+import { findTable } from "../core/store/schema.ts";
 
 export const imgimport: Command = {
   name: "imgimport",

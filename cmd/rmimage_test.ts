@@ -2,8 +2,8 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { snapshotTree, type TestRoot, testRoot } from "../core/testing.ts";
 import { hostPath } from "../core/paths.ts";
-import { openSqliteStore } from "../core/sqlite_store.ts";
-import type { Row } from "../core/store.ts";
+import { openSqliteStore } from "../core/store/sqlite_store.ts";
+import type { Row } from "../core/store/store.ts";
 import { DEFAULT_DB } from "../main.ts";
 
 Deno.test("rmimage removes the image's generated files and, with --xcatdef, its definition", async () => {

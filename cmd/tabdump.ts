@@ -2,7 +2,7 @@
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { OsimgError } from "../core/errors.ts";
-import { dumpTable, parseRowFilter, requireTable, tableNames } from "../core/tables.ts";
+import { dumpTable, parseRowFilter, requireTable, tableNames } from "../core/store/tables.ts";
 import { serializeTableDump } from "../formats/tabdump_csv.ts";
 import { resolve } from "node:path";
 

@@ -16,7 +16,7 @@ import {
 } from "./errors.ts";
 import { checkObjectName } from "./object_names.ts";
 import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
-import type { Row, StoreReader } from "./store.ts";
+import type { Row, StoreReader } from "./store/store.ts";
 import { compress, type Compression, COMPRESSORS } from "./compress.ts";
 import type { ProcessRunner } from "./process.ts";
 import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";

@@ -3,9 +3,9 @@
 import { INITRD_BYTES, PACKED_ROOT_BYTES } from "./bundle_testing.ts";
 import { hostPath } from "./paths.ts";
 import { systemRunner } from "./process.ts";
-import { openSqliteStore } from "./sqlite_store.ts";
+import { openSqliteStore } from "./store/sqlite_store.ts";
 import { DEFAULT_DB } from "../main.ts";
-import type { Row } from "./store.ts";
+import type { Row } from "./store/store.ts";
 
 export const NETBOOT = "rhels8.8.0-x86_64-netboot-compute";
 export const STATELITE = "rhels8.8.0-x86_64-statelite-compute";

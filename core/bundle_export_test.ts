@@ -4,10 +4,10 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { snapshotTree, testRoot } from "./testing.ts";
 import { hostPath } from "./paths.ts";
 import { parseManifest } from "../formats/manifest_xml.ts";
-import { MANIFEST_COLUMNS } from "./schema.ts";
+import { MANIFEST_COLUMNS } from "./store/schema.ts";
 import { planExport, writeBundle } from "./bundle_export.ts";
 import { silentReporter } from "./reporter.ts";
-import { openSqliteStore } from "./sqlite_store.ts";
+import { openSqliteStore } from "./store/sqlite_store.ts";
 import { systemRunner } from "./process.ts";
 import { DEFAULT_DB } from "../main.ts";
 import {

@@ -19,7 +19,7 @@ import { LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { checkPathComponent } from "./object_names.ts";
 import { SpaceReserve } from "./staging_limits.ts";
-import type { Store } from "./store.ts";
+import type { Store } from "./store/store.ts";
 
 /** Options of {@linkcode importBundle} (the imgimport flags). */
 export interface ImportOptions {

@@ -28,8 +28,8 @@ import { belowProblem, isWithin } from "./paths.ts";
 import type { Reporter } from "./reporter.ts";
 import { extractEntries } from "./safe_extract.ts";
 import { DEFAULT_MAX_EXPANSION, limitExpansion, type SpaceReserve } from "./staging_limits.ts";
-import { findTable, MANIFEST_COLUMNS } from "./schema.ts";
-import type { Row, StoreReader } from "./store.ts";
+import { findTable, MANIFEST_COLUMNS } from "./store/schema.ts";
+import type { Row, StoreReader } from "./store/store.ts";
 
 /** The allowed roots for manifest paths, as management paths. */
 function allowedRoots(installDir: string, tftpDir: string, extra: readonly string[]): string[] {

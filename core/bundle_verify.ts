@@ -9,7 +9,7 @@ import { fileChunks } from "./files.ts";
 import type { Context } from "./context.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
 import { isWithin } from "./paths.ts";
-import { MANIFEST_COLUMNS, SITE_DEFAULTS } from "./schema.ts";
+import { MANIFEST_COLUMNS, SITE_DEFAULTS } from "./store/schema.ts";
 
 /** One image directory as verify saw it. */
 export interface VerifiedImage {

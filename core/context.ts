@@ -1,12 +1,12 @@
 // What every command receives: paths, the store, I/O and reporter, the process runner, the clock.
 
-import type { Store } from "./store.ts";
+import type { Store } from "./store/store.ts";
 import type { ProcessRunner } from "./process.ts";
 import type { Progress } from "./progress.ts";
 import type { Reporter } from "./reporter.ts";
 import { hostPath } from "./paths.ts";
 import { siteDirectory } from "./osimage.ts";
-import { SITE_DEFAULTS } from "./schema.ts";
+import { SITE_DEFAULTS } from "./store/schema.ts";
 
 /** The standard streams, as a command sees them. */
 export interface Io {

@@ -10,7 +10,7 @@ import {
 import { UsageError } from "./errors.ts";
 import { noderangeEnvironment } from "./noderange_environment.ts";
 import { OBJECT_TYPES } from "./object_types.ts";
-import { matchesFilter, parseRowFilter } from "./tables.ts";
+import { matchesFilter, parseRowFilter } from "./store/tables.ts";
 import type { LsdefListing } from "../formats/lsdef_text.ts";
 
 /** An lsdef command line, its flags parsed. */

@@ -6,7 +6,7 @@
 // getNodesAttribs gives them.
 
 import type { Context } from "./context.ts";
-import { findTable } from "./schema.ts";
+import { findTable } from "./store/schema.ts";
 import { InvalidInputError } from "./errors.ts";
 import { loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
 import { expandNoderange, matcher } from "./noderange.ts";

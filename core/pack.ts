@@ -13,7 +13,7 @@ import {
   UsageError,
 } from "./errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
-import type { Row } from "./store.ts";
+import type { Row } from "./store/store.ts";
 import { walkTree } from "./walk.ts";
 import { syncDirectory } from "./files.ts";
 import {

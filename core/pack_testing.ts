@@ -3,8 +3,8 @@
 import { createHash } from "node:crypto";
 import { DEFAULT_DB } from "../main.ts";
 import { hostPath } from "./paths.ts";
-import { openSqliteStore } from "./sqlite_store.ts";
-import type { Row } from "./store.ts";
+import { openSqliteStore } from "./store/sqlite_store.ts";
+import type { Row } from "./store/store.ts";
 
 /** Runs a program; throws with its stderr when it fails. Returns stdout as text. */
 export async function sh(argv: string[], options: { cwd?: string } = {}): Promise<string> {

@@ -10,8 +10,8 @@ import { defineImage, makeFixtureTree } from "./pack_testing.ts";
 import { systemRunner } from "./process.ts";
 import { silentProgress } from "./progress.ts";
 import { textReporter } from "./reporter.ts";
-import { openSqliteStore } from "./sqlite_store.ts";
-import type { Store } from "./store.ts";
+import { openSqliteStore } from "./store/sqlite_store.ts";
+import type { Store } from "./store/store.ts";
 import { testRoot } from "./testing.ts";
 
 const ROOTIMG = "/install/netboot/test/x86_64/img/rootimg";

@@ -11,8 +11,8 @@ import { hostPath } from "./paths.ts";
 import { systemRunner } from "./process.ts";
 import { silentProgress } from "./progress.ts";
 import { textReporter, withoutLines } from "./reporter.ts";
-import { openSqliteStore } from "./sqlite_store.ts";
-import type { Store } from "./store.ts";
+import { openSqliteStore } from "./store/sqlite_store.ts";
+import type { Store } from "./store/store.ts";
 import { testRoot } from "./testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";

@@ -20,7 +20,7 @@ import type { ProcessRunner } from "./process.ts";
 import { readTar } from "../formats/tar.ts";
 import { type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
 import { withoutLines } from "./reporter.ts";
-import { MANIFEST_COLUMNS } from "./schema.ts";
+import { MANIFEST_COLUMNS } from "./store/schema.ts";
 
 /** One snapshot as the index lists it. */
 export interface SnapshotRecord {

@@ -3,7 +3,7 @@
 import { deepStrictEqual as assertEquals, notDeepStrictEqual, ok } from "node:assert/strict";
 import { snapshotTree, testRoot } from "./testing.ts";
 import { hostPath } from "./paths.ts";
-import { openSqliteStore } from "./sqlite_store.ts";
+import { openSqliteStore } from "./store/sqlite_store.ts";
 import { DEFAULT_DB } from "../main.ts";
 import {
   buildFixture,

@@ -3,7 +3,7 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { IntegrityError, InvalidInputError } from "../core/errors.ts";
 import { type Manifest, parseManifest, serializeManifest, xmlIn, xmlOut } from "./manifest_xml.ts";
-import { MANIFEST_COLUMNS } from "../core/schema.ts";
+import { MANIFEST_COLUMNS } from "../core/store/schema.ts";
 
 const fixture = (name: string) =>
   Deno.readTextFileSync(new URL(`../testdata/bundles/${name}`, import.meta.url));

@@ -5,7 +5,7 @@
 // and inheritedRow of three tables for every node (regex values included). Goal: well under 2 s.
 
 import { join } from "node:path";
-import { openSqliteStore } from "../core/sqlite_store.ts";
+import { openSqliteStore } from "../core/store/sqlite_store.ts";
 import { loadNodeUniverse } from "../core/node_universe.ts";
 import { expandNoderange } from "../core/noderange.ts";
 

@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { openSqliteStore } from "../core/sqlite_store.ts";
+import { openSqliteStore } from "../core/store/sqlite_store.ts";
 
 const args = parseArgs({
   args: Deno.args,

@@ -1,5 +1,5 @@
 // Test helper process for the store contract: increments site.counter in read-modify-write transactions.
-import { openStore } from "../../core/open_store.ts";
+import { openStore } from "../../core/store/open_store.ts";
 
 const [url, id, countText] = Deno.args;
 const store = openStore(url!);

@@ -2,7 +2,7 @@
 
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../errors.ts";
 import { openSqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
 import type { Store } from "./store.ts";
 

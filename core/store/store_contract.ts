@@ -2,9 +2,9 @@
 
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { InvalidInputError, NotFoundError } from "./errors.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { openStore } from "./open_store.ts";
-import { systemRunner } from "./process.ts";
+import { systemRunner } from "../process.ts";
 import type { Store } from "./store.ts";
 
 /** A fresh, empty database for one test. */
@@ -17,7 +17,7 @@ export interface ContractDatabase {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const COUNTER = fileURLToPath(new URL("../testdata/store/contract_counter.ts", import.meta.url));
+const COUNTER = fileURLToPath(new URL("../../testdata/store/contract_counter.ts", import.meta.url));
 
 /**
  * Registers the store contract's tests, named `<name> store: ...`, each on a database from

@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { findTable, isDisabled, type TableSpec } from "./schema.ts";
 import { MIGRATIONS, SCHEMA_VERSION, type SchemaStep } from "./migrations.ts";
-import { InvalidInputError, NotFoundError, OsimgError } from "./errors.ts";
+import { InvalidInputError, NotFoundError, OsimgError } from "../errors.ts";
 import type { ReadOptions, Row, Store, StoreReader, StoreWriter } from "./store.ts";
 
 function quoteIdent(name: string): string {

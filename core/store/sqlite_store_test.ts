@@ -28,7 +28,7 @@ function schemaOf(path: string): string[] {
 /** testdata/store/schema_v<version>.sql: what the migrations made before they were data. */
 async function oldSchema(version: number): Promise<string[]> {
   const text = await Deno.readTextFile(
-    new URL(`../testdata/store/schema_v${version}.sql`, import.meta.url),
+    new URL(`../../testdata/store/schema_v${version}.sql`, import.meta.url),
   );
   return text.split("\n").filter((line) => line !== "" && !line.startsWith("--"));
 }

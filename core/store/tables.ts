@@ -2,11 +2,11 @@
 
 import type { Store } from "./store.ts";
 import { findTable, TABLES, type TableSpec } from "./schema.ts";
-import { InvalidInputError, NotFoundError } from "./errors.ts";
-import { rowNameProblem } from "./object_names.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { rowNameProblem } from "../object_names.ts";
 import type { Row } from "./store.ts";
-import type { TableDump } from "../formats/tabdump_csv.ts";
-import { NODE_KEYED_TABLES } from "./node_universe.ts";
+import type { TableDump } from "../../formats/tabdump_csv.ts";
+import { NODE_KEYED_TABLES } from "../node_universe.ts";
 import { showValue, storedValueProblem } from "./stored_value.ts";
 
 /** The table named `name` or xCAT's error for an unknown one. */
