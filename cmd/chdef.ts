@@ -1,7 +1,7 @@
 // chdef: change object definitions (set, -p append, -m remove, -n rename).
 
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
-import { defineObjects, renameObject } from "../core/definitions.ts";
+import { defineObjects, renameObject } from "../core/definitions/definitions.ts";
 import { UsageError } from "../core/errors.ts";
 import { changesFromArguments, reportDefineResult } from "./define_shared.ts";
 

@@ -8,7 +8,7 @@ import {
   requireObjectType,
   resolveNames,
   splitPositionals,
-} from "../core/definitions.ts";
+} from "../core/definitions/definitions.ts";
 import { InvalidInputError, OsimgError, UsageError } from "../core/errors.ts";
 import { parseStanzas } from "../formats/stanza.ts";
 

@@ -1,7 +1,7 @@
 // lsdef: display object definitions in xCAT's long, name-list, -c, stanza or JSON form.
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
-import { listDefinitions } from "../core/definition_listing.ts";
+import { listDefinitions } from "../core/definitions/definition_listing.ts";
 import { formatLsdefListing } from "../formats/lsdef_text.ts";
 
 export const lsdef: Command = {

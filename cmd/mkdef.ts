@@ -1,7 +1,7 @@
 // mkdef: create object definitions from attr=val pairs or stanzas.
 
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
-import { defineObjects } from "../core/definitions.ts";
+import { defineObjects } from "../core/definitions/definitions.ts";
 import { UsageError } from "../core/errors.ts";
 import { changesFromArguments, reportDefineResult } from "./define_shared.ts";
 

@@ -2,7 +2,7 @@
 
 import { noderangeEnvironment } from "../core/noderange_environment.ts";
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
-import { removeObjects } from "../core/definitions.ts";
+import { removeObjects } from "../core/definitions/definitions.ts";
 import { OsimgError, UsageError } from "../core/errors.ts";
 
 export const rmdef: Command = {

@@ -14,7 +14,7 @@ import {
   NotFoundError,
   OsimgError,
 } from "./errors.ts";
-import { checkObjectName } from "./object_names.ts";
+import { checkObjectName } from "./definitions/object_names.ts";
 import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store/store.ts";
 import { compress, type Compression, COMPRESSORS } from "./compress.ts";

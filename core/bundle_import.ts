@@ -17,7 +17,7 @@ import { type Context, hostPathOf } from "./context.ts";
 import { NotFoundError, OsimgError, UsageError } from "./errors.ts";
 import { LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
 import { readInstallDir, readTftpDir } from "./osimage.ts";
-import { checkPathComponent } from "./object_names.ts";
+import { checkPathComponent } from "./definitions/object_names.ts";
 import { SpaceReserve } from "./staging_limits.ts";
 import type { Store } from "./store/store.ts";
 

@@ -23,7 +23,7 @@ import { IntegrityError, InvalidInputError, NotFoundError } from "./errors.ts";
 import { loadNodeUniverse } from "./node_universe.ts";
 import { expandNoderange } from "./noderange.ts";
 import { noderangeEnvironment } from "./noderange_environment.ts";
-import { objectNameProblem } from "./object_names.ts";
+import { objectNameProblem } from "./definitions/object_names.ts";
 import { belowProblem, isWithin } from "./paths.ts";
 import type { Reporter } from "./reporter.ts";
 import { extractEntries } from "./safe_extract.ts";

@@ -6,7 +6,7 @@ import { findProvmethod, matchProvmethod, provmethodsMatching } from "../provide
 import { posix } from "node:path";
 import { commaList } from "../formats/comma_list.ts";
 import type { ParsedManifest } from "../formats/manifest_xml.ts";
-import { objectNameProblem, pathComponentProblem } from "./object_names.ts";
+import { objectNameProblem, pathComponentProblem } from "./definitions/object_names.ts";
 
 /** xCAT's share directory: stock templates, pkglists and exlists live there. */
 export const XCAT_SHARE_DIR = "/opt/xcat/share/xcat";

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Context } from "./context.ts";
 import { hostPathOf, installDir } from "./context.ts";
 import { ConflictError, InvalidInputError } from "./errors.ts";
-import { objectNameProblem } from "./object_names.ts";
+import { objectNameProblem } from "./definitions/object_names.ts";
 import { isWithin } from "./paths.ts";
 import { makeDirectories, removeEmptyDirectories } from "./files.ts";
 

@@ -11,7 +11,7 @@ import { InvalidInputError } from "./errors.ts";
 import { loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
 import { expandNoderange, matcher } from "./noderange.ts";
 import { noderangeEnvironment } from "./noderange_environment.ts";
-import { findAttribute, findObjectType } from "./object_types.ts";
+import { findAttribute, findObjectType } from "./definitions/object_types.ts";
 
 /** nodels' short names (tabutils.pm %shortnames). */
 const SHORT_NAMES: Readonly<Record<string, readonly [string, string]>> = {

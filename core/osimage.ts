@@ -2,7 +2,7 @@
 
 import type { Row, StoreReader } from "./store/store.ts";
 import { InvalidInputError, NotFoundError } from "./errors.ts";
-import { checkObjectName, pathComponentProblem, shownValue } from "./object_names.ts";
+import { checkObjectName, pathComponentProblem, shownValue } from "./definitions/object_names.ts";
 import { belowProblem, siteDirectoryProblem } from "./paths.ts";
 import { SITE_DEFAULTS } from "./store/schema.ts";
 

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Context } from "./context.ts";
 import { hostPathOf } from "./context.ts";
 import { ConflictError, IntegrityError, NotFoundError } from "./errors.ts";
-import { checkObjectName } from "./object_names.ts";
+import { checkObjectName } from "./definitions/object_names.ts";
 import { loadOsImage, readInstallDir, readTftpDir, rootImgDir } from "./osimage.ts";
 import { belowProblem, isWithin } from "./paths.ts";
 import { findProvmethod } from "../providers/provmethods.ts";

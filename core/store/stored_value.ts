@@ -1,6 +1,6 @@
 // Whether a table value can be stored and read back as given: the check mkdef, chdef and tabrestore make before writing.
 
-import { regexValueProblem } from "../regex_value.ts";
+import { regexValueProblem } from "../definitions/regex_value.ts";
 
 /** What a value must also satisfy where it is written. */
 export interface StoredValueRules {

@@ -3,7 +3,7 @@
 import type { Store } from "./store.ts";
 import { findTable, TABLES, type TableSpec } from "./schema.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
-import { rowNameProblem } from "../object_names.ts";
+import { rowNameProblem } from "../definitions/object_names.ts";
 import type { Row } from "./store.ts";
 import type { TableDump } from "../../formats/tabdump_csv.ts";
 import { NODE_KEYED_TABLES } from "../node_universe.ts";

@@ -1,8 +1,8 @@
 import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
 import { defineObjects, listObjects } from "./definitions.ts";
-import { InvalidInputError } from "./errors.ts";
-import { openSqliteStore } from "./store/sqlite_store.ts";
-import type { Store } from "./store/store.ts";
+import { InvalidInputError } from "../errors.ts";
+import { openSqliteStore } from "../store/sqlite_store.ts";
+import type { Store } from "../store/store.ts";
 
 /** A fresh store in a temporary directory, and the warnings told to a recording reporter. */
 async function fixture(): Promise<

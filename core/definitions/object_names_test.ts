@@ -10,8 +10,8 @@ import {
   rowNameProblem,
   shownValue,
 } from "./object_names.ts";
-import { belowProblem, siteDirectoryProblem } from "./paths.ts";
-import { InvalidInputError } from "./errors.ts";
+import { belowProblem, siteDirectoryProblem } from "../paths.ts";
+import { InvalidInputError } from "../errors.ts";
 
 Deno.test("names xCAT generates and admins use stay valid osimage names", () => {
   for (

@@ -9,22 +9,22 @@ import {
   type ObjectTypeSpec,
   tablesOf,
 } from "./object_types.ts";
-import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "./errors.ts";
+import { ConflictError, InvalidInputError, NotFoundError, UsageError } from "../errors.ts";
 import {
   buildNodeUniverse,
   loadNodeUniverse,
   NODE_KEYED_TABLES,
   type NodeUniverse,
-} from "./node_universe.ts";
+} from "../node_universe.ts";
 import { regexValueProblem } from "./regex_value.ts";
-import { showValue, storedValueProblem } from "./store/stored_value.ts";
-import { expandNoderange } from "./noderange.ts";
-import type { NoderangeEnvironment } from "./noderange_environment.ts";
+import { showValue, storedValueProblem } from "../store/stored_value.ts";
+import { expandNoderange } from "../noderange.ts";
+import type { NoderangeEnvironment } from "../noderange_environment.ts";
 import { attributeValueProblem, checkObjectName } from "./object_names.ts";
-import { SITE_DEFAULTS } from "./store/schema.ts";
-import type { Reporter } from "./reporter.ts";
-import type { Row, Store, StoreReader, StoreWriter } from "./store/store.ts";
-import { commaList } from "../formats/comma_list.ts";
+import { SITE_DEFAULTS } from "../store/schema.ts";
+import type { Reporter } from "../reporter.ts";
+import type { Row, Store, StoreReader, StoreWriter } from "../store/store.ts";
+import { commaList } from "../../formats/comma_list.ts";
 
 /** One object as the definition verbs show it. */
 export interface DefinitionObject {

@@ -1,8 +1,8 @@
 import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
 import { type DefinitionQuery, listDefinitions } from "./definition_listing.ts";
-import { InvalidInputError, UsageError } from "./errors.ts";
-import { silentReporter } from "./reporter.ts";
-import { openSqliteStore } from "./store/sqlite_store.ts";
+import { InvalidInputError, UsageError } from "../errors.ts";
+import { silentReporter } from "../reporter.ts";
+import { openSqliteStore } from "../store/sqlite_store.ts";
 
 const QUERY: DefinitionQuery = {
   all: false,

@@ -1,17 +1,17 @@
 // What lsdef shows: the objects its types, names, noderange and -w filters select, and the form.
 
-import type { Context } from "./context.ts";
+import type { Context } from "../context.ts";
 import {
   type DefinitionObject,
   listObjects,
   requireAttribute,
   requireObjectType,
 } from "./definitions.ts";
-import { UsageError } from "./errors.ts";
-import { noderangeEnvironment } from "./noderange_environment.ts";
+import { UsageError } from "../errors.ts";
+import { noderangeEnvironment } from "../noderange_environment.ts";
 import { OBJECT_TYPES } from "./object_types.ts";
-import { matchesFilter, parseRowFilter } from "./store/tables.ts";
-import type { LsdefListing } from "../formats/lsdef_text.ts";
+import { matchesFilter, parseRowFilter } from "../store/tables.ts";
+import type { LsdefListing } from "../../formats/lsdef_text.ts";
 
 /** An lsdef command line, its flags parsed. */
 export interface DefinitionQuery {

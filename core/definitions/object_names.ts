@@ -7,9 +7,9 @@
 // (`-o`, a noderange, `-z` stanzas, `-n`), tabrestore, imgimport (manifest and `-f`), rmimage,
 // the image verbs, snapshot and rollback — checks it here, before anything is read or written.
 
-import { InvalidInputError } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import { OBJECT_TYPES } from "./object_types.ts";
-import type { Reporter } from "./reporter.ts";
+import type { Reporter } from "../reporter.ts";
 
 /**
  * The longest name accepted. xCAT sets no limit, but a name becomes a file name (at most 255
