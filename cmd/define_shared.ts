@@ -1,6 +1,6 @@
 // Argument handling shared by mkdef and chdef: objects from -o, a noderange or stanzas on stdin.
 
-import { noderangeEnvironment } from "../core/noderange_environment.ts";
+import { noderangeEnvironment } from "../core/nodes/noderange_environment.ts";
 import type { Context } from "../core/context.ts";
 import {
   type DefineResult,

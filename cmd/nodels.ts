@@ -1,7 +1,7 @@
 // nodels: list nodes of a noderange, optionally with table.column values, as xCAT prints them.
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
-import { formatNodeListing, formatNodeListingJson, listNodes } from "../core/node_listing.ts";
+import { formatNodeListing, formatNodeListingJson, listNodes } from "../core/nodes/node_listing.ts";
 
 export const nodels: Command = {
   name: "nodels",

@@ -1,6 +1,6 @@
 // rmdef: remove object definitions.
 
-import { noderangeEnvironment } from "../core/noderange_environment.ts";
+import { noderangeEnvironment } from "../core/nodes/noderange_environment.ts";
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
 import { removeObjects } from "../core/definitions/definitions.ts";
 import { OsimgError, UsageError } from "../core/errors.ts";

@@ -6,8 +6,8 @@
 
 import { join } from "node:path";
 import { openSqliteStore } from "../core/store/sqlite_store.ts";
-import { loadNodeUniverse } from "../core/node_universe.ts";
-import { expandNoderange } from "../core/noderange.ts";
+import { loadNodeUniverse } from "../core/nodes/node_universe.ts";
+import { expandNoderange } from "../core/nodes/noderange.ts";
 
 const COUNT = Number(Deno.args[0] ?? 10000);
 const RACKS = 100;

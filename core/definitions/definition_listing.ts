@@ -8,7 +8,7 @@ import {
   requireObjectType,
 } from "./definitions.ts";
 import { UsageError } from "../errors.ts";
-import { noderangeEnvironment } from "../noderange_environment.ts";
+import { noderangeEnvironment } from "../nodes/noderange_environment.ts";
 import { OBJECT_TYPES } from "./object_types.ts";
 import { matchesFilter, parseRowFilter } from "../store/tables.ts";
 import type { LsdefListing } from "../../formats/lsdef_text.ts";

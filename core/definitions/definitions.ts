@@ -15,11 +15,11 @@ import {
   loadNodeUniverse,
   NODE_KEYED_TABLES,
   type NodeUniverse,
-} from "../node_universe.ts";
+} from "../nodes/node_universe.ts";
 import { regexValueProblem } from "./regex_value.ts";
 import { showValue, storedValueProblem } from "../store/stored_value.ts";
-import { expandNoderange } from "../noderange.ts";
-import type { NoderangeEnvironment } from "../noderange_environment.ts";
+import { expandNoderange } from "../nodes/noderange.ts";
+import type { NoderangeEnvironment } from "../nodes/noderange_environment.ts";
 import { attributeValueProblem, checkObjectName } from "./object_names.ts";
 import { SITE_DEFAULTS } from "../store/schema.ts";
 import type { Reporter } from "../reporter.ts";

@@ -6,7 +6,7 @@ import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { rowNameProblem } from "../definitions/object_names.ts";
 import type { Row } from "./store.ts";
 import type { TableDump } from "../../formats/tabdump_csv.ts";
-import { NODE_KEYED_TABLES } from "../node_universe.ts";
+import { NODE_KEYED_TABLES } from "../nodes/node_universe.ts";
 import { showValue, storedValueProblem } from "./stored_value.ts";
 
 /** The table named `name` or xCAT's error for an unknown one. */

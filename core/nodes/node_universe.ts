@@ -4,11 +4,11 @@
 // needed table is read once into a Map keyed by its `node` column (which holds node *or* group
 // names), and every lookup after that is in memory.
 
-import type { Row, StoreReader } from "./store/store.ts";
-import { findTable, TABLES } from "./store/schema.ts";
-import { InvalidInputError } from "./errors.ts";
-import { evaluateRegexValue, isRegexValue } from "./definitions/regex_value.ts";
-import { commaList } from "../formats/comma_list.ts";
+import type { Row, StoreReader } from "../store/store.ts";
+import { findTable, TABLES } from "../store/schema.ts";
+import { InvalidInputError } from "../errors.ts";
+import { evaluateRegexValue, isRegexValue } from "../definitions/regex_value.ts";
+import { commaList } from "../../formats/comma_list.ts";
 
 /** A table column a node attribute is stored in. */
 export interface ColumnRef {

@@ -5,13 +5,13 @@
 // every column of that table. Values are group-inherited with regex values computed, as
 // getNodesAttribs gives them.
 
-import type { Context } from "./context.ts";
-import { findTable } from "./store/schema.ts";
-import { InvalidInputError } from "./errors.ts";
+import type { Context } from "../context.ts";
+import { findTable } from "../store/schema.ts";
+import { InvalidInputError } from "../errors.ts";
 import { loadNodeUniverse, type NodeUniverse } from "./node_universe.ts";
 import { expandNoderange, matcher } from "./noderange.ts";
 import { noderangeEnvironment } from "./noderange_environment.ts";
-import { findAttribute, findObjectType } from "./definitions/object_types.ts";
+import { findAttribute, findObjectType } from "../definitions/object_types.ts";
 
 /** nodels' short names (tabutils.pm %shortnames). */
 const SHORT_NAMES: Readonly<Record<string, readonly [string, string]>> = {

@@ -2,7 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Context } from "./context.ts";
+import type { Context } from "../context.ts";
 import type { NoderangeOptions } from "./noderange.ts";
 
 /** The parts of NoderangeOptions that come from the invocation, not from the noderange. */

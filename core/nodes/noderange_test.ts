@@ -1,8 +1,8 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { expandNoderange, MAX_ATOMS, MAX_RANGE_NAMES, type NoderangeOptions } from "./noderange.ts";
 import { buildNodeUniverse, type NodeUniverse, type NodeUniverseData } from "./node_universe.ts";
-import { InvalidInputError } from "./errors.ts";
-import type { Row } from "./store/store.ts";
+import { InvalidInputError } from "../errors.ts";
+import type { Row } from "../store/store.ts";
 
 /** The universe of the reference's §3.2: node01..node20, cn1-3, sn1, node1-ib. */
 function referenceData(): NodeUniverseData {

@@ -6,9 +6,9 @@ import {
   NODE_KEYED_TABLES,
   type NodeUniverseData,
 } from "./node_universe.ts";
-import { openSqliteStore } from "./store/sqlite_store.ts";
+import { openSqliteStore } from "../store/sqlite_store.ts";
 import { expandNoderange } from "./noderange.ts";
-import type { Row } from "./store/store.ts";
+import type { Row } from "../store/store.ts";
 
 const nodelist: Row[] = [
   { node: "cn01", groups: "compute,ib,all" },

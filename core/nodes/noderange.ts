@@ -8,7 +8,7 @@
 // nothing for an atom it cannot understand (an unknown table in `table.column==value`, a broken
 // regular expression) the atom is reported as invalid instead.
 
-import { InvalidInputError } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import type { NodeUniverse } from "./node_universe.ts";
 
 /** How a noderange is expanded. */
