@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import { posix } from "node:path";
 import { scanBundle } from "./bundle_reader.ts";
-import { fileChunks } from "./files.ts";
+import { fileChunks } from "./tree/files.ts";
 import { type ImportPlan, type ImportPlanning, planImage } from "./bundle_import_plan.ts";
 import {
   type CommitHook,
@@ -12,7 +12,7 @@ import {
   recoverStaging,
   type RecoveryReport,
   STAGING_DIR_NAME,
-} from "./commit_journal.ts";
+} from "./tree/commit_journal.ts";
 import { type Context, hostPathOf } from "./context.ts";
 import { NotFoundError, OsimgError, UsageError } from "./errors.ts";
 import { LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";

@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { KIT_KEY_COLUMN, type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
 import { readCpio } from "../formats/cpio_newc.ts";
 import type { BundleImage } from "./bundle_reader.ts";
-import { exists as pathExists, fileChunks } from "./files.ts";
+import { exists as pathExists, fileChunks } from "./tree/files.ts";
 import type { ImportOptions } from "./bundle_import.ts";
 import {
   applyProfile,
@@ -16,7 +16,7 @@ import {
   splitList,
   XCAT_SHARE_DIR,
 } from "./bundle_import_rules.ts";
-import type { FileMove, RowSetChange } from "./commit_journal.ts";
+import type { FileMove, RowSetChange } from "./tree/commit_journal.ts";
 import { decompress } from "./compress.ts";
 import { type Context, hostPathOf } from "./context.ts";
 import { IntegrityError, InvalidInputError, NotFoundError } from "./errors.ts";
@@ -26,7 +26,7 @@ import { noderangeEnvironment } from "./nodes/noderange_environment.ts";
 import { objectNameProblem } from "./definitions/object_names.ts";
 import { belowProblem, isWithin } from "./paths.ts";
 import type { Reporter } from "./reporter.ts";
-import { extractEntries } from "./safe_extract.ts";
+import { extractEntries } from "./tree/safe_extract.ts";
 import { DEFAULT_MAX_EXPANSION, limitExpansion, type SpaceReserve } from "./staging_limits.ts";
 import { findTable, MANIFEST_COLUMNS } from "./store/schema.ts";
 import type { Row, StoreReader } from "./store/store.ts";

@@ -8,7 +8,7 @@ import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
 import { decompress } from "./compress.ts";
 import type { ProcessRunner } from "./process.ts";
 import { IntegrityError } from "./errors.ts";
-import { Sha256Worker } from "./sha256_worker.ts";
+import { Sha256Worker } from "./tree/sha256_worker.ts";
 import {
   consumeContent,
   type ContentObserver,
@@ -17,7 +17,7 @@ import {
   MemberPolicy,
   OrderedDigests,
   UnsafeMemberError,
-} from "./safe_extract.ts";
+} from "./tree/safe_extract.ts";
 import { DEFAULT_MAX_EXPANSION, limitExpansion, type SpaceReserve } from "./staging_limits.ts";
 
 /** The file names with a meaning inside an image directory. */

@@ -6,7 +6,7 @@ import { hostPathOf, installDir } from "./context.ts";
 import { ConflictError, InvalidInputError } from "./errors.ts";
 import { objectNameProblem } from "./definitions/object_names.ts";
 import { isWithin } from "./paths.ts";
-import { makeDirectories, removeEmptyDirectories } from "./files.ts";
+import { makeDirectories, removeEmptyDirectories } from "./tree/files.ts";
 
 /** Name of the directory, under the install dir, that holds the images' lock files. */
 export const LOCK_DIR_NAME = ".osimg-locks";

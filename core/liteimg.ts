@@ -8,8 +8,8 @@ import { InvalidInputError, NotFoundError } from "./errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import { imageLists, packStream, readExlistRules } from "./pack.ts";
 import { commaList } from "../formats/comma_list.ts";
-import { exists, syncDirectory } from "./files.ts";
-import { leadsOutsideImage, syncFilesIntoImage } from "./sync_files.ts";
+import { exists, syncDirectory } from "./tree/files.ts";
+import { leadsOutsideImage, syncFilesIntoImage } from "./tree/sync_files.ts";
 import type { ProcessRunner } from "./process.ts";
 import { compileExlist } from "../formats/exlist.ts";
 import {

@@ -14,8 +14,8 @@ import {
 } from "./errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row } from "./store/store.ts";
-import { walkTree } from "./walk.ts";
-import { syncDirectory } from "./files.ts";
+import { walkTree } from "./tree/walk.ts";
+import { syncDirectory } from "./tree/files.ts";
 import {
   type Compression,
   compressionNamed,
@@ -24,7 +24,7 @@ import {
   type GzipWorkers,
   startGzipWorkers,
 } from "./compress.ts";
-import { leadsOutsideImage, syncFilesIntoImage } from "./sync_files.ts";
+import { leadsOutsideImage, syncFilesIntoImage } from "./tree/sync_files.ts";
 import { hasProgram, type ProcessRunner } from "./process.ts";
 import type { Progress } from "./progress.ts";
 import type { Entry, FileContent } from "../formats/entry.ts";

@@ -11,7 +11,7 @@ import {
   OsimgError,
 } from "./errors.ts";
 import { exportImage } from "./bundle_export.ts";
-import { exists, fileChunks, makeDirectories, removeEmptyDirectories } from "./files.ts";
+import { exists, fileChunks, makeDirectories, removeEmptyDirectories } from "./tree/files.ts";
 import { checkObjectName, checkSnapshotSelector, shownValue } from "./definitions/object_names.ts";
 import { importBundle } from "./bundle_import.ts";
 import { fileRefs } from "./bundle_import_rules.ts";

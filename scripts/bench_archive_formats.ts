@@ -8,7 +8,7 @@
 import { cpioStream, readCpio } from "../formats/cpio_newc.ts";
 import { readTar, tarStream } from "../formats/tar.ts";
 import type { Entry } from "../formats/entry.ts";
-import { walkTree } from "../core/walk.ts";
+import { walkTree } from "../core/tree/walk.ts";
 
 const dir = Deno.args[0] ?? "/usr/share";
 

@@ -3,8 +3,8 @@
 
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import type { Entry } from "../formats/entry.ts";
-import { IntegrityError, InvalidInputError, NotFoundError } from "./errors.ts";
+import type { Entry } from "../../formats/entry.ts";
+import { IntegrityError, InvalidInputError, NotFoundError } from "../errors.ts";
 import {
   comparePaths,
   compareUtf8,

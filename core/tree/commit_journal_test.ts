@@ -1,9 +1,9 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { type CommitPlan, commitStaged, createStaging, recoverStaging } from "./commit_journal.ts";
-import { openSqliteStore } from "./store/sqlite_store.ts";
-import type { Store } from "./store/store.ts";
-import { snapshotTree } from "./testing.ts";
+import { openSqliteStore } from "../store/sqlite_store.ts";
+import type { Store } from "../store/store.ts";
+import { snapshotTree } from "../testing.ts";
 
 interface Fixture {
   base: string;

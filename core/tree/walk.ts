@@ -1,7 +1,7 @@
 // The tree walker: a directory as a deterministic stream of Entry values (what packers archive).
 
-import type { Entry, EntryMeta, FileContent, SyncContent } from "../formats/entry.ts";
-import { IntegrityError, InvalidInputError, NotFoundError } from "./errors.ts";
+import type { Entry, EntryMeta, FileContent, SyncContent } from "../../formats/entry.ts";
+import { IntegrityError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { isVanished, type XattrReader, xattrReader } from "./xattr.ts";
 
 export interface WalkOptions {

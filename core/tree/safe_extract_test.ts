@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/entry.ts";
 import {
   extractEntries,
   MemberPolicy,
@@ -8,9 +8,9 @@ import {
   RULES,
   UnsafeMemberError,
 } from "./safe_extract.ts";
-import { assertGolden, snapshotTree } from "./testing.ts";
-import { systemRunner } from "./process.ts";
-import { recordingRunner } from "./recording_runner.ts";
+import { assertGolden, snapshotTree } from "../testing.ts";
+import { systemRunner } from "../process.ts";
+import { recordingRunner } from "../recording_runner.ts";
 
 const PREFIX = 'Cannot import bundle "x.tgz"';
 const text = new TextEncoder();

@@ -2,15 +2,15 @@
 
 import { basename, dirname } from "node:path";
 import { lchown } from "node:fs/promises";
-import { InvalidInputError, NotFoundError } from "./errors.ts";
-import { hostPath } from "./paths.ts";
-import { globSource } from "../formats/exlist.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { hostPath } from "../paths.ts";
+import { globSource } from "../../formats/exlist.ts";
 import {
   mergeColonFile,
   parseSynclist,
   type SynclistLine,
   SynclistSyntaxError,
-} from "../formats/synclist.ts";
+} from "../../formats/synclist.ts";
 
 /** One planned change to the image: copy a file or tree, or merge a password-style file. */
 type SyncAction =

@@ -8,7 +8,7 @@ import {
   removeEmptyDirectories,
   syncDirectory,
 } from "./files.ts";
-import { NotFoundError } from "./errors.ts";
+import { NotFoundError } from "../errors.ts";
 
 Deno.test("exists: a dangling symlink is there; a missing path or a file as a parent is not", async () => {
   const dir = await Deno.makeTempDir({ prefix: "osimg-files-" });

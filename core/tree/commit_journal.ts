@@ -3,7 +3,7 @@
 import { cp, rm } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { exists, makeDirectories, removeEmptyDirectories, syncDirectory } from "./files.ts";
-import type { Row, Store, StoreWriter } from "./store/store.ts";
+import type { Row, Store, StoreWriter } from "../store/store.ts";
 
 /** Name of the directory, under the install dir, that holds every import's staging area. */
 export const STAGING_DIR_NAME = ".osimg-staging";

@@ -2,7 +2,7 @@
 // (and removing the ones made), and reading a file in chunks.
 
 import { dirname } from "node:path";
-import { NotFoundError } from "./errors.ts";
+import { NotFoundError } from "../errors.ts";
 
 /**
  * Whether anything (a symlink too, not followed) is at `path`. Only "it is not there" is false: a
