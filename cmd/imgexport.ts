@@ -2,7 +2,7 @@
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { exportImage } from "../core/bundle_export.ts";
-import { type Compression, COMPRESSIONS } from "../core/compress.ts";
+import { type Compression, COMPRESSIONS } from "../core/compress/compress.ts";
 import { UsageError } from "../core/errors.ts";
 import { sourceDateEpoch } from "./source_date_epoch.ts";
 

@@ -17,7 +17,7 @@ import {
 import { checkObjectName } from "./definitions/object_names.ts";
 import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store/store.ts";
-import { compress, type Compression, COMPRESSORS } from "./compress.ts";
+import { compress, type Compression, COMPRESSORS } from "./compress/compress.ts";
 import type { ProcessRunner } from "./process.ts";
 import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";
 import { comparePaths, compareUtf8, walkTree } from "./tree/walk.ts";

@@ -17,7 +17,7 @@ import {
   XCAT_SHARE_DIR,
 } from "./bundle_import_rules.ts";
 import type { FileMove, RowSetChange } from "./tree/commit_journal.ts";
-import { decompress } from "./compress.ts";
+import { decompress } from "./compress/compress.ts";
 import { type Context, hostPathOf } from "./context.ts";
 import { IntegrityError, InvalidInputError, NotFoundError } from "./errors.ts";
 import { loadNodeUniverse } from "./nodes/node_universe.ts";

@@ -6,7 +6,7 @@ import {
   decompress,
   detectCompression,
   MAGIC_LENGTH,
-} from "./compress.ts";
+} from "./compress/compress.ts";
 import type { ProcessRunner } from "./process.ts";
 
 /** What a member's name promises about its bytes. */

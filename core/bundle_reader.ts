@@ -5,7 +5,7 @@ import type { Entry, EntryKind } from "../formats/entry.ts";
 import { parseSha256Sums } from "../formats/sha256sums.ts";
 import { readTar } from "../formats/tar.ts";
 import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
-import { decompress } from "./compress.ts";
+import { decompress } from "./compress/compress.ts";
 import type { ProcessRunner } from "./process.ts";
 import { IntegrityError } from "./errors.ts";
 import { Sha256Worker } from "./tree/sha256_worker.ts";

@@ -5,7 +5,7 @@ import type { Context } from "./context.ts";
 import { ConflictError, OsimgError } from "./errors.ts";
 import { cpioStream } from "../formats/cpio_newc.ts";
 import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
-import { compress } from "./compress.ts";
+import { compress } from "./compress/compress.ts";
 import type { ProcessRunner } from "./process.ts";
 
 const IMAGE = "debian12-x86_64-netboot-compute";

@@ -23,7 +23,7 @@ import {
   compressToFile,
   type GzipWorkers,
   startGzipWorkers,
-} from "./compress.ts";
+} from "./compress/compress.ts";
 import { leadsOutsideImage, syncFilesIntoImage } from "./tree/sync_files.ts";
 import { hasProgram, type ProcessRunner } from "./process.ts";
 import type { Progress } from "./progress.ts";

@@ -15,7 +15,7 @@ import { exists, fileChunks, makeDirectories, removeEmptyDirectories } from "./t
 import { checkObjectName, checkSnapshotSelector, shownValue } from "./definitions/object_names.ts";
 import { importBundle } from "./bundle_import.ts";
 import { fileRefs } from "./bundle_import_rules.ts";
-import { decompress } from "./compress.ts";
+import { decompress } from "./compress/compress.ts";
 import type { ProcessRunner } from "./process.ts";
 import { readTar } from "../formats/tar.ts";
 import { type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";

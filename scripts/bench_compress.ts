@@ -10,7 +10,7 @@
 // osimg is then checked with the tool's own test (-t) outside the timing.
 
 import { parseArgs } from "node:util";
-import { compress, type Compression } from "../core/compress.ts";
+import { compress, type Compression } from "../core/compress/compress.ts";
 import { systemRunner } from "../core/process.ts";
 
 const CHILD_FLAG = "--child";

@@ -1,7 +1,7 @@
 // External filter programs (zstd, xz, bzip2): bytes piped through a child process with a clean
 // environment, run by the process runner, its failures turned into errors.
 
-import { pipeThrough, type ProcessRunner, type StreamOptions } from "./process.ts";
+import { pipeThrough, type ProcessRunner, type StreamOptions } from "../process.ts";
 
 export type FailureReport = (argv: readonly string[], code: number, stderr: string) => Error;
 

@@ -16,8 +16,8 @@ import {
   startGzipWorkers,
 } from "./compress.ts";
 import { blockLevel } from "./compress_worker.ts";
-import { ExternalCommandError, IntegrityError, InvalidInputError } from "./errors.ts";
-import { systemRunner } from "./process.ts";
+import { ExternalCommandError, IntegrityError, InvalidInputError } from "../errors.ts";
+import { systemRunner } from "../process.ts";
 
 // ---------------------------------------------------------------------------------------------
 // helpers and fixtures
@@ -727,7 +727,7 @@ Deno.test("Workers run inside a `deno bundle` file started from an empty directo
     await Deno.writeTextFile(
       entry,
       `import { compress } from ${JSON.stringify(import.meta.resolve("./compress.ts"))};\n` +
-        `import { systemRunner } from ${JSON.stringify(import.meta.resolve("./process.ts"))};\n` +
+        `import { systemRunner } from ${JSON.stringify(import.meta.resolve("../process.ts"))};\n` +
         `const data = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 31 + (i >> 12)) & 0xff);\n` +
         `async function* once() { yield data; }\n` +
         `const parts = [];\n` +

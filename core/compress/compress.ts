@@ -3,10 +3,10 @@
 // byte-identical whatever the machine's core count. Decompression is in decompress.ts.
 
 import { checkLevel, checkThreads, type Compression } from "./compressors.ts";
-import { ExternalCommandError } from "./errors.ts";
+import { ExternalCommandError } from "../errors.ts";
 import { runFilter } from "./external_filter.ts";
 import { compressGzip, type GzipWorkers } from "./gzip_parallel.ts";
-import type { ProcessRunner } from "./process.ts";
+import type { ProcessRunner } from "../process.ts";
 
 // The public names of compression's parts, so that importers need only this module.
 export {

@@ -1,7 +1,7 @@
 // The compressor table: every fact about each compression osimg writes and reads (its names,
 // magic number, file extensions and levels), in one place that every module reads.
 
-import { InvalidInputError } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 
 export type Compression = "gzip" | "zstd" | "xz" | "bzip2" | "none";
 

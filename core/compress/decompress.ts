@@ -3,9 +3,9 @@
 import { createGunzip } from "node:zlib";
 import type { Transform } from "node:stream";
 import { detectCompression, MAGIC_LENGTH } from "./compressors.ts";
-import { IntegrityError } from "./errors.ts";
+import { IntegrityError } from "../errors.ts";
 import { type FailureReport, runFilter, toolReason } from "./external_filter.ts";
-import type { ProcessRunner } from "./process.ts";
+import type { ProcessRunner } from "../process.ts";
 
 /**
  * Decompresses a stream of any Compression, detected by magic bytes (anything else passes through

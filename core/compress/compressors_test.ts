@@ -10,7 +10,7 @@ import {
   detectCompression,
   MAGIC_LENGTH,
 } from "./compressors.ts";
-import { InvalidInputError } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 
 Deno.test("detectCompression: every magic, short and unknown heads", () => {
   assertEquals(detectCompression(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0])), "gzip");
