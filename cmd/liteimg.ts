@@ -3,7 +3,7 @@
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
 import { UsageError } from "../core/errors.ts";
 import { lockImage } from "../core/image_lock.ts";
-import { liteImage } from "../core/liteimg.ts";
+import { liteImage } from "../core/pack/liteimg.ts";
 import { sourceDateEpoch } from "./source_date_epoch.ts";
 
 export const liteimg: Command = {

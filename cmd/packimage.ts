@@ -8,7 +8,7 @@ import {
   packImage,
   requirePackCompression,
   requirePackMethod,
-} from "../core/pack.ts";
+} from "../core/pack/pack.ts";
 import { sourceDateEpoch } from "./source_date_epoch.ts";
 
 export const packimage: Command = {

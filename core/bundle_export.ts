@@ -19,7 +19,7 @@ import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
 import type { Row, StoreReader } from "./store/store.ts";
 import { compress, type Compression, COMPRESSORS } from "./compress/compress.ts";
 import type { ProcessRunner } from "./process.ts";
-import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack.ts";
+import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack/pack.ts";
 import { comparePaths, compareUtf8, walkTree } from "./tree/walk.ts";
 import { fileChunks } from "./tree/files.ts";
 import { commaList } from "../formats/comma_list.ts";

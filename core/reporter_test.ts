@@ -5,7 +5,7 @@ import { buildFixture, NETBOOT, NETBOOT_DIR } from "./bundle_export_fixture.ts";
 import { importBundle } from "./bundle_import.ts";
 import { makeBundle, netbootFiles, rootState } from "./bundle_testing.ts";
 import type { Context } from "./context.ts";
-import { packImage } from "./pack.ts";
+import { packImage } from "./pack/pack.ts";
 import { defineImage, makeFixtureTree } from "./pack_testing.ts";
 import { hostPath } from "./paths.ts";
 import { systemRunner } from "./process.ts";

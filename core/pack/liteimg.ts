@@ -1,23 +1,23 @@
 // liteimg: prepare a statelite image's root tree from the litefile table (and pack it for ramdisk).
 
-import { findProvmethod } from "../providers/provmethods.ts";
+import { findProvmethod } from "../../providers/provmethods.ts";
 import { dirname, relative } from "node:path";
-import type { Context } from "./context.ts";
-import { hostPathOf } from "./context.ts";
-import { InvalidInputError, NotFoundError } from "./errors.ts";
-import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
+import type { Context } from "../context.ts";
+import { hostPathOf } from "../context.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "../osimage.ts";
 import { imageLists, packStream, readExlistRules } from "./pack.ts";
-import { commaList } from "../formats/comma_list.ts";
-import { exists, syncDirectory } from "./tree/files.ts";
-import { leadsOutsideImage, syncFilesIntoImage } from "./tree/sync_files.ts";
-import type { ProcessRunner } from "./process.ts";
-import { compileExlist } from "../formats/exlist.ts";
+import { commaList } from "../../formats/comma_list.ts";
+import { exists, syncDirectory } from "../tree/files.ts";
+import { leadsOutsideImage, syncFilesIntoImage } from "../tree/sync_files.ts";
+import type { ProcessRunner } from "../process.ts";
+import { compileExlist } from "../../formats/exlist.ts";
 import {
   isLinkEntry,
   type LiteEntry,
   parseLitefileSave,
   serializeLitefileSave,
-} from "../formats/litefile_save.ts";
+} from "../../formats/litefile_save.ts";
 
 export type { LiteEntry };
 

@@ -1,9 +1,9 @@
 // packimage: select a netboot root image's files by its exlist and pack them (cpio, tar, squashfs).
 
-import { findProvmethod } from "../providers/provmethods.ts";
+import { findProvmethod } from "../../providers/provmethods.ts";
 import { dirname } from "node:path";
-import type { Context } from "./context.ts";
-import { hostPathOf } from "./context.ts";
+import type { Context } from "../context.ts";
+import { hostPathOf } from "../context.ts";
 import {
   ConflictError,
   ExternalCommandError,
@@ -11,11 +11,11 @@ import {
   InvalidInputError,
   NotFoundError,
   UsageError,
-} from "./errors.ts";
-import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
-import type { Row } from "./store/store.ts";
-import { walkTree } from "./tree/walk.ts";
-import { syncDirectory } from "./tree/files.ts";
+} from "../errors.ts";
+import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "../osimage.ts";
+import type { Row } from "../store/store.ts";
+import { walkTree } from "../tree/walk.ts";
+import { syncDirectory } from "../tree/files.ts";
 import {
   type Compression,
   compressionNamed,
@@ -23,22 +23,22 @@ import {
   compressToFile,
   type GzipWorkers,
   startGzipWorkers,
-} from "./compress/compress.ts";
-import { leadsOutsideImage, syncFilesIntoImage } from "./tree/sync_files.ts";
-import { hasProgram, type ProcessRunner } from "./process.ts";
-import type { Progress } from "./progress.ts";
-import type { Entry, FileContent } from "../formats/entry.ts";
-import { CpioLimitError, cpioStream } from "../formats/cpio_newc.ts";
-import { commaList } from "../formats/comma_list.ts";
-import { tarStream } from "../formats/tar.ts";
-import { isLinkEntry, parseLitefileSave } from "../formats/litefile_save.ts";
+} from "../compress/compress.ts";
+import { leadsOutsideImage, syncFilesIntoImage } from "../tree/sync_files.ts";
+import { hasProgram, type ProcessRunner } from "../process.ts";
+import type { Progress } from "../progress.ts";
+import type { Entry, FileContent } from "../../formats/entry.ts";
+import { CpioLimitError, cpioStream } from "../../formats/cpio_newc.ts";
+import { commaList } from "../../formats/comma_list.ts";
+import { tarStream } from "../../formats/tar.ts";
+import { isLinkEntry, parseLitefileSave } from "../../formats/litefile_save.ts";
 import {
   ALWAYS_EXCLUDED,
   compileExlist,
   type ExlistMatcher,
   type ExlistRules,
   parseExlist,
-} from "../formats/exlist.ts";
+} from "../../formats/exlist.ts";
 
 export type PackMethod = "cpio" | "tar" | "squashfs";
 /** The compressors packimage accepts (`pigz` is xCAT's name for parallel gzip: ours is too). */
