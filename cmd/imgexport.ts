@@ -1,7 +1,7 @@
 // imgexport: write an osimage as an xCAT-compatible, checksummed, reproducible bundle.
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
-import { exportImage } from "../core/bundle_export.ts";
+import { exportImage } from "../core/bundle/bundle_export.ts";
 import { type Compression, COMPRESSIONS } from "../core/compress/compress.ts";
 import { UsageError } from "../core/errors.ts";
 import { sourceDateEpoch } from "./source_date_epoch.ts";

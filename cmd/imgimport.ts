@@ -1,7 +1,7 @@
 // imgimport: parse the flags, import one bundle (core/bundle_import.ts does the work) and print a dry run.
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
-import { importBundle, type ImportResult } from "../core/bundle_import.ts";
+import { importBundle, type ImportResult } from "../core/bundle/bundle_import.ts";
 import type { Context } from "../core/context.ts";
 import { UsageError } from "../core/errors.ts";
 import { lockImage } from "../core/image_lock.ts";

@@ -1,7 +1,7 @@
 // verify: check a bundle without importing it and print the report (text or --json).
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
-import { verifyBundle } from "../core/bundle_verify.ts";
+import { verifyBundle } from "../core/bundle/bundle_verify.ts";
 import { AggregateProblemsError } from "../core/errors.ts";
 
 export const verify: Command = {

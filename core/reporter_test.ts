@@ -1,8 +1,8 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { DEFAULT_DB } from "../main.ts";
-import { exportImage } from "./bundle_export.ts";
+import { exportImage } from "./bundle/bundle_export.ts";
 import { buildFixture, NETBOOT, NETBOOT_DIR } from "./bundle_export_fixture.ts";
-import { importBundle } from "./bundle_import.ts";
+import { importBundle } from "./bundle/bundle_import.ts";
 import { makeBundle, netbootFiles, rootState } from "./bundle_testing.ts";
 import type { Context } from "./context.ts";
 import { packImage } from "./pack/pack.ts";

@@ -8,7 +8,7 @@ import { checkObjectName } from "./definitions/object_names.ts";
 import { loadOsImage, readInstallDir, readTftpDir, rootImgDir } from "./osimage.ts";
 import { belowProblem, isWithin } from "./paths.ts";
 import { findProvmethod } from "../providers/provmethods.ts";
-import { recoverInterruptedImports } from "./bundle_import.ts";
+import { recoverInterruptedImports } from "./bundle/bundle_import.ts";
 
 /** What rmimage removed. */
 export interface RemoveImageResult {

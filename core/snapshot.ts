@@ -10,11 +10,11 @@ import {
   NotFoundError,
   OsimgError,
 } from "./errors.ts";
-import { exportImage } from "./bundle_export.ts";
+import { exportImage } from "./bundle/bundle_export.ts";
 import { exists, fileChunks, makeDirectories, removeEmptyDirectories } from "./tree/files.ts";
 import { checkObjectName, checkSnapshotSelector, shownValue } from "./definitions/object_names.ts";
-import { importBundle } from "./bundle_import.ts";
-import { fileRefs } from "./bundle_import_rules.ts";
+import { importBundle } from "./bundle/bundle_import.ts";
+import { fileRefs } from "./bundle/bundle_import_rules.ts";
 import { decompress } from "./compress/compress.ts";
 import type { ProcessRunner } from "./process.ts";
 import { readTar } from "../formats/tar.ts";

@@ -2,8 +2,8 @@
 // the definitions and files must come out identical.
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { INITRD_BYTES, makeBundle, NETBOOT_TARGETS, netbootFiles } from "./bundle_testing.ts";
-import { snapshotTree, testRoot } from "./testing.ts";
+import { INITRD_BYTES, makeBundle, NETBOOT_TARGETS, netbootFiles } from "../bundle_testing.ts";
+import { snapshotTree, testRoot } from "../testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 
@@ -14,7 +14,7 @@ async function tables(t: { ok(args: string[]): Promise<{ stdout: string }> }, na
 }
 
 async function fixture(name: string): Promise<string> {
-  return await Deno.readTextFile(new URL(`../testdata/bundles/${name}`, import.meta.url));
+  return await Deno.readTextFile(new URL(`../../testdata/bundles/${name}`, import.meta.url));
 }
 
 Deno.test("round trip: netboot with -e file and directory and -p gives identical definitions and files", async () => {

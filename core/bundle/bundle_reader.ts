@@ -1,14 +1,14 @@
 // Reading an image bundle in one streaming pass: decompression by magic, tar, the member policy, and SHA256SUMS checked member by member.
 
 import { posix } from "node:path";
-import type { Entry, EntryKind } from "../formats/entry.ts";
-import { parseSha256Sums } from "../formats/sha256sums.ts";
-import { readTar } from "../formats/tar.ts";
+import type { Entry, EntryKind } from "../../formats/entry.ts";
+import { parseSha256Sums } from "../../formats/sha256sums.ts";
+import { readTar } from "../../formats/tar.ts";
 import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
-import { decompress } from "./compress/compress.ts";
-import type { ProcessRunner } from "./process.ts";
-import { IntegrityError } from "./errors.ts";
-import { Sha256Worker } from "./tree/sha256_worker.ts";
+import { decompress } from "../compress/compress.ts";
+import type { ProcessRunner } from "../process.ts";
+import { IntegrityError } from "../errors.ts";
+import { Sha256Worker } from "../tree/sha256_worker.ts";
 import {
   consumeContent,
   type ContentObserver,
@@ -17,7 +17,7 @@ import {
   MemberPolicy,
   OrderedDigests,
   UnsafeMemberError,
-} from "./tree/safe_extract.ts";
+} from "../tree/safe_extract.ts";
 import { DEFAULT_MAX_EXPANSION, limitExpansion, type SpaceReserve } from "./staging_limits.ts";
 
 /** The file names with a meaning inside an image directory. */

@@ -8,16 +8,16 @@ import {
   netbootFiles,
   PACKED_ROOT_BYTES,
   rootState,
-} from "./bundle_testing.ts";
+} from "../bundle_testing.ts";
 import { cp } from "node:fs/promises";
 import { importBundle } from "./bundle_import.ts";
-import type { Context } from "./context.ts";
-import { systemRunner } from "./process.ts";
-import { silentProgress } from "./progress.ts";
-import { silentReporter } from "./reporter.ts";
-import { openSqliteStore } from "./store/sqlite_store.ts";
-import type { Store } from "./store/store.ts";
-import { assertGolden, testRoot } from "./testing.ts";
+import type { Context } from "../context.ts";
+import { systemRunner } from "../process.ts";
+import { silentProgress } from "../progress.ts";
+import { silentReporter } from "../reporter.ts";
+import { openSqliteStore } from "../store/sqlite_store.ts";
+import type { Store } from "../store/store.ts";
+import { assertGolden, testRoot } from "../testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 
@@ -57,7 +57,7 @@ Deno.test("compat: an xCAT-made netboot bundle (GNU tar czf ., ./ names) imports
 });
 
 async function fixture(name: string): Promise<string> {
-  return await Deno.readTextFile(new URL(`../testdata/bundles/${name}`, import.meta.url));
+  return await Deno.readTextFile(new URL(`../../testdata/bundles/${name}`, import.meta.url));
 }
 
 const FLAT_FILES = (manifest: string) => ({

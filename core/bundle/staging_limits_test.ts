@@ -2,16 +2,16 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { tarStream } from "../formats/tar.ts";
-import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
+import { tarStream } from "../../formats/tar.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/entry.ts";
 import {
   makeBundle,
   netbootFiles,
   PACKED_ROOT_BYTES,
   rootState,
   sha256,
-} from "./bundle_testing.ts";
-import { type TestRoot, testRoot } from "./testing.ts";
+} from "../bundle_testing.ts";
+import { type TestRoot, testRoot } from "../testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 const GIB = 1024 * 1024 * 1024;

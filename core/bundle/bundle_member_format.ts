@@ -6,8 +6,8 @@ import {
   decompress,
   detectCompression,
   MAGIC_LENGTH,
-} from "./compress/compress.ts";
-import type { ProcessRunner } from "./process.ts";
+} from "../compress/compress.ts";
+import type { ProcessRunner } from "../process.ts";
 
 /** What a member's name promises about its bytes. */
 export type MemberFormat =

@@ -2,7 +2,7 @@
 
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
-import { IntegrityError, OsimgError } from "./errors.ts";
+import { IntegrityError, OsimgError } from "../errors.ts";
 
 /**
  * The largest ratio of bytes an archive expands to (the decompressed tar or cpio stream) to

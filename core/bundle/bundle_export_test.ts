@@ -1,15 +1,15 @@
 // Tests for imgexport: layout and manifest per provmethod, GNU tar/sha256sum read-back, reproducibility, errors.
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { snapshotTree, testRoot } from "./testing.ts";
-import { hostPath } from "./paths.ts";
-import { parseManifest } from "../formats/manifest_xml.ts";
-import { MANIFEST_COLUMNS } from "./store/schema.ts";
+import { snapshotTree, testRoot } from "../testing.ts";
+import { hostPath } from "../paths.ts";
+import { parseManifest } from "../../formats/manifest_xml.ts";
+import { MANIFEST_COLUMNS } from "../store/schema.ts";
 import { planExport, writeBundle } from "./bundle_export.ts";
-import { silentReporter } from "./reporter.ts";
-import { openSqliteStore } from "./store/sqlite_store.ts";
-import { systemRunner } from "./process.ts";
-import { DEFAULT_DB } from "../main.ts";
+import { silentReporter } from "../reporter.ts";
+import { openSqliteStore } from "../store/sqlite_store.ts";
+import { systemRunner } from "../process.ts";
+import { DEFAULT_DB } from "../../main.ts";
 import {
   buildFixture,
   FIXTURE_FILES,
@@ -21,7 +21,7 @@ import {
   setTimes,
   STATELITE,
   STATELITE_DIR,
-} from "./bundle_export_fixture.ts";
+} from "../bundle_export_fixture.ts";
 
 async function fixtureRoot() {
   const t = await testRoot();

@@ -1,11 +1,11 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
-import { tarStream } from "../formats/tar.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/entry.ts";
+import { tarStream } from "../../formats/tar.ts";
 import { type BundleScan, scanBundle } from "./bundle_reader.ts";
-import { makeBundle, netbootFiles, sha256 } from "./bundle_testing.ts";
-import { IntegrityError } from "./errors.ts";
-import { systemRunner } from "./process.ts";
+import { makeBundle, netbootFiles, sha256 } from "../bundle_testing.ts";
+import { IntegrityError } from "../errors.ts";
+import { systemRunner } from "../process.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 const work = await Deno.makeTempDir({ prefix: "osimg-reader-" });

@@ -4,12 +4,12 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { runCli } from "../main.ts";
-import { makeBundle, netbootFiles } from "./bundle_testing.ts";
-import { snapshotTree } from "./testing.ts";
+import { runCli } from "../../main.ts";
+import { makeBundle, netbootFiles } from "../bundle_testing.ts";
+import { snapshotTree } from "../testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Runs osimg in-process against `root`. */
 async function osimg(root: string, args: string[], env: Record<string, string> = {}) {

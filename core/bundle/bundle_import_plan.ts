@@ -1,12 +1,12 @@
 // imgimport's planning: every file move and row change an import makes, worked out and checked (allowed paths, links, collisions) before anything changes.
 
-import { architectureOf } from "../providers/architectures.ts";
-import { findProvmethod, matchProvmethod } from "../providers/provmethods.ts";
+import { architectureOf } from "../../providers/architectures.ts";
+import { findProvmethod, matchProvmethod } from "../../providers/provmethods.ts";
 import { posix } from "node:path";
-import { KIT_KEY_COLUMN, type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
-import { readCpio } from "../formats/cpio_newc.ts";
+import { KIT_KEY_COLUMN, type ParsedManifest, parseManifest } from "../../formats/manifest_xml.ts";
+import { readCpio } from "../../formats/cpio_newc.ts";
 import type { BundleImage } from "./bundle_reader.ts";
-import { exists as pathExists, fileChunks } from "./tree/files.ts";
+import { exists as pathExists, fileChunks } from "../tree/files.ts";
 import type { ImportOptions } from "./bundle_import.ts";
 import {
   applyProfile,
@@ -16,20 +16,20 @@ import {
   splitList,
   XCAT_SHARE_DIR,
 } from "./bundle_import_rules.ts";
-import type { FileMove, RowSetChange } from "./tree/commit_journal.ts";
-import { decompress } from "./compress/compress.ts";
-import { type Context, hostPathOf } from "./context.ts";
-import { IntegrityError, InvalidInputError, NotFoundError } from "./errors.ts";
-import { loadNodeUniverse } from "./nodes/node_universe.ts";
-import { expandNoderange } from "./nodes/noderange.ts";
-import { noderangeEnvironment } from "./nodes/noderange_environment.ts";
-import { objectNameProblem } from "./definitions/object_names.ts";
-import { belowProblem, isWithin } from "./paths.ts";
-import type { Reporter } from "./reporter.ts";
-import { extractEntries } from "./tree/safe_extract.ts";
+import type { FileMove, RowSetChange } from "../tree/commit_journal.ts";
+import { decompress } from "../compress/compress.ts";
+import { type Context, hostPathOf } from "../context.ts";
+import { IntegrityError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { loadNodeUniverse } from "../nodes/node_universe.ts";
+import { expandNoderange } from "../nodes/noderange.ts";
+import { noderangeEnvironment } from "../nodes/noderange_environment.ts";
+import { objectNameProblem } from "../definitions/object_names.ts";
+import { belowProblem, isWithin } from "../paths.ts";
+import type { Reporter } from "../reporter.ts";
+import { extractEntries } from "../tree/safe_extract.ts";
 import { DEFAULT_MAX_EXPANSION, limitExpansion, type SpaceReserve } from "./staging_limits.ts";
-import { findTable, MANIFEST_COLUMNS } from "./store/schema.ts";
-import type { Row, StoreReader } from "./store/store.ts";
+import { findTable, MANIFEST_COLUMNS } from "../store/schema.ts";
+import type { Row, StoreReader } from "../store/store.ts";
 
 /** The allowed roots for manifest paths, as management paths. */
 function allowedRoots(installDir: string, tftpDir: string, extra: readonly string[]): string[] {

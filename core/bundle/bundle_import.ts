@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import { posix } from "node:path";
 import { scanBundle } from "./bundle_reader.ts";
-import { fileChunks } from "./tree/files.ts";
+import { fileChunks } from "../tree/files.ts";
 import { type ImportPlan, type ImportPlanning, planImage } from "./bundle_import_plan.ts";
 import {
   type CommitHook,
@@ -12,14 +12,14 @@ import {
   recoverStaging,
   type RecoveryReport,
   STAGING_DIR_NAME,
-} from "./tree/commit_journal.ts";
-import { type Context, hostPathOf } from "./context.ts";
-import { NotFoundError, OsimgError, UsageError } from "./errors.ts";
-import { LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
-import { readInstallDir, readTftpDir } from "./osimage.ts";
-import { checkPathComponent } from "./definitions/object_names.ts";
+} from "../tree/commit_journal.ts";
+import { type Context, hostPathOf } from "../context.ts";
+import { NotFoundError, OsimgError, UsageError } from "../errors.ts";
+import { LOCK_DIR_NAME, removeStaleLocks } from "../image_lock.ts";
+import { readInstallDir, readTftpDir } from "../osimage.ts";
+import { checkPathComponent } from "../definitions/object_names.ts";
 import { SpaceReserve } from "./staging_limits.ts";
-import type { Store } from "./store/store.ts";
+import type { Store } from "../store/store.ts";
 
 /** Options of {@linkcode importBundle} (the imgimport flags). */
 export interface ImportOptions {

@@ -1,10 +1,10 @@
 // Every packing packimage writes travels through imgexport, verify, imgimport, snapshot and rollback under its own name.
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { archiveName, type PackCompression, type PackMethod } from "./pack/pack.ts";
-import { buildFixture, NETBOOT, NETBOOT_DIR } from "./bundle_export_fixture.ts";
-import { hostPath } from "./paths.ts";
-import { testRoot } from "./testing.ts";
+import { archiveName, type PackCompression, type PackMethod } from "../pack/pack.ts";
+import { buildFixture, NETBOOT, NETBOOT_DIR } from "../bundle_export_fixture.ts";
+import { hostPath } from "../paths.ts";
+import { testRoot } from "../testing.ts";
 
 const PACKINGS: [PackMethod, PackCompression][] = [
   ["cpio", "gzip"],

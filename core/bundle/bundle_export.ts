@@ -1,35 +1,35 @@
 // imgexport: plans an osimage's xCAT-compatible bundle (rows, files, manifest, SHA256SUMS) and writes it reproducibly.
 
-import { architectureOf } from "../providers/architectures.ts";
-import { distroOf } from "../providers/distros.ts";
-import { matchProvmethod, type Provmethod } from "../providers/provmethods.ts";
+import { architectureOf } from "../../providers/architectures.ts";
+import { distroOf } from "../../providers/distros.ts";
+import { matchProvmethod, type Provmethod } from "../../providers/provmethods.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, posix } from "node:path";
-import type { Context } from "./context.ts";
-import { hostPathOf } from "./context.ts";
+import type { Context } from "../context.ts";
+import { hostPathOf } from "../context.ts";
 import {
   ConflictError,
   IntegrityError,
   InvalidInputError,
   NotFoundError,
   OsimgError,
-} from "./errors.ts";
-import { checkObjectName } from "./definitions/object_names.ts";
-import { type OsImage, readInstallDir, rootImgDir } from "./osimage.ts";
-import type { Row, StoreReader } from "./store/store.ts";
-import { compress, type Compression, COMPRESSORS } from "./compress/compress.ts";
-import type { ProcessRunner } from "./process.ts";
-import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "./pack/pack.ts";
-import { comparePaths, compareUtf8, walkTree } from "./tree/walk.ts";
-import { fileChunks } from "./tree/files.ts";
-import { commaList } from "../formats/comma_list.ts";
-import { tarStream } from "../formats/tar.ts";
-import { cpioStream } from "../formats/cpio_newc.ts";
-import type { Entry, EntryMeta, FileContent } from "../formats/entry.ts";
-import { type Manifest, type ManifestRow, serializeManifest } from "../formats/manifest_xml.ts";
-import { serializeSha256Sums } from "../formats/sha256sums.ts";
-import type { Progress } from "./progress.ts";
-import type { Reporter } from "./reporter.ts";
+} from "../errors.ts";
+import { checkObjectName } from "../definitions/object_names.ts";
+import { type OsImage, readInstallDir, rootImgDir } from "../osimage.ts";
+import type { Row, StoreReader } from "../store/store.ts";
+import { compress, type Compression, COMPRESSORS } from "../compress/compress.ts";
+import type { ProcessRunner } from "../process.ts";
+import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "../pack/pack.ts";
+import { comparePaths, compareUtf8, walkTree } from "../tree/walk.ts";
+import { fileChunks } from "../tree/files.ts";
+import { commaList } from "../../formats/comma_list.ts";
+import { tarStream } from "../../formats/tar.ts";
+import { cpioStream } from "../../formats/cpio_newc.ts";
+import type { Entry, EntryMeta, FileContent } from "../../formats/entry.ts";
+import { type Manifest, type ManifestRow, serializeManifest } from "../../formats/manifest_xml.ts";
+import { serializeSha256Sums } from "../../formats/sha256sums.ts";
+import type { Progress } from "../progress.ts";
+import type { Reporter } from "../reporter.ts";
 
 /** What to export and how. Host paths are already resolved by the command. */
 export interface ExportRequest {

@@ -2,14 +2,14 @@
 
 import { existsSync } from "node:fs";
 import { posix, resolve } from "node:path";
-import { parseManifest } from "../formats/manifest_xml.ts";
+import { parseManifest } from "../../formats/manifest_xml.ts";
 import { fileRefs, manifestProblems, XCAT_SHARE_DIR } from "./bundle_import_rules.ts";
 import { scanBundle } from "./bundle_reader.ts";
-import { fileChunks } from "./tree/files.ts";
-import type { Context } from "./context.ts";
-import { readInstallDir, readTftpDir } from "./osimage.ts";
-import { isWithin } from "./paths.ts";
-import { MANIFEST_COLUMNS, SITE_DEFAULTS } from "./store/schema.ts";
+import { fileChunks } from "../tree/files.ts";
+import type { Context } from "../context.ts";
+import { readInstallDir, readTftpDir } from "../osimage.ts";
+import { isWithin } from "../paths.ts";
+import { MANIFEST_COLUMNS, SITE_DEFAULTS } from "../store/schema.ts";
 
 /** One image directory as verify saw it. */
 export interface VerifiedImage {

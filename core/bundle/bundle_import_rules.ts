@@ -1,12 +1,12 @@
 // imgimport's manifest rules: xCAT's verify_manifest checks, the file references in placement order, -f's profile rewrite and litefile.csv as xCAT reads it.
 
-import { architectureOf } from "../providers/architectures.ts";
-import { distroOf } from "../providers/distros.ts";
-import { findProvmethod, matchProvmethod, provmethodsMatching } from "../providers/provmethods.ts";
+import { architectureOf } from "../../providers/architectures.ts";
+import { distroOf } from "../../providers/distros.ts";
+import { findProvmethod, matchProvmethod, provmethodsMatching } from "../../providers/provmethods.ts";
 import { posix } from "node:path";
-import { commaList } from "../formats/comma_list.ts";
-import type { ParsedManifest } from "../formats/manifest_xml.ts";
-import { objectNameProblem, pathComponentProblem } from "./definitions/object_names.ts";
+import { commaList } from "../../formats/comma_list.ts";
+import type { ParsedManifest } from "../../formats/manifest_xml.ts";
+import { objectNameProblem, pathComponentProblem } from "../definitions/object_names.ts";
 
 /** xCAT's share directory: stock templates, pkglists and exlists live there. */
 export const XCAT_SHARE_DIR = "/opt/xcat/share/xcat";
