@@ -4,7 +4,7 @@ import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "
 import { importBundle, type ImportResult } from "../core/bundle/bundle_import.ts";
 import type { Context } from "../core/context.ts";
 import { UsageError } from "../core/errors.ts";
-import { lockImage } from "../core/image_lock.ts";
+import { lockImage } from "../core/image/image_lock.ts";
 import { findTable } from "../core/store/schema.ts";
 
 export const imgimport: Command = {

@@ -2,7 +2,7 @@
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
 import { UsageError } from "../core/errors.ts";
-import { lockImage } from "../core/image_lock.ts";
+import { lockImage } from "../core/image/image_lock.ts";
 import { liteImage } from "../core/pack/liteimg.ts";
 import { sourceDateEpoch } from "./source_date_epoch.ts";
 

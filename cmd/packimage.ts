@@ -2,7 +2,7 @@
 
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
 import { UsageError } from "../core/errors.ts";
-import { lockImage } from "../core/image_lock.ts";
+import { lockImage } from "../core/image/image_lock.ts";
 import {
   findNetbootImage,
   packImage,

@@ -1,8 +1,8 @@
 // rmimage: remove an image's files, and with --xcatdef its definition.
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
-import { lockImage } from "../core/image_lock.ts";
-import { removeImage } from "../core/rmimage.ts";
+import { lockImage } from "../core/image/image_lock.ts";
+import { removeImage } from "../core/image/rmimage.ts";
 
 export const rmimage: Command = {
   name: "rmimage",

@@ -1,8 +1,8 @@
 // rollback: restore an osimage from a snapshot, snapshotting its current state first.
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
-import { lockImage } from "../core/image_lock.ts";
-import { rollbackImage } from "../core/snapshot.ts";
+import { lockImage } from "../core/image/image_lock.ts";
+import { rollbackImage } from "../core/image/snapshot.ts";
 
 export const rollback: Command = {
   name: "rollback",

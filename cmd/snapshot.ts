@@ -1,9 +1,9 @@
 // snapshot: keep a restorable bundle of an osimage in the snapshot store, or list the snapshots.
 
 import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/command.ts";
-import { listSnapshots, type SnapshotRecord, takeSnapshot } from "../core/snapshot.ts";
+import { listSnapshots, type SnapshotRecord, takeSnapshot } from "../core/image/snapshot.ts";
 import { UsageError } from "../core/errors.ts";
-import { lockImage } from "../core/image_lock.ts";
+import { lockImage } from "../core/image/image_lock.ts";
 
 export const snapshot: Command = {
   name: "snapshot",

@@ -5,7 +5,7 @@ import type { ProcessRunner } from "./process.ts";
 import type { Progress } from "./progress.ts";
 import type { Reporter } from "./reporter.ts";
 import { hostPath } from "./paths.ts";
-import { siteDirectory } from "./osimage.ts";
+import { siteDirectory } from "./image/osimage.ts";
 import { SITE_DEFAULTS } from "./store/schema.ts";
 
 /** The standard streams, as a command sees them. */

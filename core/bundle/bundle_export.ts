@@ -15,7 +15,7 @@ import {
   OsimgError,
 } from "../errors.ts";
 import { checkObjectName } from "../definitions/object_names.ts";
-import { type OsImage, readInstallDir, rootImgDir } from "../osimage.ts";
+import { type OsImage, readInstallDir, rootImgDir } from "../image/osimage.ts";
 import type { Row, StoreReader } from "../store/store.ts";
 import { compress, type Compression, COMPRESSORS } from "../compress/compress.ts";
 import type { ProcessRunner } from "../process.ts";

@@ -15,8 +15,8 @@ import {
 } from "../tree/commit_journal.ts";
 import { type Context, hostPathOf } from "../context.ts";
 import { NotFoundError, OsimgError, UsageError } from "../errors.ts";
-import { LOCK_DIR_NAME, removeStaleLocks } from "../image_lock.ts";
-import { readInstallDir, readTftpDir } from "../osimage.ts";
+import { LOCK_DIR_NAME, removeStaleLocks } from "../image/image_lock.ts";
+import { readInstallDir, readTftpDir } from "../image/osimage.ts";
 import { checkPathComponent } from "../definitions/object_names.ts";
 import { SpaceReserve } from "./staging_limits.ts";
 import type { Store } from "../store/store.ts";

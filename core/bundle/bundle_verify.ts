@@ -7,7 +7,7 @@ import { fileRefs, manifestProblems, XCAT_SHARE_DIR } from "./bundle_import_rule
 import { scanBundle } from "./bundle_reader.ts";
 import { fileChunks } from "../tree/files.ts";
 import type { Context } from "../context.ts";
-import { readInstallDir, readTftpDir } from "../osimage.ts";
+import { readInstallDir, readTftpDir } from "../image/osimage.ts";
 import { isWithin } from "../paths.ts";
 import { MANIFEST_COLUMNS, SITE_DEFAULTS } from "../store/schema.ts";
 

@@ -5,7 +5,7 @@ import { dirname, relative } from "node:path";
 import type { Context } from "../context.ts";
 import { hostPathOf } from "../context.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
-import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "../osimage.ts";
+import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "../image/osimage.ts";
 import { imageLists, packStream, readExlistRules } from "./pack.ts";
 import { commaList } from "../../formats/comma_list.ts";
 import { exists, syncDirectory } from "../tree/files.ts";

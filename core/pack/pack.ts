@@ -12,7 +12,7 @@ import {
   NotFoundError,
   UsageError,
 } from "../errors.ts";
-import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "../osimage.ts";
+import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "../image/osimage.ts";
 import type { Row } from "../store/store.ts";
 import { walkTree } from "../tree/walk.ts";
 import { syncDirectory } from "../tree/files.ts";

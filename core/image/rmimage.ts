@@ -1,14 +1,14 @@
 // rmimage: remove an image's generated files (and with --xcatdef its definition).
 
 import { readFileSync } from "node:fs";
-import type { Context } from "./context.ts";
-import { hostPathOf } from "./context.ts";
-import { ConflictError, IntegrityError, NotFoundError } from "./errors.ts";
-import { checkObjectName } from "./definitions/object_names.ts";
+import type { Context } from "../context.ts";
+import { hostPathOf } from "../context.ts";
+import { ConflictError, IntegrityError, NotFoundError } from "../errors.ts";
+import { checkObjectName } from "../definitions/object_names.ts";
 import { loadOsImage, readInstallDir, readTftpDir, rootImgDir } from "./osimage.ts";
-import { belowProblem, isWithin } from "./paths.ts";
-import { findProvmethod } from "../providers/provmethods.ts";
-import { recoverInterruptedImports } from "./bundle/bundle_import.ts";
+import { belowProblem, isWithin } from "../paths.ts";
+import { findProvmethod } from "../../providers/provmethods.ts";
+import { recoverInterruptedImports } from "../bundle/bundle_import.ts";
 
 /** What rmimage removed. */
 export interface RemoveImageResult {

@@ -1,26 +1,26 @@
 // Image snapshots: reproducible bundles in a content-addressed store under the install dir, listed per image, restored by rollback.
 
 import { createHash } from "node:crypto";
-import type { Context } from "./context.ts";
-import { hostPathOf, installDir } from "./context.ts";
+import type { Context } from "../context.ts";
+import { hostPathOf, installDir } from "../context.ts";
 import {
   ConflictError,
   IntegrityError,
   InvalidInputError,
   NotFoundError,
   OsimgError,
-} from "./errors.ts";
-import { exportImage } from "./bundle/bundle_export.ts";
-import { exists, fileChunks, makeDirectories, removeEmptyDirectories } from "./tree/files.ts";
-import { checkObjectName, checkSnapshotSelector, shownValue } from "./definitions/object_names.ts";
-import { importBundle } from "./bundle/bundle_import.ts";
-import { fileRefs } from "./bundle/bundle_import_rules.ts";
-import { decompress } from "./compress/compress.ts";
-import type { ProcessRunner } from "./process.ts";
-import { readTar } from "../formats/tar.ts";
-import { type ParsedManifest, parseManifest } from "../formats/manifest_xml.ts";
-import { withoutLines } from "./reporter.ts";
-import { MANIFEST_COLUMNS } from "./store/schema.ts";
+} from "../errors.ts";
+import { exportImage } from "../bundle/bundle_export.ts";
+import { exists, fileChunks, makeDirectories, removeEmptyDirectories } from "../tree/files.ts";
+import { checkObjectName, checkSnapshotSelector, shownValue } from "../definitions/object_names.ts";
+import { importBundle } from "../bundle/bundle_import.ts";
+import { fileRefs } from "../bundle/bundle_import_rules.ts";
+import { decompress } from "../compress/compress.ts";
+import type { ProcessRunner } from "../process.ts";
+import { readTar } from "../../formats/tar.ts";
+import { type ParsedManifest, parseManifest } from "../../formats/manifest_xml.ts";
+import { withoutLines } from "../reporter.ts";
+import { MANIFEST_COLUMNS } from "../store/schema.ts";
 
 /** One snapshot as the index lists it. */
 export interface SnapshotRecord {

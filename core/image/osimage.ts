@@ -1,10 +1,10 @@
 // Loading an osimage definition (osimage + linuximage rows) and the paths derived from it.
 
-import type { Row, StoreReader } from "./store/store.ts";
-import { InvalidInputError, NotFoundError } from "./errors.ts";
-import { checkObjectName, pathComponentProblem, shownValue } from "./definitions/object_names.ts";
-import { belowProblem, siteDirectoryProblem } from "./paths.ts";
-import { SITE_DEFAULTS } from "./store/schema.ts";
+import type { Row, StoreReader } from "../store/store.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { checkObjectName, pathComponentProblem, shownValue } from "../definitions/object_names.ts";
+import { belowProblem, siteDirectoryProblem } from "../paths.ts";
+import { SITE_DEFAULTS } from "../store/schema.ts";
 
 /** An osimage as its two tables hold it. */
 export interface OsImage {

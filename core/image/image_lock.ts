@@ -1,12 +1,12 @@
 // The per-image lock: one verb at a time changes an image (packimage, liteimg, imgimport, rollback, rmimage, snapshot).
 
 import { dirname, join, resolve } from "node:path";
-import type { Context } from "./context.ts";
-import { hostPathOf, installDir } from "./context.ts";
-import { ConflictError, InvalidInputError } from "./errors.ts";
-import { objectNameProblem } from "./definitions/object_names.ts";
-import { isWithin } from "./paths.ts";
-import { makeDirectories, removeEmptyDirectories } from "./tree/files.ts";
+import type { Context } from "../context.ts";
+import { hostPathOf, installDir } from "../context.ts";
+import { ConflictError, InvalidInputError } from "../errors.ts";
+import { objectNameProblem } from "../definitions/object_names.ts";
+import { isWithin } from "../paths.ts";
+import { makeDirectories, removeEmptyDirectories } from "../tree/files.ts";
 
 /** Name of the directory, under the install dir, that holds the images' lock files. */
 export const LOCK_DIR_NAME = ".osimg-locks";
