@@ -6,8 +6,8 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
-import { tarStream } from "../formats/tar.ts";
+import { baseMeta, bytesContent, type Entry } from "../formats/archive/entry.ts";
+import { tarStream } from "../formats/archive/tar.ts";
 import { netbootFiles } from "../core/bundle_testing.ts";
 import { TABLES } from "../core/store/schema.ts";
 import { openSqliteStore } from "../core/store/sqlite_store.ts";

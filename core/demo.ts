@@ -3,8 +3,8 @@
 import { join } from "node:path";
 import type { Context } from "./context.ts";
 import { ConflictError, OsimgError } from "./errors.ts";
-import { cpioStream } from "../formats/cpio_newc.ts";
-import { baseMeta, bytesContent, type Entry } from "../formats/entry.ts";
+import { cpioStream } from "../formats/archive/cpio_newc.ts";
+import { baseMeta, bytesContent, type Entry } from "../formats/archive/entry.ts";
 import { compress } from "./compress/compress.ts";
 import type { ProcessRunner } from "./process.ts";
 

@@ -5,9 +5,9 @@
 // Prints MB/s of each way. The archive bytes are counted, not stored; readers read a copy of the
 // archive kept in memory, chunked as 1 MiB pieces as a decompressor would hand them over.
 
-import { cpioStream, readCpio } from "../formats/cpio_newc.ts";
-import { readTar, tarStream } from "../formats/tar.ts";
-import type { Entry } from "../formats/entry.ts";
+import { cpioStream, readCpio } from "../formats/archive/cpio_newc.ts";
+import { readTar, tarStream } from "../formats/archive/tar.ts";
+import type { Entry } from "../formats/archive/entry.ts";
 import { walkTree } from "../core/tree/walk.ts";
 
 const dir = Deno.args[0] ?? "/usr/share";

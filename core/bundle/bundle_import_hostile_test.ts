@@ -3,8 +3,8 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { baseMeta, bytesContent, type Entry } from "../../formats/entry.ts";
-import { tarStream } from "../../formats/tar.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
+import { tarStream } from "../../formats/archive/tar.ts";
 import { type BundleSpec, makeBundle, netbootFiles, rootState, sha256 } from "../bundle_testing.ts";
 import { type TestRoot, testRoot } from "../testing.ts";
 

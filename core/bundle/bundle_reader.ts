@@ -1,9 +1,9 @@
 // Reading an image bundle in one streaming pass: decompression by magic, tar, the member policy, and SHA256SUMS checked member by member.
 
 import { posix } from "node:path";
-import type { Entry, EntryKind } from "../../formats/entry.ts";
+import type { Entry, EntryKind } from "../../formats/archive/entry.ts";
 import { parseSha256Sums } from "../../formats/sha256sums.ts";
-import { readTar } from "../../formats/tar.ts";
+import { readTar } from "../../formats/archive/tar.ts";
 import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
 import { decompress } from "../compress/compress.ts";
 import type { ProcessRunner } from "../process.ts";

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { baseMeta, bytesContent, type Entry } from "../../formats/entry.ts";
-import { tarStream } from "../../formats/tar.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
+import { tarStream } from "../../formats/archive/tar.ts";
 import { type BundleScan, scanBundle } from "./bundle_reader.ts";
 import { makeBundle, netbootFiles, sha256 } from "../bundle_testing.ts";
 import { IntegrityError } from "../errors.ts";

@@ -2,8 +2,8 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { tarStream } from "../../formats/tar.ts";
-import { baseMeta, bytesContent, type Entry } from "../../formats/entry.ts";
+import { tarStream } from "../../formats/archive/tar.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
 import {
   makeBundle,
   netbootFiles,

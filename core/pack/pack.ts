@@ -27,10 +27,10 @@ import {
 import { leadsOutsideImage, syncFilesIntoImage } from "../tree/sync_files.ts";
 import { hasProgram, type ProcessRunner } from "../process.ts";
 import type { Progress } from "../progress.ts";
-import type { Entry, FileContent } from "../../formats/entry.ts";
-import { CpioLimitError, cpioStream } from "../../formats/cpio_newc.ts";
+import type { Entry, FileContent } from "../../formats/archive/entry.ts";
+import { CpioLimitError, cpioStream } from "../../formats/archive/cpio_newc.ts";
 import { commaList } from "../../formats/comma_list.ts";
-import { tarStream } from "../../formats/tar.ts";
+import { tarStream } from "../../formats/archive/tar.ts";
 import { isLinkEntry, parseLitefileSave } from "../../formats/litefile_save.ts";
 import {
   ALWAYS_EXCLUDED,

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { lchown, lutimes } from "node:fs/promises";
 import { posix } from "node:path";
-import { assertNever, type Entry } from "../../formats/entry.ts";
+import { assertNever, type Entry } from "../../formats/archive/entry.ts";
 import { IntegrityError } from "../errors.ts";
 import type { Sha256Worker } from "./sha256_worker.ts";
 import type { ProcessRunner } from "../process.ts";

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { baseMeta, bytesContent, type Entry } from "../../formats/entry.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
 import {
   extractEntries,
   MemberPolicy,

@@ -1,6 +1,6 @@
 // The tree walker: a directory as a deterministic stream of Entry values (what packers archive).
 
-import type { Entry, EntryMeta, FileContent, SyncContent } from "../../formats/entry.ts";
+import type { Entry, EntryMeta, FileContent, SyncContent } from "../../formats/archive/entry.ts";
 import { IntegrityError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { isVanished, type XattrReader, xattrReader } from "./xattr.ts";
 

@@ -3,7 +3,7 @@
 
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import type { Entry } from "../../formats/entry.ts";
+import type { Entry } from "../../formats/archive/entry.ts";
 import { IntegrityError, InvalidInputError, NotFoundError } from "../errors.ts";
 import {
   comparePaths,

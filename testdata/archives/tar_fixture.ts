@@ -1,7 +1,7 @@
 // Test fixtures for the tar codec tests: a sample of every entry kind and awkward value, and
 // hand-forged headers for inputs osimg's writer would never produce.
 
-import { baseMeta, bytesContent, type Entry } from "../../formats/entry.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
 import { describeEntries, NAME_255 } from "./tree_fixture.ts";
 
 const encoder = new TextEncoder();

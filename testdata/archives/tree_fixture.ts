@@ -3,7 +3,7 @@
 
 import { createHash } from "node:crypto";
 import { systemRunner } from "../../core/process.ts";
-import type { Entry, FileContent } from "../../formats/entry.ts";
+import type { Entry, FileContent } from "../../formats/archive/entry.ts";
 
 /** Runs a program; throws with its stderr when it fails. Returns stdout bytes. */
 export async function run(

@@ -1,7 +1,7 @@
 // tar writer: determinism, the golden archive, where pax and base-256 are used, batching.
 
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
-import { IntegrityError, InvalidInputError } from "../core/errors.ts";
+import { IntegrityError, InvalidInputError } from "../../core/errors.ts";
 import { baseMeta, bytesContent, type Entry } from "./entry.ts";
 import { tarStream } from "./tar_writer.ts";
 import { readTar } from "./tar_reader.ts";
@@ -11,8 +11,8 @@ import {
   describeEntries,
   fileContent,
   run,
-} from "../testdata/archives/tree_fixture.ts";
-import { CAPABILITY, sampleEntries } from "../testdata/archives/tar_fixture.ts";
+} from "../../testdata/archives/tree_fixture.ts";
+import { CAPABILITY, sampleEntries } from "../../testdata/archives/tar_fixture.ts";
 
 const encoder = new TextEncoder();
 const text = (value: string) => bytesContent(encoder.encode(value));
@@ -20,7 +20,7 @@ const text = (value: string) => bytesContent(encoder.encode(value));
 Deno.test("tar writer is deterministic and matches the golden archive", async () => {
   const first = await collect(tarStream(sampleEntries()));
   assertEquals(first, await collect(tarStream(sampleEntries())));
-  const golden = new URL("../testdata/archives/sample.tar", import.meta.url);
+  const golden = new URL("../../testdata/archives/sample.tar", import.meta.url);
   if (Deno.env.get("UPDATE_GOLDEN") === "1") await Deno.writeFile(golden, first);
   assertEquals(first, await Deno.readFile(golden), "differs from testdata/archives/sample.tar");
 });

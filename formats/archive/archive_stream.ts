@@ -1,7 +1,7 @@
 // Byte plumbing shared by the cpio and tar codecs: a pull reader over chunks, member bodies that
 // must be read before the archive moves on, and an output batcher that yields ~1 MiB chunks.
 
-import { IntegrityError, InvalidInputError } from "../core/errors.ts";
+import { IntegrityError, InvalidInputError } from "../../core/errors.ts";
 import type { Entry, FileContent, SyncContent } from "./entry.ts";
 
 const EMPTY = new Uint8Array(0);

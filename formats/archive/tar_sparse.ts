@@ -1,7 +1,7 @@
 // GNU sparse files in a tar archive: their maps (old GNU 'S' headers, pax 0.0/0.1, 1.0 in the
 // data), checked, and the content that yields the holes as zeros.
 
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError } from "../../core/errors.ts";
 import type { FileContent } from "./entry.ts";
 import type { ChunkReader } from "./archive_stream.ts";
 import { BLOCK, MAX_META_SIZE, parseNumber } from "./tar_header.ts";

@@ -1,7 +1,7 @@
 // tar headers: the pure codec of one 512-byte ustar header block (field layout, octal and GNU
 // base-256 numbers, the checksum, the 100 + 155 name split), as node-tar keeps its header apart.
 
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError } from "../../core/errors.ts";
 import { assertNever, type Entry } from "./entry.ts";
 
 export const BLOCK = 512;

@@ -1,7 +1,7 @@
 // tar reader: chunk sizes, skipped content, hostile and broken input, real tools' archives.
 
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError } from "../../core/errors.ts";
 import type { Entry } from "./entry.ts";
 import { readTar } from "./tar_reader.ts";
 import { tarStream } from "./tar_writer.ts";
@@ -12,7 +12,7 @@ import {
   entriesFromTree,
   makeFeatureTree,
   run,
-} from "../testdata/archives/tree_fixture.ts";
+} from "../../testdata/archives/tree_fixture.ts";
 import {
   expectedAfterTar,
   forge,
@@ -20,7 +20,7 @@ import {
   paxData,
   sampleEntries,
   withChecksum,
-} from "../testdata/archives/tar_fixture.ts";
+} from "../../testdata/archives/tar_fixture.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,6 @@
 // tar reader: ustar, pax, GNU (long names, base-256, sparse) and v7 archives as entries.
 
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError } from "../../core/errors.ts";
 import type { Entry, EntryMeta } from "./entry.ts";
 import { ChunkReader, decodeUtf8, MemberBody, normaliseMemberPath } from "./archive_stream.ts";
 import {

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
-import { IntegrityError, InvalidInputError } from "../core/errors.ts";
+import { IntegrityError, InvalidInputError } from "../../core/errors.ts";
 import { baseMeta, bytesContent, type Entry } from "./entry.ts";
 import { CpioLimitError, cpioStream, readCpio } from "./cpio_newc.ts";
 import {
@@ -11,7 +11,7 @@ import {
   makeFeatureTree,
   NAME_255,
   run,
-} from "../testdata/archives/tree_fixture.ts";
+} from "../../testdata/archives/tree_fixture.ts";
 
 const encoder = new TextEncoder();
 const text = (value: string) => bytesContent(encoder.encode(value));
@@ -102,7 +102,7 @@ Deno.test("cpio writer is deterministic and matches the golden archive", async (
   const first = await collect(cpioStream(sampleEntries()));
   const second = await collect(cpioStream(sampleEntries()));
   assertEquals(first, second);
-  const golden = new URL("../testdata/archives/sample.cpio", import.meta.url);
+  const golden = new URL("../../testdata/archives/sample.cpio", import.meta.url);
   if (Deno.env.get("UPDATE_GOLDEN") === "1") await Deno.writeFile(golden, first);
   assertEquals(first, await Deno.readFile(golden), "differs from testdata/archives/sample.cpio");
 });

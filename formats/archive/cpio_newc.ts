@@ -1,6 +1,6 @@
 // cpio "newc" (070701) archives, the kernel's initramfs format: a streaming writer and reader.
 
-import { IntegrityError, InvalidInputError, OsimgError } from "../core/errors.ts";
+import { IntegrityError, InvalidInputError, OsimgError } from "../../core/errors.ts";
 import { assertNever, type Entry, type EntryMeta } from "./entry.ts";
 import {
   checkEntryNames,

@@ -4,9 +4,9 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { compress, fixedBlocks, GZIP_BLOCK_SIZE } from "../core/compress/compress.ts";
-import { systemRunner } from "../core/process.ts";
-import { walkTree } from "../core/tree/walk.ts";
+import { compress, fixedBlocks, GZIP_BLOCK_SIZE } from "../../core/compress/compress.ts";
+import { systemRunner } from "../../core/process.ts";
+import { walkTree } from "../../core/tree/walk.ts";
 import { BATCH_SIZE, batchBuffer, isWholeBatch, recycleBatch } from "./archive_stream.ts";
 import { cpioStream } from "./cpio_newc.ts";
 import { baseMeta, bytesContent, type Entry } from "./entry.ts";

@@ -1,7 +1,7 @@
 // pax extended headers (POSIX.1-2001): writing one record, and reading records into the values
 // a member's header is overridden with (path, sizes, ids, times, xattrs, GNU sparse keys).
 
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError } from "../../core/errors.ts";
 import { decodeUtf8 } from "./archive_stream.ts";
 
 const encoder = new TextEncoder();
