@@ -10,7 +10,7 @@ import {
   splitPositionals,
 } from "../core/definitions/definitions.ts";
 import { InvalidInputError, OsimgError, UsageError } from "../core/errors.ts";
-import { parseStanzas } from "../formats/stanza.ts";
+import { parseStanzas } from "../formats/xcat/stanza.ts";
 
 /** The objects a mkdef/chdef command line names, with their attribute changes. */
 export async function changesFromArguments(

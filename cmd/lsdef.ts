@@ -2,7 +2,7 @@
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { listDefinitions } from "../core/definitions/definition_listing.ts";
-import { formatLsdefListing } from "../formats/lsdef_text.ts";
+import { formatLsdefListing } from "../formats/xcat/lsdef_text.ts";
 
 export const lsdef: Command = {
   name: "lsdef",

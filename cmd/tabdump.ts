@@ -3,7 +3,7 @@
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { OsimgError } from "../core/errors.ts";
 import { dumpTable, parseRowFilter, requireTable, tableNames } from "../core/store/tables.ts";
-import { serializeTableDump } from "../formats/tabdump_csv.ts";
+import { serializeTableDump } from "../formats/xcat/tabdump_csv.ts";
 import { resolve } from "node:path";
 
 export const tabdump: Command = {

@@ -4,7 +4,7 @@ import { basename, resolve } from "node:path";
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
 import { InvalidInputError, NotFoundError } from "../core/errors.ts";
 import { requireTable, restoreTable } from "../core/store/tables.ts";
-import { CsvSyntaxError, parseTableDump } from "../formats/tabdump_csv.ts";
+import { CsvSyntaxError, parseTableDump } from "../formats/xcat/tabdump_csv.ts";
 
 export const tabrestore: Command = {
   name: "tabrestore",

@@ -22,12 +22,12 @@ import type { ProcessRunner } from "../process.ts";
 import { archiveName, PACK_COMPRESSIONS, PACK_METHODS } from "../pack/pack.ts";
 import { comparePaths, compareUtf8, walkTree } from "../tree/walk.ts";
 import { fileChunks } from "../tree/files.ts";
-import { commaList } from "../../formats/comma_list.ts";
+import { commaList } from "../../formats/xcat/comma_list.ts";
 import { tarStream } from "../../formats/archive/tar.ts";
 import { cpioStream } from "../../formats/archive/cpio_newc.ts";
 import type { Entry, EntryMeta, FileContent } from "../../formats/archive/entry.ts";
-import { type Manifest, type ManifestRow, serializeManifest } from "../../formats/manifest_xml.ts";
-import { serializeSha256Sums } from "../../formats/sha256sums.ts";
+import { type Manifest, type ManifestRow, serializeManifest } from "../../formats/xcat/manifest_xml.ts";
+import { serializeSha256Sums } from "../../formats/xcat/sha256sums.ts";
 import type { Progress } from "../progress.ts";
 import type { Reporter } from "../reporter.ts";
 

@@ -3,7 +3,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { snapshotTree, testRoot } from "../testing.ts";
 import { hostPath } from "../paths.ts";
-import { parseManifest } from "../../formats/manifest_xml.ts";
+import { parseManifest } from "../../formats/xcat/manifest_xml.ts";
 import { MANIFEST_COLUMNS } from "../store/schema.ts";
 import { planExport, writeBundle } from "./bundle_export.ts";
 import { silentReporter } from "../reporter.ts";

@@ -4,8 +4,8 @@ import { architectureOf } from "../../providers/architectures.ts";
 import { distroOf } from "../../providers/distros.ts";
 import { findProvmethod, matchProvmethod, provmethodsMatching } from "../../providers/provmethods.ts";
 import { posix } from "node:path";
-import { commaList } from "../../formats/comma_list.ts";
-import type { ParsedManifest } from "../../formats/manifest_xml.ts";
+import { commaList } from "../../formats/xcat/comma_list.ts";
+import type { ParsedManifest } from "../../formats/xcat/manifest_xml.ts";
 import { objectNameProblem, pathComponentProblem } from "../definitions/object_names.ts";
 
 /** xCAT's share directory: stock templates, pkglists and exlists live there. */

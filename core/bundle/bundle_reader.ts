@@ -2,7 +2,7 @@
 
 import { posix } from "node:path";
 import type { Entry, EntryKind } from "../../formats/archive/entry.ts";
-import { parseSha256Sums } from "../../formats/sha256sums.ts";
+import { parseSha256Sums } from "../../formats/xcat/sha256sums.ts";
 import { readTar } from "../../formats/archive/tar.ts";
 import { memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
 import { decompress } from "../compress/compress.ts";

@@ -2,7 +2,7 @@
 
 import { existsSync } from "node:fs";
 import { posix, resolve } from "node:path";
-import { parseManifest } from "../../formats/manifest_xml.ts";
+import { parseManifest } from "../../formats/xcat/manifest_xml.ts";
 import { fileRefs, manifestProblems, XCAT_SHARE_DIR } from "./bundle_import_rules.ts";
 import { scanBundle } from "./bundle_reader.ts";
 import { fileChunks } from "../tree/files.ts";

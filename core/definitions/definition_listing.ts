@@ -11,7 +11,7 @@ import { UsageError } from "../errors.ts";
 import { noderangeEnvironment } from "../nodes/noderange_environment.ts";
 import { OBJECT_TYPES } from "./object_types.ts";
 import { matchesFilter, parseRowFilter } from "../store/tables.ts";
-import type { LsdefListing } from "../../formats/lsdef_text.ts";
+import type { LsdefListing } from "../../formats/xcat/lsdef_text.ts";
 
 /** An lsdef command line, its flags parsed. */
 export interface DefinitionQuery {

@@ -24,7 +24,7 @@ import { attributeValueProblem, checkObjectName } from "./object_names.ts";
 import { SITE_DEFAULTS } from "../store/schema.ts";
 import type { Reporter } from "../reporter.ts";
 import type { Row, Store, StoreReader, StoreWriter } from "../store/store.ts";
-import { commaList } from "../../formats/comma_list.ts";
+import { commaList } from "../../formats/xcat/comma_list.ts";
 
 /** One object as the definition verbs show it. */
 export interface DefinitionObject {

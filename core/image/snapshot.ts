@@ -18,7 +18,7 @@ import { fileRefs } from "../bundle/bundle_import_rules.ts";
 import { decompress } from "../compress/compress.ts";
 import type { ProcessRunner } from "../process.ts";
 import { readTar } from "../../formats/archive/tar.ts";
-import { type ParsedManifest, parseManifest } from "../../formats/manifest_xml.ts";
+import { type ParsedManifest, parseManifest } from "../../formats/xcat/manifest_xml.ts";
 import { withoutLines } from "../reporter.ts";
 import { MANIFEST_COLUMNS } from "../store/schema.ts";
 

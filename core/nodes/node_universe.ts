@@ -8,7 +8,7 @@ import type { Row, StoreReader } from "../store/store.ts";
 import { findTable, TABLES } from "../store/schema.ts";
 import { InvalidInputError } from "../errors.ts";
 import { evaluateRegexValue, isRegexValue } from "../definitions/regex_value.ts";
-import { commaList } from "../../formats/comma_list.ts";
+import { commaList } from "../../formats/xcat/comma_list.ts";
 
 /** A table column a node attribute is stored in. */
 export interface ColumnRef {

@@ -7,17 +7,17 @@ import { hostPathOf } from "../context.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "../image/osimage.ts";
 import { imageLists, packStream, readExlistRules } from "./pack.ts";
-import { commaList } from "../../formats/comma_list.ts";
+import { commaList } from "../../formats/xcat/comma_list.ts";
 import { exists, syncDirectory } from "../tree/files.ts";
 import { leadsOutsideImage, syncFilesIntoImage } from "../tree/sync_files.ts";
 import type { ProcessRunner } from "../process.ts";
-import { compileExlist } from "../../formats/exlist.ts";
+import { compileExlist } from "../../formats/xcat/exlist.ts";
 import {
   isLinkEntry,
   type LiteEntry,
   parseLitefileSave,
   serializeLitefileSave,
-} from "../../formats/litefile_save.ts";
+} from "../../formats/xcat/litefile_save.ts";
 
 export type { LiteEntry };
 

@@ -29,16 +29,16 @@ import { hasProgram, type ProcessRunner } from "../process.ts";
 import type { Progress } from "../progress.ts";
 import type { Entry, FileContent } from "../../formats/archive/entry.ts";
 import { CpioLimitError, cpioStream } from "../../formats/archive/cpio_newc.ts";
-import { commaList } from "../../formats/comma_list.ts";
+import { commaList } from "../../formats/xcat/comma_list.ts";
 import { tarStream } from "../../formats/archive/tar.ts";
-import { isLinkEntry, parseLitefileSave } from "../../formats/litefile_save.ts";
+import { isLinkEntry, parseLitefileSave } from "../../formats/xcat/litefile_save.ts";
 import {
   ALWAYS_EXCLUDED,
   compileExlist,
   type ExlistMatcher,
   type ExlistRules,
   parseExlist,
-} from "../../formats/exlist.ts";
+} from "../../formats/xcat/exlist.ts";
 
 export type PackMethod = "cpio" | "tar" | "squashfs";
 /** The compressors packimage accepts (`pigz` is xCAT's name for parallel gzip: ours is too). */

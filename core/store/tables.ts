@@ -5,7 +5,7 @@ import { findTable, TABLES, type TableSpec } from "./schema.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { rowNameProblem } from "../definitions/object_names.ts";
 import type { Row } from "./store.ts";
-import type { TableDump } from "../../formats/tabdump_csv.ts";
+import type { TableDump } from "../../formats/xcat/tabdump_csv.ts";
 import { NODE_KEYED_TABLES } from "../nodes/node_universe.ts";
 import { showValue, storedValueProblem } from "./stored_value.ts";
 

@@ -4,13 +4,13 @@ import { basename, dirname } from "node:path";
 import { lchown } from "node:fs/promises";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { hostPath } from "../paths.ts";
-import { globSource } from "../../formats/exlist.ts";
+import { globSource } from "../../formats/xcat/exlist.ts";
 import {
   mergeColonFile,
   parseSynclist,
   type SynclistLine,
   SynclistSyntaxError,
-} from "../../formats/synclist.ts";
+} from "../../formats/xcat/synclist.ts";
 
 /** One planned change to the image: copy a file or tree, or merge a password-style file. */
 type SyncAction =

@@ -6,7 +6,7 @@
 // where xCAT silently skips a malformed line, this parser stops with the line number: a stanza
 // file that is not understood whole must change nothing.
 
-import { InvalidInputError } from "../core/errors.ts";
+import { InvalidInputError } from "../../core/errors.ts";
 
 /** One object of a stanza file. */
 export interface StanzaObject {

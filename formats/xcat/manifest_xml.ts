@@ -1,7 +1,7 @@
 // manifest.xml of an image bundle: XML::Simple-compatible parsing (XMLin) and byte-exact writing (XMLout).
 
 import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { IntegrityError, InvalidInputError } from "../core/errors.ts";
+import { IntegrityError, InvalidInputError } from "../../core/errors.ts";
 
 /**
  * A value as XML::Simple's XMLin returns it with default options: an element's text, a hash of

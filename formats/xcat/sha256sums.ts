@@ -1,6 +1,6 @@
 // SHA256SUMS files in GNU sha256sum's format, including its escaping of awkward file names.
 
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError } from "../../core/errors.ts";
 
 /** One line of a SHA256SUMS file: a lowercase hex SHA-256 and the file's relative path. */
 export interface ChecksumLine {

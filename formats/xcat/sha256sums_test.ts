@@ -2,7 +2,7 @@
 
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError } from "../../core/errors.ts";
 import { parseSha256Sums, serializeSha256Sums } from "./sha256sums.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

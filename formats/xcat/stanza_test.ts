@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { parseStanzas, serializeStanzas, type StanzaObject, StanzaSyntaxError } from "./stanza.ts";
-import { InvalidInputError } from "../core/errors.ts";
+import { InvalidInputError } from "../../core/errors.ts";
 
 const REFERENCE_EXAMPLE = `# <xCAT data object stanza file>
 

@@ -1,12 +1,12 @@
 // Tests for manifest.xml: golden bytes from XML::Simple, XMLin semantics, the 2.7 adapter, entity refusal.
 
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
-import { IntegrityError, InvalidInputError } from "../core/errors.ts";
+import { IntegrityError, InvalidInputError } from "../../core/errors.ts";
 import { type Manifest, parseManifest, serializeManifest, xmlIn, xmlOut } from "./manifest_xml.ts";
-import { MANIFEST_COLUMNS } from "../core/store/schema.ts";
+import { MANIFEST_COLUMNS } from "../../core/store/schema.ts";
 
 const fixture = (name: string) =>
-  Deno.readTextFileSync(new URL(`../testdata/bundles/${name}`, import.meta.url));
+  Deno.readTextFileSync(new URL(`../../testdata/bundles/${name}`, import.meta.url));
 
 const NETBOOT: Manifest = {
   osimage: {
@@ -418,7 +418,7 @@ Deno.test("an empty column element reads as absent; the five key fields are trim
 });
 
 Deno.test("xmlIn reads every fixture exactly as Perl's XML::Simple XMLin does (.xmlin.json)", () => {
-  const dir = new URL("../testdata/bundles/", import.meta.url);
+  const dir = new URL("../../testdata/bundles/", import.meta.url);
   const names = [...Deno.readDirSync(dir)].map((entry) => entry.name)
     .filter((name) => name.endsWith(".manifest.xml"));
   ok(names.length >= 8);
