@@ -1,12 +1,12 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { architectureOf } from "./architectures.ts";
-import { distroOf } from "./distros.ts";
+import { architectureOf } from "./distros/architectures.ts";
+import { distroOf } from "./distros/distros.ts";
 import {
   findProvmethod,
   matchProvmethod,
   PROVMETHODS,
   provmethodsMatching,
-} from "./provmethods.ts";
+} from "./provmethods/provmethods.ts";
 
 Deno.test("osvers maps to xCAT's platform directory, first match wins", () => {
   const platform = (osvers: string) => distroOf(osvers)?.platform;

@@ -1,8 +1,8 @@
 // imgexport: plans an osimage's xCAT-compatible bundle (rows, files, manifest, SHA256SUMS) and writes it reproducibly.
 
-import { architectureOf } from "../../providers/architectures.ts";
-import { distroOf } from "../../providers/distros.ts";
-import { matchProvmethod, type Provmethod } from "../../providers/provmethods.ts";
+import { architectureOf } from "../../providers/distros/architectures.ts";
+import { distroOf } from "../../providers/distros/distros.ts";
+import { matchProvmethod, type Provmethod } from "../../providers/provmethods/provmethods.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, posix } from "node:path";
 import type { Context } from "../context.ts";

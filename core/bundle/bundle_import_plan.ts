@@ -1,7 +1,7 @@
 // imgimport's planning: every file move and row change an import makes, worked out and checked (allowed paths, links, collisions) before anything changes.
 
-import { architectureOf } from "../../providers/architectures.ts";
-import { findProvmethod, matchProvmethod } from "../../providers/provmethods.ts";
+import { architectureOf } from "../../providers/distros/architectures.ts";
+import { findProvmethod, matchProvmethod } from "../../providers/provmethods/provmethods.ts";
 import { posix } from "node:path";
 import { KIT_KEY_COLUMN, type ParsedManifest, parseManifest } from "../../formats/xcat/manifest_xml.ts";
 import { readCpio } from "../../formats/archive/cpio_newc.ts";

@@ -1,8 +1,8 @@
 // imgimport's manifest rules: xCAT's verify_manifest checks, the file references in placement order, -f's profile rewrite and litefile.csv as xCAT reads it.
 
-import { architectureOf } from "../../providers/architectures.ts";
-import { distroOf } from "../../providers/distros.ts";
-import { findProvmethod, matchProvmethod, provmethodsMatching } from "../../providers/provmethods.ts";
+import { architectureOf } from "../../providers/distros/architectures.ts";
+import { distroOf } from "../../providers/distros/distros.ts";
+import { findProvmethod, matchProvmethod, provmethodsMatching } from "../../providers/provmethods/provmethods.ts";
 import { posix } from "node:path";
 import { commaList } from "../../formats/xcat/comma_list.ts";
 import type { ParsedManifest } from "../../formats/xcat/manifest_xml.ts";

@@ -7,7 +7,7 @@ import { ConflictError, IntegrityError, NotFoundError } from "../errors.ts";
 import { checkObjectName } from "../definitions/object_names.ts";
 import { loadOsImage, readInstallDir, readTftpDir, rootImgDir } from "./osimage.ts";
 import { belowProblem, isWithin } from "../paths.ts";
-import { findProvmethod } from "../../providers/provmethods.ts";
+import { findProvmethod } from "../../providers/provmethods/provmethods.ts";
 import { recoverInterruptedImports } from "../bundle/bundle_import.ts";
 
 /** What rmimage removed. */

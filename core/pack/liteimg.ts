@@ -1,6 +1,6 @@
 // liteimg: prepare a statelite image's root tree from the litefile table (and pack it for ramdisk).
 
-import { findProvmethod } from "../../providers/provmethods.ts";
+import { findProvmethod } from "../../providers/provmethods/provmethods.ts";
 import { dirname, relative } from "node:path";
 import type { Context } from "../context.ts";
 import { hostPathOf } from "../context.ts";

@@ -1,6 +1,6 @@
 // packimage: select a netboot root image's files by its exlist and pack them (cpio, tar, squashfs).
 
-import { findProvmethod } from "../../providers/provmethods.ts";
+import { findProvmethod } from "../../providers/provmethods/provmethods.ts";
 import { dirname } from "node:path";
 import type { Context } from "../context.ts";
 import { hostPathOf } from "../context.ts";
