@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { testRoot } from "./core/testing.ts";
+import { testRoot } from "./testdata/support/testing.ts";
 import { VERBS } from "./cmd/mod.ts";
 import { runCli } from "./main.ts";
 

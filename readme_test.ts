@@ -2,7 +2,7 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { testRoot } from "./core/testing.ts";
+import { testRoot } from "./testdata/support/testing.ts";
 
 const PROJECT = fromFileUrl(new URL(".", import.meta.url));
 /** The scratch root the tour names; the test moves it into its own temporary directory. */

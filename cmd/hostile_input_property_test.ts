@@ -8,10 +8,10 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { baseMeta, bytesContent, type Entry } from "../formats/archive/entry.ts";
 import { tarStream } from "../formats/archive/tar.ts";
-import { netbootFiles } from "../core/bundle_testing.ts";
+import { netbootFiles } from "../testdata/support/bundle_testing.ts";
 import { TABLES } from "../core/store/schema.ts";
 import { openSqliteStore } from "../core/store/sqlite_store.ts";
-import { type RunOutput, snapshotTree, type TestRoot, testRoot } from "../core/testing.ts";
+import { type RunOutput, snapshotTree, type TestRoot, testRoot } from "../testdata/support/testing.ts";
 import { forAllCases, type PropertyRun, type Rng } from "../testdata/support/property.ts";
 
 /** The file tree (database files aside) and every row of every table, a line each. */

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { assertGolden, type TestRoot, testRoot } from "../core/testing.ts";
+import { assertGolden, type TestRoot, testRoot } from "../testdata/support/testing.ts";
 
 /** Loads the reference's §3.2 cluster (plus attributes) with tabrestore, as an admin would. */
 async function cluster(t: TestRoot): Promise<void> {

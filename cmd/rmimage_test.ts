@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { snapshotTree, type TestRoot, testRoot } from "../core/testing.ts";
+import { snapshotTree, type TestRoot, testRoot } from "../testdata/support/testing.ts";
 import { hostPath } from "../core/paths.ts";
 import { openSqliteStore } from "../core/store/sqlite_store.ts";
 import type { Row } from "../core/store/store.ts";

@@ -3,8 +3,8 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { sourceDateEpoch } from "./source_date_epoch.ts";
 import { UsageError } from "../core/errors.ts";
-import { testRoot } from "../core/testing.ts";
-import { rootState } from "../core/bundle_testing.ts";
+import { testRoot } from "../testdata/support/testing.ts";
+import { rootState } from "../testdata/support/bundle_testing.ts";
 
 Deno.test("sourceDateEpoch: whole seconds, unset or empty is undefined, anything else refused", () => {
   assertEquals(sourceDateEpoch({}), undefined);

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { testRoot } from "../core/testing.ts";
+import { testRoot } from "../testdata/support/testing.ts";
 
 Deno.test("tabdump lists the tables, sorted", async () => {
   await using t = await testRoot();

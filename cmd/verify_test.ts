@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { makeBundle, netbootFiles, sha256 } from "../core/bundle_testing.ts";
-import { assertGolden, testRoot } from "../core/testing.ts";
+import { makeBundle, netbootFiles, sha256 } from "../testdata/support/bundle_testing.ts";
+import { assertGolden, testRoot } from "../testdata/support/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 

@@ -1,19 +1,19 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { DEFAULT_DB } from "../main.ts";
 import { exportImage } from "./bundle/bundle_export.ts";
-import { buildFixture, NETBOOT, NETBOOT_DIR } from "./bundle_export_fixture.ts";
+import { buildFixture, NETBOOT, NETBOOT_DIR } from "../testdata/support/bundle_export_fixture.ts";
 import { importBundle } from "./bundle/bundle_import.ts";
-import { makeBundle, netbootFiles, rootState } from "./bundle_testing.ts";
+import { makeBundle, netbootFiles, rootState } from "../testdata/support/bundle_testing.ts";
 import type { Context } from "./context.ts";
 import { packImage } from "./pack/pack.ts";
-import { defineImage, makeFixtureTree } from "./pack_testing.ts";
+import { defineImage, makeFixtureTree } from "../testdata/support/pack_testing.ts";
 import { hostPath } from "./paths.ts";
 import { systemRunner } from "./process.ts";
 import { silentProgress } from "./progress.ts";
 import { textReporter, withoutLines } from "./reporter.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import type { Store } from "./store/store.ts";
-import { testRoot } from "./testing.ts";
+import { testRoot } from "../testdata/support/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 

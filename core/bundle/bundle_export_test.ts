@@ -1,7 +1,7 @@
 // Tests for imgexport: layout and manifest per provmethod, GNU tar/sha256sum read-back, reproducibility, errors.
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { snapshotTree, testRoot } from "../testing.ts";
+import { snapshotTree, testRoot } from "../../testdata/support/testing.ts";
 import { hostPath } from "../paths.ts";
 import { parseManifest } from "../../formats/xcat/manifest_xml.ts";
 import { MANIFEST_COLUMNS } from "../store/schema.ts";
@@ -21,7 +21,7 @@ import {
   setTimes,
   STATELITE,
   STATELITE_DIR,
-} from "../bundle_export_fixture.ts";
+} from "../../testdata/support/bundle_export_fixture.ts";
 
 async function fixtureRoot() {
   const t = await testRoot();

@@ -5,8 +5,8 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../main.ts";
-import { makeBundle, netbootFiles } from "../bundle_testing.ts";
-import { snapshotTree } from "../testing.ts";
+import { makeBundle, netbootFiles } from "../../testdata/support/bundle_testing.ts";
+import { snapshotTree } from "../../testdata/support/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));

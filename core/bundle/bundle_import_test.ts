@@ -8,7 +8,7 @@ import {
   netbootFiles,
   PACKED_ROOT_BYTES,
   rootState,
-} from "../bundle_testing.ts";
+} from "../../testdata/support/bundle_testing.ts";
 import { cp } from "node:fs/promises";
 import { importBundle } from "./bundle_import.ts";
 import type { Context } from "../context.ts";
@@ -17,7 +17,7 @@ import { silentProgress } from "../progress.ts";
 import { silentReporter } from "../reporter.ts";
 import { openSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
-import { assertGolden, testRoot } from "../testing.ts";
+import { assertGolden, testRoot } from "../../testdata/support/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 

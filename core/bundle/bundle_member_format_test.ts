@@ -3,11 +3,11 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { FORMAT_RULES, memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
-import { makeBundle, netbootFiles, rootState } from "../bundle_testing.ts";
+import { makeBundle, netbootFiles, rootState } from "../../testdata/support/bundle_testing.ts";
 import { archiveName, type PackCompression, type PackMethod } from "../pack/pack.ts";
-import { pipeline } from "../pack_testing.ts";
+import { pipeline } from "../../testdata/support/pack_testing.ts";
 import { systemRunner } from "../process.ts";
-import { type TestRoot, testRoot } from "../testing.ts";
+import { type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 const workDir = await Deno.makeTempDir({ prefix: "osimg-member-format-" });

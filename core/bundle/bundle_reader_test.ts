@@ -3,7 +3,7 @@ import { gzipSync } from "node:zlib";
 import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
 import { tarStream } from "../../formats/archive/tar.ts";
 import { type BundleScan, scanBundle } from "./bundle_reader.ts";
-import { makeBundle, netbootFiles, sha256 } from "../bundle_testing.ts";
+import { makeBundle, netbootFiles, sha256 } from "../../testdata/support/bundle_testing.ts";
 import { IntegrityError } from "../errors.ts";
 import { systemRunner } from "../process.ts";
 

@@ -10,8 +10,8 @@ import {
   PACKED_ROOT_BYTES,
   rootState,
   sha256,
-} from "../bundle_testing.ts";
-import { type TestRoot, testRoot } from "../testing.ts";
+} from "../../testdata/support/bundle_testing.ts";
+import { type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 const GIB = 1024 * 1024 * 1024;

@@ -3,16 +3,16 @@
 
 import { deepStrictEqual as assertEquals, equal, ok, rejects } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { rootState } from "../bundle_testing.ts";
-import { buildFixture, NETBOOT, NETBOOT_DIR, STATELITE } from "../bundle_export_fixture.ts";
+import { rootState } from "../../testdata/support/bundle_testing.ts";
+import { buildFixture, NETBOOT, NETBOOT_DIR, STATELITE } from "../../testdata/support/bundle_export_fixture.ts";
 import { ConflictError, InvalidInputError } from "../errors.ts";
 import { acquireImageLock, LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
-import { listTree, sh } from "../pack_testing.ts";
+import { listTree, sh } from "../../testdata/support/pack_testing.ts";
 import { hostPath } from "../paths.ts";
-import { snapshotTree, testRoot } from "../testing.ts";
+import { snapshotTree, testRoot } from "../../testdata/support/testing.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const HOLDER = fileURLToPath(new URL("../../testdata/hold_image_lock.ts", import.meta.url));
+const HOLDER = fileURLToPath(new URL("../../testdata/support/hold_image_lock.ts", import.meta.url));
 
 /** A real process holding image `name`'s lock as `verb` until `release()` or `kill()`. */
 async function holdLock(locksDir: string, name: string, verb: string) {

@@ -1,7 +1,7 @@
 // Tests for snapshot and rollback: byte-for-byte restore of files and rows, dedup, undo, damaged store.
 
 import { deepStrictEqual as assertEquals, notDeepStrictEqual, ok } from "node:assert/strict";
-import { snapshotTree, testRoot } from "../testing.ts";
+import { snapshotTree, testRoot } from "../../testdata/support/testing.ts";
 import { hostPath } from "../paths.ts";
 import { openSqliteStore } from "../store/sqlite_store.ts";
 import { DEFAULT_DB } from "../../main.ts";
@@ -12,7 +12,7 @@ import {
   NETBOOT_DIR,
   STATELITE,
   STATELITE_DIR,
-} from "../bundle_export_fixture.ts";
+} from "../../testdata/support/bundle_export_fixture.ts";
 
 async function fixtureRoot() {
   const t = await testRoot();

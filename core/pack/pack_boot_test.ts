@@ -2,8 +2,8 @@
 
 import { ok } from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { testRoot } from "../testing.ts";
-import { defineImage, sh } from "../pack_testing.ts";
+import { testRoot } from "../../testdata/support/testing.ts";
+import { defineImage, sh } from "../../testdata/support/pack_testing.ts";
 
 /**
  * Where Debian's kernel package is downloaded and unpacked, once per machine. Outside the

@@ -2,7 +2,7 @@
 // compressors' own testers; exlist and synclist handling; atomic replacement; reproducibility.
 
 import { deepStrictEqual as assertEquals, equal, ok } from "node:assert/strict";
-import { assertGolden, testRoot } from "../testing.ts";
+import { assertGolden, testRoot } from "../../testdata/support/testing.ts";
 import {
   defineImage,
   defineRows,
@@ -11,7 +11,7 @@ import {
   makeFixtureTree,
   pipeline,
   sh,
-} from "../pack_testing.ts";
+} from "../../testdata/support/pack_testing.ts";
 import { systemRunner } from "../process.ts";
 import { recordingRunner } from "../recording_runner.ts";
 

@@ -6,13 +6,13 @@ import { createHash } from "node:crypto";
 import type { Context, Io } from "../context.ts";
 import { IntegrityError } from "../errors.ts";
 import { packImage, type PackMethod } from "./pack.ts";
-import { defineImage, makeFixtureTree } from "../pack_testing.ts";
+import { defineImage, makeFixtureTree } from "../../testdata/support/pack_testing.ts";
 import { systemRunner } from "../process.ts";
 import { silentProgress } from "../progress.ts";
 import { textReporter } from "../reporter.ts";
 import { openSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
-import { testRoot } from "../testing.ts";
+import { testRoot } from "../../testdata/support/testing.ts";
 
 const ROOTIMG = "/install/netboot/test/x86_64/img/rootimg";
 

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { UsageError } from "../errors.ts";
 import { openStore, parseStoreLocation } from "./open_store.ts";
-import { snapshotTree, testRoot } from "../testing.ts";
+import { snapshotTree, testRoot } from "../../testdata/support/testing.ts";
 
 Deno.test("--db is read as a file path, sqlite: or file: URL, or postgresql: URL", () => {
   const cases: [string, ReturnType<typeof parseStoreLocation>][] = [

@@ -3,7 +3,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const MAIN = fromFileUrl(new URL("../../main.ts", import.meta.url));
-const WRITER = fromFileUrl(new URL("../../testdata/concurrent_writer.ts", import.meta.url));
+const WRITER = fromFileUrl(new URL("../../testdata/support/concurrent_writer.ts", import.meta.url));
 
 Deno.test("concurrent processes interleave hundreds of changes and lose none", async () => {
   const root = await Deno.makeTempDir({ prefix: "osimg-concurrency-" });

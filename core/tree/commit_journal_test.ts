@@ -3,7 +3,7 @@ import { cp } from "node:fs/promises";
 import { type CommitPlan, commitStaged, createStaging, recoverStaging } from "./commit_journal.ts";
 import { openSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
-import { snapshotTree } from "../testing.ts";
+import { snapshotTree } from "../../testdata/support/testing.ts";
 
 interface Fixture {
   base: string;

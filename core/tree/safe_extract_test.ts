@@ -8,7 +8,7 @@ import {
   RULES,
   UnsafeMemberError,
 } from "./safe_extract.ts";
-import { assertGolden, snapshotTree } from "../testing.ts";
+import { assertGolden, snapshotTree } from "../../testdata/support/testing.ts";
 import { systemRunner } from "../process.ts";
 import { recordingRunner } from "../recording_runner.ts";
 

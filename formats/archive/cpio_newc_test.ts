@@ -11,7 +11,7 @@ import {
   makeFeatureTree,
   NAME_255,
   run,
-} from "../../testdata/archives/tree_fixture.ts";
+} from "../../testdata/support/tree_fixture.ts";
 
 const encoder = new TextEncoder();
 const text = (value: string) => bytesContent(encoder.encode(value));

@@ -3,8 +3,8 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import type { Entry } from "./entry.ts";
 import { readTar } from "./tar_reader.ts";
-import { chunked } from "../../testdata/archives/tree_fixture.ts";
-import { forge, forgeHeader, paxData } from "../../testdata/archives/tar_fixture.ts";
+import { chunked } from "../../testdata/support/tree_fixture.ts";
+import { forge, forgeHeader, paxData } from "../../testdata/support/tar_fixture.ts";
 
 Deno.test("tar reader: pax global headers apply to later members; empty values delete", async () => {
   const global = paxData([["uname", "globaluser"], ["SCHILY.xattr.user.g", "G"]]);

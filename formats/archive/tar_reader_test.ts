@@ -12,7 +12,7 @@ import {
   entriesFromTree,
   makeFeatureTree,
   run,
-} from "../../testdata/archives/tree_fixture.ts";
+} from "../../testdata/support/tree_fixture.ts";
 import {
   expectedAfterTar,
   forge,
@@ -20,7 +20,7 @@ import {
   paxData,
   sampleEntries,
   withChecksum,
-} from "../../testdata/archives/tar_fixture.ts";
+} from "../../testdata/support/tar_fixture.ts";
 
 const encoder = new TextEncoder();
 

@@ -2,7 +2,7 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { readTar } from "./tar_reader.ts";
-import { chunked, describeEntries, run } from "../../testdata/archives/tree_fixture.ts";
+import { chunked, describeEntries, run } from "../../testdata/support/tree_fixture.ts";
 
 const encoder = new TextEncoder();
 

@@ -11,8 +11,8 @@ import {
   entriesFromTree,
   makeFeatureTree,
   run,
-} from "../../testdata/archives/tree_fixture.ts";
-import { expectedAfterTar, sampleEntries } from "../../testdata/archives/tar_fixture.ts";
+} from "../../testdata/support/tree_fixture.ts";
+import { expectedAfterTar, sampleEntries } from "../../testdata/support/tar_fixture.ts";
 
 Deno.test("tar round trip keeps every entry kind, mode, owner, name, link and binary xattr", async () => {
   const bytes = await collect(tarStream(sampleEntries()));

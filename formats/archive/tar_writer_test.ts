@@ -11,8 +11,8 @@ import {
   describeEntries,
   fileContent,
   run,
-} from "../../testdata/archives/tree_fixture.ts";
-import { CAPABILITY, sampleEntries } from "../../testdata/archives/tar_fixture.ts";
+} from "../../testdata/support/tree_fixture.ts";
+import { CAPABILITY, sampleEntries } from "../../testdata/support/tar_fixture.ts";
 
 const encoder = new TextEncoder();
 const text = (value: string) => bytesContent(encoder.encode(value));

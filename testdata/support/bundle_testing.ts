@@ -2,9 +2,9 @@
 
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { cpioStream } from "../formats/archive/cpio_newc.ts";
-import { baseMeta, bytesContent, type Entry } from "../formats/archive/entry.ts";
-import { utf8 } from "../formats/archive/archive_stream.ts";
+import { cpioStream } from "../../formats/archive/cpio_newc.ts";
+import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
+import { utf8 } from "../../formats/archive/archive_stream.ts";
 import type { TestRoot } from "./testing.ts";
 import { snapshotTree } from "./testing.ts";
 

@@ -1,5 +1,5 @@
 // Test helper process: many chdef -p (read-modify-write) and mkdef calls against one root.
-import { runCli } from "../main.ts";
+import { runCli } from "../../main.ts";
 
 const [root, id, countText] = Deno.args;
 const count = Number(countText);

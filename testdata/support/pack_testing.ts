@@ -1,10 +1,10 @@
 // Test support for packimage/liteimg: a root tree with every file type, image rows, tree listings.
 
 import { createHash } from "node:crypto";
-import { DEFAULT_DB } from "../main.ts";
-import { hostPath } from "./paths.ts";
-import { openSqliteStore } from "./store/sqlite_store.ts";
-import type { Row } from "./store/store.ts";
+import { DEFAULT_DB } from "../../main.ts";
+import { hostPath } from "../../core/paths.ts";
+import { openSqliteStore } from "../../core/store/sqlite_store.ts";
+import type { Row } from "../../core/store/store.ts";
 
 /** Runs a program; throws with its stderr when it fails. Returns stdout as text. */
 export async function sh(argv: string[], options: { cwd?: string } = {}): Promise<string> {

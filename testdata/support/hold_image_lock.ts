@@ -1,6 +1,6 @@
 // Test helper process: takes an image's lock as a verb would, says so, and holds it until its
 // stdin closes (or it is killed).
-import { acquireImageLock } from "../core/image/image_lock.ts";
+import { acquireImageLock } from "../../core/image/image_lock.ts";
 
 const [locksDir, name, verb] = Deno.args;
 const lock = await acquireImageLock(locksDir!, name!, verb!);

@@ -1,11 +1,11 @@
 // Test fixture for bundles: netboot, statelite and install images (rows, files, kit, node) in a test root.
 
 import { INITRD_BYTES, PACKED_ROOT_BYTES } from "./bundle_testing.ts";
-import { hostPath } from "./paths.ts";
-import { systemRunner } from "./process.ts";
-import { openSqliteStore } from "./store/sqlite_store.ts";
-import { DEFAULT_DB } from "../main.ts";
-import type { Row } from "./store/store.ts";
+import { hostPath } from "../../core/paths.ts";
+import { systemRunner } from "../../core/process.ts";
+import { openSqliteStore } from "../../core/store/sqlite_store.ts";
+import { DEFAULT_DB } from "../../main.ts";
+import type { Row } from "../../core/store/store.ts";
 
 export const NETBOOT = "rhels8.8.0-x86_64-netboot-compute";
 export const STATELITE = "rhels8.8.0-x86_64-statelite-compute";

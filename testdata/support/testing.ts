@@ -2,8 +2,8 @@
 
 import { strictEqual } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { runCli } from "../main.ts";
-import type { ProcessRunner } from "./process.ts";
+import { runCli } from "../../main.ts";
+import type { ProcessRunner } from "../../core/process.ts";
 
 /** What one in-process run printed and returned. */
 export interface RunOutput {
@@ -118,7 +118,7 @@ export async function snapshotTree(dir: string): Promise<string[]> {
  * environment it rewrites the file instead (`deno task golden`), for review like code.
  */
 export async function assertGolden(name: string, actual: string): Promise<void> {
-  const path = new URL(`../testdata/golden/${name}`, import.meta.url);
+  const path = new URL(`../golden/${name}`, import.meta.url);
   if (Deno.env.get("UPDATE_GOLDEN") === "1") {
     await Deno.mkdir(new URL(".", path), { recursive: true });
     await Deno.writeTextFile(path, actual);
