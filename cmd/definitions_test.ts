@@ -1,6 +1,11 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { assertGolden, snapshotTree, type TestRoot, testRoot } from "../testdata/support/testing.ts";
+import {
+  assertGolden,
+  snapshotTree,
+  type TestRoot,
+  testRoot,
+} from "../testdata/support/testing.ts";
 
 const IMAGE = "rhels9.2-x86_64-netboot-compute";
 const SHARE = "/opt/xcat/share/xcat/netboot/rh";

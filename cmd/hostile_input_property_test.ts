@@ -11,7 +11,12 @@ import { tarStream } from "../formats/archive/tar.ts";
 import { netbootFiles } from "../testdata/support/bundle_testing.ts";
 import { TABLES } from "../core/store/schema.ts";
 import { openSqliteStore } from "../core/store/sqlite_store.ts";
-import { type RunOutput, snapshotTree, type TestRoot, testRoot } from "../testdata/support/testing.ts";
+import {
+  type RunOutput,
+  snapshotTree,
+  type TestRoot,
+  testRoot,
+} from "../testdata/support/testing.ts";
 import { forAllCases, type PropertyRun, type Rng } from "../testdata/support/property.ts";
 
 /** The file tree (database files aside) and every row of every table, a line each. */

@@ -26,7 +26,11 @@ import { commaList } from "../../formats/xcat/comma_list.ts";
 import { tarStream } from "../../formats/archive/tar.ts";
 import { cpioStream } from "../../formats/archive/cpio_newc.ts";
 import type { Entry, EntryMeta, FileContent } from "../../formats/archive/entry.ts";
-import { type Manifest, type ManifestRow, serializeManifest } from "../../formats/xcat/manifest_xml.ts";
+import {
+  type Manifest,
+  type ManifestRow,
+  serializeManifest,
+} from "../../formats/xcat/manifest_xml.ts";
 import { serializeSha256Sums } from "../../formats/xcat/sha256sums.ts";
 import type { Progress } from "../progress.ts";
 import type { Reporter } from "../reporter.ts";

@@ -5,7 +5,13 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
 import { tarStream } from "../../formats/archive/tar.ts";
-import { type BundleSpec, makeBundle, netbootFiles, rootState, sha256 } from "../../testdata/support/bundle_testing.ts";
+import {
+  type BundleSpec,
+  makeBundle,
+  netbootFiles,
+  rootState,
+  sha256,
+} from "../../testdata/support/bundle_testing.ts";
 import { type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";

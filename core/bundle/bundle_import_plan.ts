@@ -3,7 +3,11 @@
 import { architectureOf } from "../../providers/distros/architectures.ts";
 import { findProvmethod, matchProvmethod } from "../../providers/provmethods/provmethods.ts";
 import { posix } from "node:path";
-import { KIT_KEY_COLUMN, type ParsedManifest, parseManifest } from "../../formats/xcat/manifest_xml.ts";
+import {
+  KIT_KEY_COLUMN,
+  type ParsedManifest,
+  parseManifest,
+} from "../../formats/xcat/manifest_xml.ts";
 import { readCpio } from "../../formats/archive/cpio_newc.ts";
 import type { BundleImage } from "./bundle_reader.ts";
 import { exists as pathExists, fileChunks } from "../tree/files.ts";

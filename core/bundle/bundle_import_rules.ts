@@ -2,7 +2,11 @@
 
 import { architectureOf } from "../../providers/distros/architectures.ts";
 import { distroOf } from "../../providers/distros/distros.ts";
-import { findProvmethod, matchProvmethod, provmethodsMatching } from "../../providers/provmethods/provmethods.ts";
+import {
+  findProvmethod,
+  matchProvmethod,
+  provmethodsMatching,
+} from "../../providers/provmethods/provmethods.ts";
 import { posix } from "node:path";
 import { commaList } from "../../formats/xcat/comma_list.ts";
 import type { ParsedManifest } from "../../formats/xcat/manifest_xml.ts";

@@ -2,7 +2,11 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { archiveName, type PackCompression, type PackMethod } from "../pack/pack.ts";
-import { buildFixture, NETBOOT, NETBOOT_DIR } from "../../testdata/support/bundle_export_fixture.ts";
+import {
+  buildFixture,
+  NETBOOT,
+  NETBOOT_DIR,
+} from "../../testdata/support/bundle_export_fixture.ts";
 import { hostPath } from "../paths.ts";
 import { testRoot } from "../../testdata/support/testing.ts";
 

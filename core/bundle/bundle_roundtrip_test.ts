@@ -2,7 +2,12 @@
 // the definitions and files must come out identical.
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { INITRD_BYTES, makeBundle, NETBOOT_TARGETS, netbootFiles } from "../../testdata/support/bundle_testing.ts";
+import {
+  INITRD_BYTES,
+  makeBundle,
+  NETBOOT_TARGETS,
+  netbootFiles,
+} from "../../testdata/support/bundle_testing.ts";
 import { snapshotTree, testRoot } from "../../testdata/support/testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";

@@ -10,7 +10,12 @@ import {
 } from "./compress_worker.ts";
 import { checkThreads } from "./compressors.ts";
 import { crc32Combine } from "./crc32_combine.ts";
-import { BATCH_SIZE, batchBuffer, isWholeBatch, recycleBatch } from "../../formats/archive/archive_stream.ts";
+import {
+  BATCH_SIZE,
+  batchBuffer,
+  isWholeBatch,
+  recycleBatch,
+} from "../../formats/archive/archive_stream.ts";
 
 /**
  * gzip input is cut into blocks of this many bytes, each deflated by a Worker. A constant, never

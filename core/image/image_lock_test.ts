@@ -4,7 +4,12 @@
 import { deepStrictEqual as assertEquals, equal, ok, rejects } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { rootState } from "../../testdata/support/bundle_testing.ts";
-import { buildFixture, NETBOOT, NETBOOT_DIR, STATELITE } from "../../testdata/support/bundle_export_fixture.ts";
+import {
+  buildFixture,
+  NETBOOT,
+  NETBOOT_DIR,
+  STATELITE,
+} from "../../testdata/support/bundle_export_fixture.ts";
 import { ConflictError, InvalidInputError } from "../errors.ts";
 import { acquireImageLock, LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
 import { listTree, sh } from "../../testdata/support/pack_testing.ts";

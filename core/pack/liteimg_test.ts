@@ -2,7 +2,13 @@
 
 import { deepStrictEqual as assertEquals, equal, ok } from "node:assert/strict";
 import { testRoot } from "../../testdata/support/testing.ts";
-import { defineImage, defineRows, listTree, pipeline, sh } from "../../testdata/support/pack_testing.ts";
+import {
+  defineImage,
+  defineRows,
+  listTree,
+  pipeline,
+  sh,
+} from "../../testdata/support/pack_testing.ts";
 import { selectLiteEntries, validateLiteEntries } from "./liteimg.ts";
 
 /** A statelite image `lite` with a small root and litefile rows. */

@@ -17,7 +17,9 @@ export interface ContractDatabase {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const COUNTER = fileURLToPath(new URL("../../testdata/support/contract_counter.ts", import.meta.url));
+const COUNTER = fileURLToPath(
+  new URL("../../testdata/support/contract_counter.ts", import.meta.url),
+);
 
 /**
  * Registers the store contract's tests, named `<name> store: ...`, each on a database from

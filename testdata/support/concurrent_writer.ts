@@ -14,7 +14,17 @@ for (let index = 0; index < count; index++) {
   const env = { PATH: Deno.env.get("PATH") ?? "" };
   // Each call opens the database afresh, as separate commands would.
   const plus = await runCli(
-    ["--root", root!, "chdef", "-t", "osimage", "-o", "shared", "-p", `synclists=/sync/${id}${index}`],
+    [
+      "--root",
+      root!,
+      "chdef",
+      "-t",
+      "osimage",
+      "-o",
+      "shared",
+      "-p",
+      `synclists=/sync/${id}${index}`,
+    ],
     { env, io, cwd: root! },
   );
   const node = await runCli(

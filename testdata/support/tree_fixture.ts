@@ -52,7 +52,8 @@ export function fileContent(path: string, size: number): FileContent {
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** A binary security.capability value (cap_setuid,cap_setgid+ep) with bytes >= 0x80. */
 export const CAPABILITY_SETUID_SETGID = "cap_setuid,cap_setgid+ep";
@@ -114,7 +115,10 @@ export async function readXattrs(path: string): Promise<Map<string, Uint8Array>>
     const value = match[2]!;
     xattrs.set(
       match[1]!,
-      Uint8Array.from({ length: value.length / 2 }, (_, i) => parseInt(value.slice(2 * i, 2 * i + 2), 16)),
+      Uint8Array.from(
+        { length: value.length / 2 },
+        (_, i) => parseInt(value.slice(2 * i, 2 * i + 2), 16),
+      ),
     );
   }
   return xattrs;
@@ -162,14 +166,20 @@ export async function entriesFromTree(dir: string): Promise<Entry[]> {
     const devmajor = ((rdev >>> 8) & 0xfff) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
     const devminor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
     if (info.isDirectory) entries.push({ ...meta, kind: "dir" });
-    else if (info.isSymlink) entries.push({ ...meta, kind: "symlink", target: await Deno.readLink(full) });
-    else if (info.isFile) {
+    else if (info.isSymlink) {
+      entries.push({ ...meta, kind: "symlink", target: await Deno.readLink(full) });
+    } else if (info.isFile) {
       const first = (info.nlink ?? 1) > 1 ? firstOfInode.get(info.ino!) : undefined;
       if (first !== undefined) {
         entries.push({ ...meta, kind: "hardlink", target: first });
       } else {
         if ((info.nlink ?? 1) > 1) firstOfInode.set(info.ino!, path);
-        entries.push({ ...meta, kind: "file", content: fileContent(full, info.size), links: info.nlink ?? 1 });
+        entries.push({
+          ...meta,
+          kind: "file",
+          content: fileContent(full, info.size),
+          links: info.nlink ?? 1,
+        });
       }
     } else if (type === 0o020000) entries.push({ ...meta, kind: "chardev", devmajor, devminor });
     else if (type === 0o060000) entries.push({ ...meta, kind: "blockdev", devmajor, devminor });
