@@ -1,4 +1,4 @@
-// imgimport: parse the flags, import one bundle (core/bundle_import.ts does the work) and print a dry run.
+// imgimport: parse the flags, import one bundle (core/bundle/bundle_import.ts does the work) and print a dry run.
 
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { importBundle, type ImportResult } from "../core/bundle/bundle_import.ts";

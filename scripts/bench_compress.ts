@@ -1,4 +1,4 @@
-// Benchmark: core/compress.ts against pigz, GNU gzip, zstd and xz on the same corpus, same run.
+// Benchmark: core/compress/compress.ts against pigz, GNU gzip, zstd and xz on the same corpus, same run.
 //
 // Usage: deno run -A scripts/bench_compress.ts [--mb 500] [--xz-mb N] [--work DIR] [--only gzip,zstd,xz]
 //

@@ -254,7 +254,7 @@ export async function planImage(planning: ImportPlanning, image: BundleImage): P
   const nameProblem = objectNameProblem("osimage", name);
   if (nameProblem !== undefined) throw new InvalidInputError(`${prefix}: ${nameProblem}`);
   // The rootimgdir is where rmimage removes and packimage writes: the rule they apply to the
-  // row (core/osimage.ts rootImgDir) is applied before the row is written.
+  // row (core/image/osimage.ts rootImgDir) is applied before the row is written.
   const rootimgdir = manifest.linuximage.rootimgdir?.replace(/\/+$/, "");
   const rootimgdirProblem = rootimgdir ? belowProblem(planning.installDir, rootimgdir) : undefined;
   if (rootimgdirProblem !== undefined) {

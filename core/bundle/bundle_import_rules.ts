@@ -90,7 +90,7 @@ export function manifestProblems(manifest: ParsedManifest): string[] {
   }
   // osimg's own checks: these values become path components on import (the image name in
   // <tftpdir>/xcat/osimage/<name>, profile, osvers, osarch and provmethod in the rootimgdir,
-  // kit names in the kit directory), so they follow mkdef's rules (core/object_names.ts).
+  // kit names in the kit directory), so they follow mkdef's rules (core/definitions/object_names.ts).
   const name = manifest.osimage.imagename;
   const nameProblem = name ? objectNameProblem("osimage", name) : undefined;
   if (nameProblem !== undefined) problems.push(nameProblem);

@@ -1,4 +1,4 @@
-// Tests for core/compress.ts: round trips checked by the real tools, determinism, chunking,
+// Tests for core/compress/compress.ts: round trips checked by the real tools, determinism, chunking,
 // corrupt and truncated input, backpressure, and Workers inside a `deno bundle` file.
 
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";

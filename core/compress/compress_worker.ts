@@ -1,4 +1,4 @@
-// The source text of the deflate Worker used by core/compress.ts for parallel gzip.
+// The source text of the deflate Worker used by core/compress/compress.ts for parallel gzip.
 //
 // It is a string on purpose: `deno bundle` folds every module into one file, so a Worker cannot be
 // started from a module URL next to the source. compress.ts turns this text into a Blob URL. The

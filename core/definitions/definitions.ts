@@ -1,5 +1,5 @@
 // The definitions engine behind mkdef, chdef, lsdef and rmdef: objects read from and written to
-// xCAT's tables through the attribute mapping of core/object_types.ts.
+// xCAT's tables through the attribute mapping of core/definitions/object_types.ts.
 
 import {
   findAttribute,
@@ -66,7 +66,7 @@ export function requireAttribute(spec: ObjectTypeSpec, name: string): void {
 }
 
 /**
- * Validates an object name of `spec`'s type with the rules of core/object_names.ts (xCAT's
+ * Validates an object name of `spec`'s type with the rules of core/definitions/object_names.ts (xCAT's
  * isobjnamevalid for nodes and groups; a safe file name for osimages, kits and distros).
  * Capital letters in a node or group name are only a warning, told to `reporter`.
  */

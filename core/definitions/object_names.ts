@@ -178,7 +178,7 @@ export function checkPathComponent(what: string, value: string, of?: string): vo
  * Attributes whose value is one directory level of a path osimg builds: xCAT's default
  * rootimgdir `<installdir>/netboot/<osvers>/<osarch>/<profile>`, `imgimport -f`'s
  * `<installdir>/<provmethod>/<osvers>/<osarch>/<profile>` and image name. Each is stored in the
- * column of its own name of `table` (core/object_types.ts), keyed by `nameColumn`.
+ * column of its own name of `table` (core/definitions/object_types.ts), keyed by `nameColumn`.
  */
 const PATH_COMPONENT_ATTRIBUTES: Readonly<
   Record<string, { table: string; nameColumn: string; attributes: readonly string[] }>

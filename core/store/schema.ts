@@ -196,7 +196,7 @@ export function findTable(name: string): TableSpec | undefined {
   return BY_NAME.get(name);
 }
 
-/** The osimage and linuximage columns, for the flat-manifest adapter of formats/manifest_xml.ts. */
+/** The osimage and linuximage columns, for the flat-manifest adapter of formats/xcat/manifest_xml.ts. */
 export const MANIFEST_COLUMNS: { osimage: readonly string[]; linuximage: readonly string[] } = {
   osimage: BY_NAME.get("osimage")!.columns,
   linuximage: BY_NAME.get("linuximage")!.columns,

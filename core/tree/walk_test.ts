@@ -1,4 +1,4 @@
-// Tests for core/walk.ts on a real tree with every file type, checked against find, stat and
+// Tests for core/tree/walk.ts on a real tree with every file type, checked against find, stat and
 // getfattr; order, hard links, clamping, filter, a real mount, and files that change.
 
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Tests for core/xattr.ts: raw bytes through libc FFI, compared with setfattr/getfattr.
+// Tests for core/tree/xattr.ts: raw bytes through libc FFI, compared with setfattr/getfattr.
 
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { isVanished, XattrError, xattrReader } from "./xattr.ts";

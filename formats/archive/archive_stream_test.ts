@@ -1,4 +1,4 @@
-// Tests for formats/archive_stream.ts's output side: contents read straight into the writers'
+// Tests for formats/archive/archive_stream.ts's output side: contents read straight into the writers'
 // batches (FileContent.openSync) and the whole batches compress() takes without a copy.
 
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";

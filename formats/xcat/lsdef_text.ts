@@ -63,7 +63,7 @@ export function formatCompressed(
   return lines.length > 0 ? lines.join("\n") + "\n" : "";
 }
 
-/** What lsdef prints, decided (core/definition_listing.ts) and not yet formatted. */
+/** What lsdef prints, decided (core/definitions/definition_listing.ts) and not yet formatted. */
 export interface LsdefListing {
   form: "json" | "stanza" | "names" | "compressed" | "long";
   objects: readonly ListedObject[];

@@ -67,7 +67,7 @@ export interface ParsedManifest extends Manifest {
 
 /**
  * The columns of the osimage and linuximage tables, which the flat (<= 2.7) manifest adapter
- * sorts top-level elements into. The caller passes its schema's (core/schema.ts
+ * sorts top-level elements into. The caller passes its schema's (core/store/schema.ts
  * MANIFEST_COLUMNS) so this format depends on no table definitions.
  */
 export interface ManifestColumns {

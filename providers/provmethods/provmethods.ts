@@ -39,7 +39,7 @@ export interface Provmethod {
     required: readonly ("kernel" | "ramdisk" | "rootimg" | "rootimgtree")[];
   };
   /**
-   * On an architecture whose images are raw disk images (providers/architectures.ts), the
+   * On an architecture whose images are raw disk images (providers/distros/architectures.ts), the
    * bundle carries the `*.img` files of `<installdir>/<dir>/<osvers>/<osarch>/<profile>` instead
    * of boot files. `required`: what imgimport reports when they are missing — "section" names a
    * missing <rawimagefiles> section and an empty one apart, "files" reports both as no files,
