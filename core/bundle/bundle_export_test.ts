@@ -17,11 +17,11 @@ import {
   KIT,
   NETBOOT,
   NETBOOT_DIR,
-  runTool,
   setTimes,
   STATELITE,
   STATELITE_DIR,
 } from "../../testdata/support/bundle_export_fixture.ts";
+import { runTool } from "../../testdata/support/process.ts";
 
 async function fixtureRoot() {
   const t = await testRoot();

@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import { FORMAT_RULES, memberFormat, MemberFormatCheck } from "./bundle_member_format.ts";
 import { makeBundle, netbootFiles, rootState } from "../../testdata/support/bundle_testing.ts";
 import { archiveName, type PackCompression, type PackMethod } from "../pack/pack.ts";
-import { pipeline } from "../../testdata/support/pack_testing.ts";
+import { pipeline } from "../../testdata/support/process.ts";
 import { systemRunner } from "../process.ts";
 import { type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 

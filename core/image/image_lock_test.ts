@@ -12,7 +12,8 @@ import {
 } from "../../testdata/support/bundle_export_fixture.ts";
 import { ConflictError, InvalidInputError } from "../errors.ts";
 import { acquireImageLock, LOCK_DIR_NAME, removeStaleLocks } from "./image_lock.ts";
-import { listTree, sh } from "../../testdata/support/pack_testing.ts";
+import { listTree } from "../../testdata/support/pack_testing.ts";
+import { sh } from "../../testdata/support/process.ts";
 import { hostPath } from "../paths.ts";
 import { snapshotTree, testRoot } from "../../testdata/support/testing.ts";
 

@@ -2,13 +2,8 @@
 
 import { deepStrictEqual as assertEquals, equal, ok } from "node:assert/strict";
 import { testRoot } from "../../testdata/support/testing.ts";
-import {
-  defineImage,
-  defineRows,
-  listTree,
-  pipeline,
-  sh,
-} from "../../testdata/support/pack_testing.ts";
+import { defineImage, defineRows, listTree } from "../../testdata/support/pack_testing.ts";
+import { pipeline, sh } from "../../testdata/support/process.ts";
 import { selectLiteEntries, validateLiteEntries } from "./liteimg.ts";
 
 /** A statelite image `lite` with a small root and litefile rows. */

@@ -3,7 +3,8 @@
 import { ok } from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { testRoot } from "../../testdata/support/testing.ts";
-import { defineImage, sh } from "../../testdata/support/pack_testing.ts";
+import { defineImage } from "../../testdata/support/pack_testing.ts";
+import { sh } from "../../testdata/support/process.ts";
 
 /**
  * Where Debian's kernel package is downloaded and unpacked, once per machine. Outside the

@@ -9,9 +9,8 @@ import {
   FIXTURE_MTIME,
   listTree,
   makeFixtureTree,
-  pipeline,
-  sh,
 } from "../../testdata/support/pack_testing.ts";
+import { pipeline, sh } from "../../testdata/support/process.ts";
 import { systemRunner } from "../process.ts";
 import { recordingRunner } from "../recording_runner.ts";
 

@@ -10,8 +10,8 @@ import {
   entriesFromTree,
   makeFeatureTree,
   NAME_255,
-  run,
 } from "../../testdata/support/tree_fixture.ts";
+import { run } from "../../testdata/support/process.ts";
 
 const encoder = new TextEncoder();
 const text = (value: string) => bytesContent(encoder.encode(value));

@@ -11,8 +11,8 @@ import {
   describeEntries,
   entriesFromTree,
   makeFeatureTree,
-  run,
 } from "../../testdata/support/tree_fixture.ts";
+import { run } from "../../testdata/support/process.ts";
 import {
   expectedAfterTar,
   forge,

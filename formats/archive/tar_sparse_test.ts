@@ -2,7 +2,8 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { readTar } from "./tar_reader.ts";
-import { chunked, describeEntries, run } from "../../testdata/support/tree_fixture.ts";
+import { chunked, describeEntries } from "../../testdata/support/tree_fixture.ts";
+import { run } from "../../testdata/support/process.ts";
 
 const encoder = new TextEncoder();
 

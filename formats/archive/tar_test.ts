@@ -10,8 +10,8 @@ import {
   describeTree,
   entriesFromTree,
   makeFeatureTree,
-  run,
 } from "../../testdata/support/tree_fixture.ts";
+import { run } from "../../testdata/support/process.ts";
 import { expectedAfterTar, sampleEntries } from "../../testdata/support/tar_fixture.ts";
 
 Deno.test("tar round trip keeps every entry kind, mode, owner, name, link and binary xattr", async () => {

@@ -10,8 +10,8 @@ import {
   collect,
   describeEntries,
   fileContent,
-  run,
 } from "../../testdata/support/tree_fixture.ts";
+import { run } from "../../testdata/support/process.ts";
 import { CAPABILITY, sampleEntries } from "../../testdata/support/tar_fixture.ts";
 
 const encoder = new TextEncoder();

@@ -2,7 +2,6 @@
 
 import { INITRD_BYTES, PACKED_ROOT_BYTES } from "./bundle_testing.ts";
 import { hostPath } from "../../core/paths.ts";
-import { systemRunner } from "../../core/process.ts";
 import { openSqliteStore } from "../../core/store/sqlite_store.ts";
 import { DEFAULT_DB } from "../../main.ts";
 import type { Row } from "../../core/store/store.ts";
@@ -178,18 +177,4 @@ export async function setTimes(root: string, seconds: number): Promise<void> {
     await Deno.utime(dir, seconds, seconds);
   };
   for (const top of ["/install", "/tmp"]) await walk(hostPath(root, top));
-}
-
-/** Runs a program, returning status and output. */
-export async function runTool(
-  program: string,
-  args: string[],
-  options: { cwd?: string; stdin?: Uint8Array } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await systemRunner.run([program, ...args], { ...options, allowFailure: true });
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: output.stderr,
-  };
 }

@@ -6,6 +6,7 @@ import { cpioStream } from "../../formats/archive/cpio_newc.ts";
 import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
 import { utf8 } from "../../formats/archive/archive_stream.ts";
 import type { TestRoot } from "./testing.ts";
+import { run } from "./process.ts";
 import { snapshotTree } from "./testing.ts";
 
 /** A member of a hand-built staging directory. */
@@ -32,15 +33,6 @@ export interface BundleSpec {
   editSums?: (text: string, dir: string) => string;
 }
 
-async function run(argv: string[], cwd?: string): Promise<Uint8Array> {
-  const output = await new Deno.Command(argv[0]!, { args: argv.slice(1), cwd, stderr: "piped" })
-    .output();
-  if (!output.success) {
-    throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return output.stdout;
-}
-
 /** Builds a bundle at `path` with real GNU tar (and gzip -n, xz, zstd, bzip2). */
 export async function makeBundle(path: string, spec: BundleSpec): Promise<void> {
   const stage = await Deno.makeTempDir({ prefix: "osimg-bundle-stage-" });
@@ -65,16 +57,20 @@ export async function makeBundle(path: string, spec: BundleSpec): Promise<void> 
         const info = await Deno.lstat(`${stage}/${top}`);
         if (!info.isDirectory) continue;
         const listing = new TextDecoder().decode(
-          await run(["find", ".", "-type", "f", "!", "-path", "./SHA256SUMS"], `${stage}/${top}`),
+          await run(["find", ".", "-type", "f", "!", "-path", "./SHA256SUMS"], {
+            cwd: `${stage}/${top}`,
+          }),
         );
         const names = listing.split("\n").filter(Boolean).map((name) => name.slice(2)).sort();
         let sums = names.length
-          ? new TextDecoder().decode(await run(["sha256sum", "--", ...names], `${stage}/${top}`))
+          ? new TextDecoder().decode(
+            await run(["sha256sum", "--", ...names], { cwd: `${stage}/${top}` }),
+          )
           : "";
         if (spec.editSums) sums = spec.editSums(sums, top);
         await Deno.writeTextFile(`${stage}/${top}/SHA256SUMS`, sums);
       }
-      const all = new TextDecoder().decode(await run(["find", "."], stage)).split("\n")
+      const all = new TextDecoder().decode(await run(["find", "."], { cwd: stage })).split("\n")
         .filter((name) => name !== "" && name !== ".").sort();
       const first = (name: string) =>
         name.endsWith("/manifest.xml") && name.split("/").length === 3
@@ -121,7 +117,7 @@ export async function makeBundle(path: string, spec: BundleSpec): Promise<void> 
           ...(spec.tarFormat ? [`--format=${spec.tarFormat}`] : []),
           ".",
         ],
-        stage,
+        { cwd: stage },
       );
     }
     const compressor = {

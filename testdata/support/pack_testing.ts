@@ -1,31 +1,11 @@
 // Test support for packimage/liteimg: a root tree with every file type, image rows, tree listings.
 
 import { createHash } from "node:crypto";
+import { sh } from "./process.ts";
 import { DEFAULT_DB } from "../../main.ts";
 import { hostPath } from "../../core/paths.ts";
 import { openSqliteStore } from "../../core/store/sqlite_store.ts";
 import type { Row } from "../../core/store/store.ts";
-
-/** Runs a program; throws with its stderr when it fails. Returns stdout as text. */
-export async function sh(argv: string[], options: { cwd?: string } = {}): Promise<string> {
-  const output = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    cwd: options.cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `${argv.join(" ")} failed (${output.code}): ${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
-  return new TextDecoder().decode(output.stdout);
-}
-
-/** Runs a shell pipeline (bash -o pipefail), returning stdout as text. */
-export function pipeline(script: string, cwd?: string): Promise<string> {
-  return sh(["bash", "-o", "pipefail", "-c", script], cwd === undefined ? {} : { cwd });
-}
 
 /** The fixed mtime the fixture's entries get (2021-01-01), so archives are comparable. */
 export const FIXTURE_MTIME = 1609459200;

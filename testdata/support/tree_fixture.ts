@@ -2,16 +2,8 @@
 // lstat (a test-local stand-in for the walker), real-tool runs and tree/entry descriptions.
 
 import { createHash } from "node:crypto";
-import { systemRunner } from "../../core/process.ts";
+import { run } from "./process.ts";
 import type { Entry, FileContent } from "../../formats/archive/entry.ts";
-
-/** Runs a program; throws with its stderr when it fails. Returns stdout bytes. */
-export async function run(
-  argv: string[],
-  options: { cwd?: string; stdin?: Uint8Array } = {},
-): Promise<Uint8Array> {
-  return (await systemRunner.run(argv, options)).stdout;
-}
 
 /** Concatenates a chunk stream into one array. */
 export async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
