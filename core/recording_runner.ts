@@ -1,5 +1,6 @@
 // A process runner that records every command and answers from a script: argv golden tests and dry runs.
 
+import { concatBytes } from "../formats/bytes.ts";
 import { ExternalCommandError } from "./errors.ts";
 import {
   LineSplitter,
@@ -131,7 +132,7 @@ export function recordingRunner(
               seen.push(chunk.slice());
               yield chunk;
             }
-            run.stdin = concat(seen);
+            run.stdin = concatBytes(seen);
           })(),
         };
       }
@@ -194,16 +195,6 @@ async function answerStream(
 function bytesOf(value: string | Uint8Array | undefined): Uint8Array {
   if (value === undefined) return new Uint8Array();
   return typeof value === "string" ? new TextEncoder().encode(value) : value;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 /** `word` as a POSIX shell reads it back: bare when it is plain, else single-quoted. */

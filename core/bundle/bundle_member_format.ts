@@ -1,5 +1,6 @@
 // Whether a bundle member is what its name says (gzip, zstd, xz, bzip2, squashfs, a packed root's cpio or tar), checked on its first bytes as it streams.
 
+import { concatBytes } from "../../formats/bytes.ts";
 import {
   type Compression,
   compressionOfName,
@@ -221,13 +222,7 @@ async function decompressHead(
   } finally {
     await output.return(undefined).catch(() => {});
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
+  return concatBytes(parts, size);
 }
 
 function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {

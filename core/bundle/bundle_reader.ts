@@ -1,5 +1,6 @@
 // Reading an image bundle in one streaming pass: decompression by magic, tar, the member policy, and SHA256SUMS checked member by member.
 
+import { concatBytes } from "../../formats/bytes.ts";
 import { posix } from "node:path";
 import type { Entry, EntryKind } from "../../formats/archive/entry.ts";
 import { parseSha256Sums } from "../../formats/xcat/sha256sums.ts";
@@ -321,7 +322,7 @@ export async function scanBundle(
           if (isSmallMember(entry.path) && !small) {
             checker.problem(entry.path, `is larger than ${MAX_SMALL_MEMBER} bytes`);
           }
-          if (small) smallBytes.set(entry.path, concat(parts));
+          if (small) smallBytes.set(entry.path, concatBytes(parts));
           digests.set(entry.path, ordered.add(entry.path, pending));
         } else if (entry.kind === "hardlink") {
           const target = digests.get(entry.target);
@@ -343,15 +344,4 @@ export async function scanBundle(
   }
   const images = checker.finish();
   return { images, warnings: checker.warnings, problems: checker.problems, entries: count, bytes };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }

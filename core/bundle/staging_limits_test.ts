@@ -1,5 +1,6 @@
 // Named tests for decompression bombs and the free-space reserve: imgimport and verify stop early, say why, and change nothing.
 
+import { concatBytes } from "../../formats/bytes.ts";
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { tarStream } from "../../formats/archive/tar.ts";
@@ -18,20 +19,10 @@ const GIB = 1024 * 1024 * 1024;
 const workDir = await Deno.makeTempDir({ prefix: "osimg-limits-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(workDir, { recursive: true }));
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
 async function tarBytes(entries: Entry[]): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const chunk of tarStream(entries)) parts.push(chunk.slice());
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /**
@@ -86,7 +77,7 @@ async function bombBundle(name: string, size: number, head: Uint8Array): Promise
   header.set(new TextEncoder().encode(checksum.toString(8).padStart(6, "0") + "\0 "), 148);
   const file = await Deno.open(`${workDir}/${name}`, { write: true, create: true, truncate: true });
   try {
-    await file.write(gzipSync(concat([body, header, head])));
+    await file.write(gzipSync(concatBytes([body, header, head])));
     let left = size - head.byteLength;
     const mebibyte = gzipSync(new Uint8Array(1024 * 1024));
     for (; left >= 1024 * 1024; left -= 1024 * 1024) await file.write(mebibyte);

@@ -1,6 +1,7 @@
 // Tests for core/compress/compress.ts: round trips checked by the real tools, determinism, chunking,
 // corrupt and truncated input, backpressure, and Workers inside a `deno bundle` file.
 
+import { collectBytes } from "../../formats/bytes.ts";
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
@@ -26,22 +27,6 @@ async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Ar
   for (let offset = 0; offset < bytes.byteLength; offset += size) {
     yield bytes.subarray(offset, offset + size);
   }
-}
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const part of stream) {
-    parts.push(part);
-    total += part.byteLength;
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -171,7 +156,10 @@ Deno.test("fixedBlocks re-cuts any chunking into equal fresh blocks", async () =
     for await (const block of fixedBlocks(chunked(data, size), 1000)) blocks.push(block);
     assertEquals(blocks.length, 10);
     ok(blocks.every((block) => block.byteLength === 1000 && block.buffer.byteLength === 1000));
-    assertEquals(await collect(chunked(data, 10_000)), await collect(blocks.values() as never));
+    assertEquals(
+      await collectBytes(chunked(data, 10_000)),
+      await collectBytes(blocks.values() as never),
+    );
   }
   const tail: Uint8Array[] = [];
   for await (const block of fixedBlocks(chunked(data.subarray(0, 2500), 300), 1000)) {
@@ -186,7 +174,7 @@ Deno.test("fixedBlocks re-cuts any chunking into equal fresh blocks", async () =
 for (const kind of ["gzip", "zstd", "xz", "bzip2"] as const) {
   Deno.test(`${kind}: round trips at edge sizes, read back by the real tools`, async () => {
     for (const [label, data] of Object.entries(SIZES)) {
-      const packed = await collect(
+      const packed = await collectBytes(
         compress(systemRunner, kind, chunked(data, 65_536), { threads: 2 }),
       );
       assertEquals(detectCompression(packed), kind, label);
@@ -196,7 +184,7 @@ for (const kind of ["gzip", "zstd", "xz", "bzip2"] as const) {
         assertEquals(sha256(await toolOk(argv, packed)), sha256(data), `${argv[0]} on ${label}`);
       }
       assertEquals(
-        sha256(await collect(decompress(systemRunner, chunked(packed, 4093)))),
+        sha256(await collectBytes(decompress(systemRunner, chunked(packed, 4093)))),
         sha256(data),
         label,
       );
@@ -211,13 +199,15 @@ Deno.test("large input (~48 MiB): gzip, zstd and xz, checked by tools and sha256
   for (const kind of ["gzip", "zstd", "xz"] as const) {
     const started = performance.now();
     const level = kind === "xz" ? 0 : undefined; // xz -6 would take minutes here
-    const packed = await collect(compress(systemRunner, kind, chunked(LARGE, 1 << 20), { level }));
+    const packed = await collectBytes(
+      compress(systemRunner, kind, chunked(LARGE, 1 << 20), { level }),
+    );
     const test = await tool(TESTS[kind], packed);
     assertEquals(test.code, 0, `${kind}: ${test.stderr}`);
     const reader = DECOMPRESSORS[kind].at(-1)!; // pigz for gzip: gzip -t already ran GNU's code
     assertEquals(sha256(await toolOk(reader, packed)), expected, `${kind} via ${reader[0]}`);
     assertEquals(
-      sha256(await collect(decompress(systemRunner, chunked(packed, 100_003)))),
+      sha256(await collectBytes(decompress(systemRunner, chunked(packed, 100_003)))),
       expected,
       kind,
     );
@@ -228,10 +218,10 @@ Deno.test("large input (~48 MiB): gzip, zstd and xz, checked by tools and sha256
 
 Deno.test("none passes bytes through untouched, both ways", async () => {
   const data = text(5000);
-  assertEquals(await collect(compress(systemRunner, "none", chunked(data, 333))), data);
-  assertEquals(await collect(decompress(systemRunner, chunked(data, 1))), data);
+  assertEquals(await collectBytes(compress(systemRunner, "none", chunked(data, 333))), data);
+  assertEquals(await collectBytes(decompress(systemRunner, chunked(data, 1))), data);
   assertEquals(
-    await collect(decompress(systemRunner, chunked(new Uint8Array(0), 1))),
+    await collectBytes(decompress(systemRunner, chunked(new Uint8Array(0), 1))),
     new Uint8Array(0),
   );
 });
@@ -241,7 +231,7 @@ Deno.test("none passes bytes through untouched, both ways", async () => {
 
 Deno.test("gzip: one member, header without name or time, usable by DecompressionStream", async () => {
   const data = LARGE.subarray(0, 5 * GZIP_BLOCK_SIZE + 99);
-  const packed = await collect(
+  const packed = await collectBytes(
     compress(systemRunner, "gzip", chunked(data, 1 << 16), { threads: 2 }),
   );
   // ID1 ID2 CM=8 FLG=0 (no name, comment, extra) MTIME=0 XFL=0 (levels 2-8) OS=3 (Unix)
@@ -253,14 +243,14 @@ Deno.test("gzip: one member, header without name or time, usable by Decompressio
   // proves a single member: what the kernel's initramfs unpacker needs, since it requires each
   // compressed member to end on a cpio entry boundary.
   const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip"));
-  assertEquals(sha256(await collect(stream)), sha256(data));
+  assertEquals(sha256(await collectBytes(stream)), sha256(data));
   const listed = new TextDecoder().decode(await toolOk(["gzip", "-lv"], packed));
   ok(/defla/.test(listed), listed);
-  const level9 = await collect(
+  const level9 = await collectBytes(
     compress(systemRunner, "gzip", chunked(data, 1 << 20), { level: 9 }),
   );
   assertEquals(level9[8], 2);
-  const level1 = await collect(
+  const level1 = await collectBytes(
     compress(systemRunner, "gzip", chunked(data, 1 << 20), { level: 1 }),
   );
   assertEquals(level1[8], 4);
@@ -269,7 +259,7 @@ Deno.test("gzip: one member, header without name or time, usable by Decompressio
 
 Deno.test("gzip: independent blocks cost under 1% against one node:zlib stream", async () => {
   const data = LARGE.subarray(GZIP_BLOCK_SIZE * 3, GZIP_BLOCK_SIZE * 15);
-  const ours = await collect(compress(systemRunner, "gzip", chunked(data, 1 << 20)));
+  const ours = await collectBytes(compress(systemRunner, "gzip", chunked(data, 1 << 20)));
   const oneStream = gzipSync(data, { level: 6 });
   ok(
     ours.byteLength <= oneStream.byteLength * 1.01,
@@ -288,21 +278,23 @@ Deno.test("output bytes do not depend on thread count or input chunking", async 
   // bzip2 has no threads and no blocks to cut: its output is fixed by the level alone.
   for (const kind of ["gzip", "zstd", "xz"] as const) {
     const level = kind === "xz" ? 1 : undefined;
-    const one = await collect(
+    const one = await collectBytes(
       compress(systemRunner, kind, chunked(data, 1 << 20), { threads: 1, level }),
     );
-    const two = await collect(
+    const two = await collectBytes(
       compress(systemRunner, kind, chunked(data, 4097), { threads: 2, level }),
     );
-    const auto = await collect(compress(systemRunner, kind, chunked(data, 65_536), { level }));
+    const auto = await collectBytes(compress(systemRunner, kind, chunked(data, 65_536), { level }));
     assertEquals(sha256(two), sha256(one), `${kind}: threads 1 vs 2`);
     assertEquals(sha256(auto), sha256(one), `${kind}: threads 1 vs default`);
   }
   // gzip fed in tiny pieces across a block boundary
   const small = noise(GZIP_BLOCK_SIZE + 300, 3);
   assertEquals(
-    sha256(await collect(compress(systemRunner, "gzip", chunked(small, 7)))),
-    sha256(await collect(compress(systemRunner, "gzip", chunked(small, GZIP_BLOCK_SIZE + 300)))),
+    sha256(await collectBytes(compress(systemRunner, "gzip", chunked(small, 7)))),
+    sha256(
+      await collectBytes(compress(systemRunner, "gzip", chunked(small, GZIP_BLOCK_SIZE + 300))),
+    ),
   );
 });
 
@@ -356,8 +348,10 @@ Deno.test("gzip level per block: stored when incompressible, the default moved w
   // calling thread (a one-block stream) chooses exactly as the Workers do.
   const data = new Uint8Array(cases.length * GZIP_BLOCK_SIZE);
   cases.forEach(([, block], index) => data.set(block, index * GZIP_BLOCK_SIZE));
-  const byDefault = await collect(compress(systemRunner, "gzip", chunked(data, 65_536)));
-  const level4 = await collect(compress(systemRunner, "gzip", chunked(data, 65_536), { level: 4 }));
+  const byDefault = await collectBytes(compress(systemRunner, "gzip", chunked(data, 65_536)));
+  const level4 = await collectBytes(
+    compress(systemRunner, "gzip", chunked(data, 65_536), { level: 4 }),
+  );
   ok(sha256(byDefault) !== sha256(level4), "the default moves some blocks off level 4");
   assertEquals(new Uint8Array(gunzipSync(byDefault)), data);
   assertEquals(new Uint8Array(gunzipSync(level4)), data);
@@ -365,8 +359,10 @@ Deno.test("gzip level per block: stored when incompressible, the default moved w
   try {
     for (const [name, block] of cases) {
       assertEquals(
-        sha256(await collect(compress(systemRunner, "gzip", chunked(block, 4096), { workers }))),
-        sha256(await collect(compress(systemRunner, "gzip", chunked(block, 4096)))),
+        sha256(
+          await collectBytes(compress(systemRunner, "gzip", chunked(block, 4096), { workers })),
+        ),
+        sha256(await collectBytes(compress(systemRunner, "gzip", chunked(block, 4096)))),
         name,
       );
     }
@@ -377,22 +373,24 @@ Deno.test("gzip level per block: stored when incompressible, the default moved w
 
 Deno.test("gzip with Workers started ahead: same bytes, and they serve stream after stream", async () => {
   const data = TEXT.subarray(0, 3 * GZIP_BLOCK_SIZE + 99);
-  const expected = sha256(await collect(compress(systemRunner, "gzip", chunked(data, 65_536))));
+  const expected = sha256(
+    await collectBytes(compress(systemRunner, "gzip", chunked(data, 65_536))),
+  );
   const workers = startGzipWorkers(2);
   try {
     for (const size of [1, GZIP_BLOCK_SIZE + 99, data.byteLength]) {
       const part = data.subarray(0, size);
-      const viaWorkers = await collect(
+      const viaWorkers = await collectBytes(
         compress(systemRunner, "gzip", chunked(part, 4096), { workers }),
       );
       assertEquals(
         sha256(viaWorkers),
-        sha256(await collect(compress(systemRunner, "gzip", chunked(part, 4096)))),
+        sha256(await collectBytes(compress(systemRunner, "gzip", chunked(part, 4096)))),
       );
       assertEquals(new Uint8Array(gunzipSync(viaWorkers)), part);
     }
     assertEquals(
-      sha256(await collect(compress(systemRunner, "gzip", chunked(data, 777), { workers }))),
+      sha256(await collectBytes(compress(systemRunner, "gzip", chunked(data, 777), { workers }))),
       expected,
     );
     // A stream given up half-way leaves blocks in the Workers; the next stream is not confused.
@@ -404,7 +402,7 @@ Deno.test("gzip with Workers started ahead: same bytes, and they serve stream af
       if (++taken === 2) break;
     }
     assertEquals(
-      sha256(await collect(compress(systemRunner, "gzip", chunked(data, 4096), { workers }))),
+      sha256(await collectBytes(compress(systemRunner, "gzip", chunked(data, 4096), { workers }))),
       expected,
     );
   } finally {
@@ -415,7 +413,7 @@ Deno.test("gzip with Workers started ahead: same bytes, and they serve stream af
 
 Deno.test("xz: same bytes as `xz -T0 --check=crc32` (multi-threaded mode, CRC32 for the kernel)", async () => {
   const data = TEXT.subarray(0, 8 * 1024 * 1024);
-  const ours = await collect(
+  const ours = await collectBytes(
     compress(systemRunner, "xz", chunked(data, 1 << 20), { level: 1, threads: 1 }),
   );
   const theirs = await toolOk(["xz", "-1", "-T0", "--check=crc32", "-c"], data);
@@ -439,7 +437,7 @@ Deno.test("xz: same bytes as `xz -T0 --check=crc32` (multi-threaded mode, CRC32 
 
 Deno.test("decompress: gzip and none fed at every chunk size 1..1025", async () => {
   const data = text(6000);
-  const gzip = await collect(compress(systemRunner, "gzip", chunked(data, 6000)));
+  const gzip = await collectBytes(compress(systemRunner, "gzip", chunked(data, 6000)));
   const twoMembers = new Uint8Array(gzip.byteLength * 2);
   twoMembers.set(gzip);
   twoMembers.set(gzip, gzip.byteLength);
@@ -448,12 +446,12 @@ Deno.test("decompress: gzip and none fed at every chunk size 1..1025", async () 
   doubled.set(data, 6000);
   for (let size = 1; size <= 1025; size++) {
     assertEquals(
-      await collect(decompress(systemRunner, chunked(gzip, size))),
+      await collectBytes(decompress(systemRunner, chunked(gzip, size))),
       data,
       `gzip at ${size}`,
     );
     assertEquals(
-      await collect(decompress(systemRunner, chunked(data, size))),
+      await collectBytes(decompress(systemRunner, chunked(data, size))),
       data,
       `none at ${size}`,
     );
@@ -461,7 +459,7 @@ Deno.test("decompress: gzip and none fed at every chunk size 1..1025", async () 
   for (const size of [1, 2, 3, 17, 1024]) {
     // Multi-member input (GNU gzip and pigz -i write these; cat of two .gz files too).
     assertEquals(
-      await collect(decompress(systemRunner, chunked(twoMembers, size))),
+      await collectBytes(decompress(systemRunner, chunked(twoMembers, size))),
       doubled,
       `2 members`,
     );
@@ -471,10 +469,10 @@ Deno.test("decompress: gzip and none fed at every chunk size 1..1025", async () 
 Deno.test("decompress: zstd, xz and bzip2 fed at odd chunk sizes", async () => {
   const data = text(50_000);
   for (const kind of ["zstd", "xz", "bzip2"] as const) {
-    const packed = await collect(compress(systemRunner, kind, chunked(data, 50_000)));
+    const packed = await collectBytes(compress(systemRunner, kind, chunked(data, 50_000)));
     for (const size of [1, 2, 5, 6, 7, 1025, 65_537]) {
       assertEquals(
-        await collect(decompress(systemRunner, chunked(packed, size))),
+        await collectBytes(decompress(systemRunner, chunked(packed, size))),
         data,
         `${kind} at ${size}`,
       );
@@ -483,7 +481,7 @@ Deno.test("decompress: zstd, xz and bzip2 fed at odd chunk sizes", async () => {
   // gzip written by GNU gzip (with a name in the header) and by pigz
   for (const argv of [["gzip", "-c"], ["pigz", "-c", "-p", "2"]]) {
     const packed = await toolOk(argv, data);
-    assertEquals(await collect(decompress(systemRunner, chunked(packed, 7))), data, argv[0]);
+    assertEquals(await collectBytes(decompress(systemRunner, chunked(packed, 7))), data, argv[0]);
   }
 });
 
@@ -521,7 +519,7 @@ const BROKEN_REASONS: Record<Exclude<Compression, "none">, Record<string, RegExp
 for (const kind of ["gzip", "zstd", "xz", "bzip2"] as const) {
   Deno.test(`${kind}: truncated, corrupt and trailing-garbage input give IntegrityError`, async () => {
     const data = LARGE.subarray(GZIP_BLOCK_SIZE * 3, GZIP_BLOCK_SIZE * 4 + 777);
-    const packed = await collect(compress(systemRunner, kind, chunked(data, 1 << 20)));
+    const packed = await collectBytes(compress(systemRunner, kind, chunked(data, 1 << 20)));
     const cases: Record<string, Uint8Array> = {
       truncated: packed.subarray(0, packed.byteLength - 13),
       corrupt: flipMiddle(packed),
@@ -529,7 +527,7 @@ for (const kind of ["gzip", "zstd", "xz", "bzip2"] as const) {
     };
     for (const [label, bad] of Object.entries(cases)) {
       await rejects(
-        collect(decompress(systemRunner, chunked(bad, 8191))),
+        collectBytes(decompress(systemRunner, chunked(bad, 8191))),
         (error: unknown) => {
           ok(error instanceof IntegrityError, `${kind} ${label}: ${error}`);
           ok(error.message.startsWith(`Cannot decompress ${kind} data: `), error.message);
@@ -552,20 +550,25 @@ Deno.test("an error from the input stream reaches the consumer, for Workers and 
   }
   for (const kind of ["gzip", "zstd", "xz", "bzip2", "none"] as const) {
     await rejects(
-      collect(compress(systemRunner, kind, failing(), { level: 1 })),
+      collectBytes(compress(systemRunner, kind, failing(), { level: 1 })),
       SourceFailed,
       kind,
     );
   }
-  await rejects(collect(decompress(systemRunner, failing())), SourceFailed, "decompress none");
+  await rejects(collectBytes(decompress(systemRunner, failing())), SourceFailed, "decompress none");
   async function* gzipThenFail(): AsyncGenerator<Uint8Array> {
-    yield (await collect(compress(systemRunner, "gzip", chunked(text(10_000), 10_000)))).subarray(
-      0,
-      100,
-    );
+    yield (await collectBytes(compress(systemRunner, "gzip", chunked(text(10_000), 10_000))))
+      .subarray(
+        0,
+        100,
+      );
     throw new SourceFailed("network down");
   }
-  await rejects(collect(decompress(systemRunner, gzipThenFail())), SourceFailed, "decompress gzip");
+  await rejects(
+    collectBytes(decompress(systemRunner, gzipThenFail())),
+    SourceFailed,
+    "decompress gzip",
+  );
 });
 
 Deno.test("compressToFile: the same bytes as compress(), for zstd (written by the tool) and the rest", async () => {
@@ -576,7 +579,7 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
       const level = kind === "xz" ? 1 : undefined;
       const path = `${dir}/out.${kind}`;
       const size = await compressToFile(systemRunner, kind, chunked(data, 65_536), path, { level });
-      const expected = await collect(
+      const expected = await collectBytes(
         compress(systemRunner, kind, chunked(data, 65_536), { level }),
       );
       const written = await Deno.readFile(path);
@@ -593,7 +596,7 @@ Deno.test("compressToFile: the same bytes as compress(), for zstd (written by th
         chunked(large, 1 << 20),
         `${dir}/large.${kind}`,
       );
-      const expected = await collect(compress(systemRunner, kind, chunked(large, 1 << 20)));
+      const expected = await collectBytes(compress(systemRunner, kind, chunked(large, 1 << 20)));
       ok(size > 8 * GZIP_BLOCK_SIZE, kind);
       assertEquals(sha256(await Deno.readFile(`${dir}/large.${kind}`)), sha256(expected), kind);
     }
@@ -649,7 +652,7 @@ Deno.test("stopping early ends Workers and child processes (no leaks under the s
     }
     ok(chunks === 2, kind);
   }
-  const packed = await collect(
+  const packed = await collectBytes(
     compress(systemRunner, "xz", chunked(TEXT.subarray(0, 4 << 20), 1 << 20), {
       level: 0,
     }),
@@ -707,7 +710,7 @@ Deno.test("a missing tool is an ExternalCommandError naming it", async () => {
   Deno.env.set("PATH", empty);
   try {
     await rejects(
-      collect(compress(systemRunner, "xz", chunked(text(100), 100))),
+      collectBytes(compress(systemRunner, "xz", chunked(text(100), 100))),
       (error: unknown) =>
         error instanceof ExternalCommandError && error.message === "Command xz does not exist.",
     );
@@ -757,7 +760,7 @@ Deno.test("Workers run inside a `deno bundle` file started from an empty directo
     assertEquals(run.code, 0, new TextDecoder().decode(run.stderr));
     const data = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 31 + (i >> 12)) & 0xff);
     assertEquals(sha256(await toolOk(["gzip", "-dc"], run.stdout)), sha256(data));
-    const here = await collect(
+    const here = await collectBytes(
       compress(systemRunner, "gzip", chunked(data, data.byteLength), { threads: 2 }),
     );
     assertEquals(sha256(run.stdout), sha256(here));

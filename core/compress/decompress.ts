@@ -1,5 +1,6 @@
 // Streaming decompression of every Compression, detected by its magic bytes.
 
+import { concatBytes } from "../../formats/bytes.ts";
 import { createGunzip } from "node:zlib";
 import type { Transform } from "node:stream";
 import { detectCompression, MAGIC_LENGTH } from "./compressors.ts";
@@ -124,19 +125,6 @@ function decompressFailure(format: string): FailureReport {
       `Cannot decompress ${format} data: ${reason || `${format} exited with code ${code}`}.`,
     );
   };
-}
-
-function concatBytes(chunks: Uint8Array[], limit = Infinity): Uint8Array {
-  const total = Math.min(limit, chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    if (offset >= total) break;
-    const take = Math.min(chunk.byteLength, total - offset);
-    out.set(chunk.subarray(0, take), offset);
-    offset += take;
-  }
-  return out;
 }
 
 /** The chunks already read, then the rest of the iterator. */

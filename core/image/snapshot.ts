@@ -1,5 +1,6 @@
 // Image snapshots: reproducible bundles in a content-addressed store under the install dir, listed per image, restored by rollback.
 
+import { collectBytes } from "../../formats/bytes.ts";
 import { createHash } from "node:crypto";
 import type { Context } from "../context.ts";
 import { hostPathOf, installDir } from "../context.ts";
@@ -368,14 +369,7 @@ export async function rollbackImage(
 async function bundleManifest(runner: ProcessRunner, path: string): Promise<ParsedManifest> {
   for await (const entry of readTar(decompress(runner, fileChunks(path)))) {
     if (entry.kind === "file" && entry.path.endsWith("/manifest.xml")) {
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of entry.content.open()) chunks.push(chunk);
-      const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
-      let offset = 0;
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
+      const bytes = await collectBytes(entry.content.open());
       return parseManifest(new TextDecoder().decode(bytes), MANIFEST_COLUMNS);
     }
     break;

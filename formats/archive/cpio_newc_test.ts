@@ -4,13 +4,13 @@ import { baseMeta, bytesContent, type Entry } from "./entry.ts";
 import { CpioLimitError, cpioStream, readCpio } from "./cpio_newc.ts";
 import {
   chunked,
-  collect,
   describeEntries,
   describeTree,
   entriesFromTree,
   makeFeatureTree,
   NAME_255,
 } from "../../testdata/support/tree_fixture.ts";
+import { collectBytes } from "../bytes.ts";
 import { run } from "../../testdata/support/process.ts";
 
 const encoder = new TextEncoder();
@@ -90,7 +90,7 @@ async function expectedAfterCpio(entries: Entry[]): Promise<string[]> {
 
 Deno.test("cpio round trip keeps every entry kind, mode, owner, link and name", async () => {
   const entries = sampleEntries();
-  const bytes = await collect(cpioStream(entries));
+  const bytes = await collectBytes(cpioStream(entries));
   assertEquals(bytes.byteLength % 512, 0);
   assertEquals(
     await describeEntries(readCpio(chunked(bytes, bytes.byteLength))),
@@ -99,8 +99,8 @@ Deno.test("cpio round trip keeps every entry kind, mode, owner, link and name", 
 });
 
 Deno.test("cpio writer is deterministic and matches the golden archive", async () => {
-  const first = await collect(cpioStream(sampleEntries()));
-  const second = await collect(cpioStream(sampleEntries()));
+  const first = await collectBytes(cpioStream(sampleEntries()));
+  const second = await collectBytes(cpioStream(sampleEntries()));
   assertEquals(first, second);
   const golden = new URL("../../testdata/archives/sample.cpio", import.meta.url);
   if (Deno.env.get("UPDATE_GOLDEN") === "1") await Deno.writeFile(golden, first);
@@ -108,7 +108,7 @@ Deno.test("cpio writer is deterministic and matches the golden archive", async (
 });
 
 Deno.test("cpio header layout: magic, renumbered inodes, hard links share ino and nlink", async () => {
-  const bytes = await collect(cpioStream(sampleEntries()));
+  const bytes = await collectBytes(cpioStream(sampleEntries()));
   const ascii = new TextDecoder().decode(bytes);
   const headers = [...ascii.matchAll(/070701([0-9A-F]{104})/g)].map((match) => {
     const fields = match[1]!.match(/.{8}/g)!.map((field) => parseInt(field, 16));
@@ -138,7 +138,7 @@ Deno.test("cpio header layout: magic, renumbered inodes, hard links share ino an
 
 Deno.test("cpio reader works one byte at a time and at every chunk size 1..1025", async () => {
   const entries = sampleEntries();
-  const bytes = await collect(cpioStream(entries));
+  const bytes = await collectBytes(cpioStream(entries));
   const expected = await describeEntries(readCpio(chunked(bytes, bytes.byteLength)));
   for (let size = 1; size <= 1025; size++) {
     assertEquals(
@@ -175,7 +175,7 @@ Deno.test("cpio writer reports the xattrs it drops", async () => {
       new Uint8Array([2]),
     ]]),
   };
-  await collect(
+  await collectBytes(
     cpioStream([entry], { onDroppedXattrs: (path, names) => dropped.push(`${path}: ${names}`) }),
   );
   assertEquals(dropped, ["bin/ping: security.capability,user.b"]);
@@ -197,7 +197,7 @@ Deno.test("cpio writer refuses a file of 4 GiB from its header, naming the path"
     path: "ok",
     content: { size: 2 ** 32 - 1, open: huge.content.open },
   };
-  await rejects(collect(cpioStream([huge])), (error: unknown) => {
+  await rejects(collectBytes(cpioStream([huge])), (error: unknown) => {
     ok(error instanceof CpioLimitError);
     ok(
       error.message.includes('"var/lib/huge.img"') && error.message.includes("4294967296"),
@@ -206,12 +206,12 @@ Deno.test("cpio writer refuses a file of 4 GiB from its header, naming the path"
     return true;
   });
   // 4 GiB - 1 fits the header: the writer goes on to read the content.
-  await rejects(collect(cpioStream([ok4g])), /must refuse before reading/);
+  await rejects(collectBytes(cpioStream([ok4g])), /must refuse before reading/);
 });
 
 Deno.test("cpio writer rejects a hard link whose target was not written as a linked file", async () => {
   await rejects(
-    collect(cpioStream([{ ...baseMeta("b", 0o644), kind: "hardlink", target: "a" }])),
+    collectBytes(cpioStream([{ ...baseMeta("b", 0o644), kind: "hardlink", target: "a" }])),
     (error: unknown) => error instanceof InvalidInputError && error.message.includes('"a"'),
   );
 });
@@ -223,7 +223,7 @@ Deno.test("cpio writer catches content that does not match its declared size", a
     content: { ...text("abc"), size: 5 },
   };
   await rejects(
-    collect(cpioStream([short])),
+    collectBytes(cpioStream([short])),
     (error: unknown) => error instanceof IntegrityError && /"grew".*3 of/.test(error.message),
   );
   const long: Entry = {
@@ -232,13 +232,13 @@ Deno.test("cpio writer catches content that does not match its declared size", a
     content: { ...text("abcdef"), size: 5 },
   };
   await rejects(
-    collect(cpioStream([long])),
+    collectBytes(cpioStream([long])),
     (error: unknown) => error instanceof IntegrityError && /larger than/.test(error.message),
   );
 });
 
 Deno.test("cpio reader: skipped content is skipped, late reads are refused", async () => {
-  const bytes = await collect(cpioStream(sampleEntries()));
+  const bytes = await collectBytes(cpioStream(sampleEntries()));
   const paths: string[] = [];
   let kept: Entry | undefined;
   for await (const entry of readCpio(chunked(bytes, 7))) {
@@ -247,11 +247,11 @@ Deno.test("cpio reader: skipped content is skipped, late reads are refused", asy
   }
   assertEquals(paths.length, sampleEntries().length);
   ok(kept?.kind === "file");
-  await rejects(collect(kept.content.open()), /can be read once, before the next entry/);
+  await rejects(collectBytes(kept.content.open()), /can be read once, before the next entry/);
 });
 
 Deno.test("cpio reader: hostile and broken input gives IntegrityError", async (t) => {
-  const good = await collect(cpioStream(sampleEntries().slice(0, 5)));
+  const good = await collectBytes(cpioStream(sampleEntries().slice(0, 5)));
   const read = (bytes: Uint8Array) => describeEntries(readCpio(chunked(bytes, 100)));
   const integrity = (pattern: RegExp) => (error: unknown) => {
     ok(error instanceof IntegrityError, String(error));
@@ -407,7 +407,7 @@ Deno.test("cpio cross-check: GNU cpio restores our archive of a real tree; bsdta
     await makeFeatureTree(`${dir}/src`);
     const dropped: string[] = [];
     const entries = await entriesFromTree(`${dir}/src`);
-    const archive = await collect(
+    const archive = await collectBytes(
       cpioStream(entries, { onDroppedXattrs: (path) => dropped.push(path) }),
     );
     assertEquals(dropped, ["bin/ping", "bin/su", "etc/empty", "etc/hello"]);
@@ -485,7 +485,7 @@ Deno.test("cpio reader reads GNU cpio -H newc and bsdtar newc output at every ch
 });
 
 Deno.test("GNU cpio and bsdtar list our archive exactly, 4096-byte name included", async () => {
-  const archive = await collect(cpioStream(sampleEntries()));
+  const archive = await collectBytes(cpioStream(sampleEntries()));
   const names = sampleEntries().map((entry) => entry.path);
   for (const argv of [["cpio", "-it", "--quiet"], ["bsdtar", "-tf", "-"]]) {
     const listing = new TextDecoder().decode(await run(argv, { stdin: archive }));
@@ -529,7 +529,7 @@ Deno.test("cpio writer refuses names and link targets that are empty or hold a N
     ] as Entry[]
   ) {
     await rejects(
-      collect(cpioStream([entry])),
+      collectBytes(cpioStream([entry])),
       (error: unknown) =>
         error instanceof InvalidInputError && /empty or holds a NUL/.test(error.message),
     );

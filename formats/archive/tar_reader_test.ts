@@ -7,11 +7,11 @@ import { readTar } from "./tar_reader.ts";
 import { tarStream } from "./tar_writer.ts";
 import {
   chunked,
-  collect,
   describeEntries,
   entriesFromTree,
   makeFeatureTree,
 } from "../../testdata/support/tree_fixture.ts";
+import { collectBytes } from "../bytes.ts";
 import { run } from "../../testdata/support/process.ts";
 import {
   expectedAfterTar,
@@ -38,7 +38,7 @@ async function realToolArchives(src: string): Promise<[string, Uint8Array][]> {
 }
 
 Deno.test("tar reader works one byte at a time and at every chunk size 1..1025", async () => {
-  const bytes = await collect(tarStream(sampleEntries()));
+  const bytes = await collectBytes(tarStream(sampleEntries()));
   const expected = await describeEntries(readTar(chunked(bytes, bytes.byteLength)));
   for (let size = 1; size <= 1025; size++) {
     assertEquals(
@@ -50,7 +50,7 @@ Deno.test("tar reader works one byte at a time and at every chunk size 1..1025",
 });
 
 Deno.test("tar reader: skipped content is skipped, late reads are refused", async () => {
-  const bytes = await collect(tarStream(sampleEntries()));
+  const bytes = await collectBytes(tarStream(sampleEntries()));
   let kept: Entry | undefined;
   let count = 0;
   for await (const entry of readTar(chunked(bytes, 333))) {
@@ -59,11 +59,11 @@ Deno.test("tar reader: skipped content is skipped, late reads are refused", asyn
   }
   assertEquals(count, sampleEntries().length);
   ok(kept?.kind === "file");
-  await rejects(collect(kept.content.open()), /can be read once, before the next entry/);
+  await rejects(collectBytes(kept.content.open()), /can be read once, before the next entry/);
 });
 
 Deno.test("tar reader: hostile and broken input gives IntegrityError", async (t) => {
-  const good = await collect(tarStream(sampleEntries().slice(0, 4)));
+  const good = await collectBytes(tarStream(sampleEntries().slice(0, 4)));
   const read = (bytes: Uint8Array) => describeEntries(readTar(chunked(bytes, 100)));
   const integrity = (pattern: RegExp) => (error: unknown) => {
     ok(error instanceof IntegrityError, String(error));

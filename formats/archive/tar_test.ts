@@ -5,17 +5,17 @@ import { readTar, tarStream } from "./tar.ts";
 import {
   CAPABILITY_SETUID_SETGID,
   chunked,
-  collect,
   describeEntries,
   describeTree,
   entriesFromTree,
   makeFeatureTree,
 } from "../../testdata/support/tree_fixture.ts";
+import { collectBytes } from "../bytes.ts";
 import { run } from "../../testdata/support/process.ts";
 import { expectedAfterTar, sampleEntries } from "../../testdata/support/tar_fixture.ts";
 
 Deno.test("tar round trip keeps every entry kind, mode, owner, name, link and binary xattr", async () => {
-  const bytes = await collect(tarStream(sampleEntries()));
+  const bytes = await collectBytes(tarStream(sampleEntries()));
   assertEquals(bytes.byteLength % 10240, 0);
   assertEquals(
     await describeEntries(readTar(chunked(bytes, bytes.byteLength))),
@@ -28,10 +28,10 @@ Deno.test("tar cross-check: GNU tar --xattrs restores our archive of a real tree
   try {
     await makeFeatureTree(`${dir}/src`);
     const entries = await entriesFromTree(`${dir}/src`);
-    const archive = await collect(tarStream(entries));
+    const archive = await collectBytes(tarStream(entries));
     assertEquals(
       archive,
-      await collect(tarStream(await entriesFromTree(`${dir}/src`))),
+      await collectBytes(tarStream(await entriesFromTree(`${dir}/src`))),
       "deterministic",
     );
     await Deno.writeFile(`${dir}/a.tar`, archive);

@@ -5,12 +5,8 @@ import { IntegrityError, InvalidInputError } from "../../core/errors.ts";
 import { baseMeta, bytesContent, type Entry } from "./entry.ts";
 import { tarStream } from "./tar_writer.ts";
 import { readTar } from "./tar_reader.ts";
-import {
-  chunked,
-  collect,
-  describeEntries,
-  fileContent,
-} from "../../testdata/support/tree_fixture.ts";
+import { chunked, describeEntries, fileContent } from "../../testdata/support/tree_fixture.ts";
+import { collectBytes } from "../bytes.ts";
 import { run } from "../../testdata/support/process.ts";
 import { CAPABILITY, sampleEntries } from "../../testdata/support/tar_fixture.ts";
 
@@ -18,15 +14,15 @@ const encoder = new TextEncoder();
 const text = (value: string) => bytesContent(encoder.encode(value));
 
 Deno.test("tar writer is deterministic and matches the golden archive", async () => {
-  const first = await collect(tarStream(sampleEntries()));
-  assertEquals(first, await collect(tarStream(sampleEntries())));
+  const first = await collectBytes(tarStream(sampleEntries()));
+  assertEquals(first, await collectBytes(tarStream(sampleEntries())));
   const golden = new URL("../../testdata/archives/sample.tar", import.meta.url);
   if (Deno.env.get("UPDATE_GOLDEN") === "1") await Deno.writeFile(golden, first);
   assertEquals(first, await Deno.readFile(golden), "differs from testdata/archives/sample.tar");
 });
 
 Deno.test("tar writer: ustar split, pax only where needed, raw xattr bytes, base-256", async () => {
-  const bytes = await collect(tarStream(sampleEntries()));
+  const bytes = await collectBytes(tarStream(sampleEntries()));
   const headers: { name: string; prefix: string; type: string; block: Uint8Array; at: number }[] =
     [];
   const latin1 = (view: Uint8Array) => String.fromCharCode(...view).replace(/\0.*$/s, "");
@@ -127,7 +123,7 @@ Deno.test("tar writer catches content that does not match its declared size", as
     content: { ...text("abc"), size: 9 },
   };
   await rejects(
-    collect(tarStream([short])),
+    collectBytes(tarStream([short])),
     (error: unknown) => error instanceof IntegrityError && /"shrank".*3 of/.test(error.message),
   );
 });
@@ -205,7 +201,7 @@ Deno.test("tar: a sparse 5 GB file streams in constant memory and GNU tar reads 
 });
 
 Deno.test("GNU tar and bsdtar list our archive exactly: long, unicode and pax-held values", async () => {
-  const archive = await collect(tarStream(sampleEntries()));
+  const archive = await collectBytes(tarStream(sampleEntries()));
   const memberName = (entry: Entry) =>
     entry.path === "." ? "./" : entry.kind === "dir" ? `${entry.path}/` : entry.path;
   const names = sampleEntries().map(memberName);
@@ -235,7 +231,7 @@ Deno.test("tar writer refuses names and link targets that are empty or hold a NU
     ] as Entry[]
   ) {
     await rejects(
-      collect(tarStream([entry])),
+      collectBytes(tarStream([entry])),
       (error: unknown) =>
         error instanceof InvalidInputError && /empty or holds a NUL/.test(error.message),
     );
@@ -258,7 +254,7 @@ Deno.test("tar writer yields ~1 MiB batches or big content chunks, never crumbs"
   }
   ok(sizes.slice(0, -1).every((size) => size >= 64 << 10), `crumbs: ${sizes}`);
   // Same bytes as one big in-memory pass through the reader.
-  const whole = await collect((async function* () {
+  const whole = await collectBytes((async function* () {
     yield* parts;
   })());
   assertEquals((await describeEntries(readTar(chunked(whole, 65536)))).length, 80);

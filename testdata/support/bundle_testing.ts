@@ -1,5 +1,6 @@
 // Test support for bundle import/verify: bundles built the way real xCAT builds them (GNU tar of a staging directory) and the state checks every hostile-input test makes.
 
+import { concatBytes } from "../../formats/bytes.ts";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { cpioStream } from "../../formats/archive/cpio_newc.ts";
@@ -147,16 +148,6 @@ async function smallCpio(): Promise<Uint8Array> {
   ];
   for await (const chunk of cpioStream(entries)) parts.push(chunk.slice());
   return concatBytes(parts);
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /** A real rootimg.cpio.gz (gzip'd cpio newc): bundles' packed roots must be what they are named. */

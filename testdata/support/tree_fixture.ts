@@ -5,23 +5,6 @@ import { createHash } from "node:crypto";
 import { run } from "./process.ts";
 import type { Entry, FileContent } from "../../formats/archive/entry.ts";
 
-/** Concatenates a chunk stream into one array. */
-export async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of chunks) {
-    parts.push(chunk);
-    total += chunk.byteLength;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
-
 /** Feeds `bytes` as chunks of `size` bytes (fresh copies, as a stream would). */
 export async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < bytes.byteLength; at += size) yield bytes.slice(at, at + size);
