@@ -1,5 +1,6 @@
 // Argument handling shared by mkdef and chdef: objects from -o, a noderange or stanzas on stdin.
 
+import { commaList } from "../formats/xcat/comma_list.ts";
 import { noderangeEnvironment } from "../core/nodes/noderange_environment.ts";
 import type { Context } from "../core/context.ts";
 import {
@@ -64,7 +65,7 @@ export async function changesFromArguments(
     names = [...found];
   } else {
     names = await resolveNames(store, type, {
-      objectNames: (options.objectNames ?? "").split(",").filter(Boolean),
+      objectNames: commaList(options.objectNames),
       noderange: targets[0],
       verify: false,
     });

@@ -1,5 +1,6 @@
 // lsdef: display object definitions in xCAT's long, name-list, -c, stanza or JSON form.
 
+import { commaList } from "../formats/xcat/comma_list.ts";
 import { booleanFlag, type Command, parseFlags, stringFlag, stringsFlag } from "../core/command.ts";
 import { listDefinitions } from "../core/definitions/definition_listing.ts";
 import { formatLsdefListing } from "../formats/xcat/lsdef_text.ts";
@@ -48,10 +49,10 @@ export const lsdef: Command = {
     }, { maxPositionals: 1 });
     const listing = await listDefinitions(ctx, {
       all: booleanFlag(flags, "a") || booleanFlag(flags, "all"),
-      types: (stringFlag(flags, "t") ?? "node").split(",").filter(Boolean),
+      types: commaList(stringFlag(flags, "t") ?? "node"),
       objects: stringFlag(flags, "o"),
       range: positionals[0],
-      only: stringFlag(flags, "i")?.split(",").map((item) => item.trim()).filter(Boolean),
+      only: stringFlag(flags, "i") === undefined ? undefined : commaList(stringFlag(flags, "i")),
       filters: stringsFlag(flags, "w"),
       includeHidden: booleanFlag(flags, "S"),
       long: booleanFlag(flags, "l") || booleanFlag(flags, "long"),

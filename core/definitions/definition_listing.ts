@@ -1,5 +1,6 @@
 // What lsdef shows: the objects its types, names, noderange and -w filters select, and the form.
 
+import { commaList } from "../../formats/xcat/comma_list.ts";
 import type { Context } from "../context.ts";
 import {
   type DefinitionObject,
@@ -61,7 +62,7 @@ export async function listDefinitions(
   for (const spec of specs) {
     for (const filter of filters) requireAttribute(spec, filter.column);
   }
-  const objectNames = query.objects?.split(",").filter(Boolean);
+  const objectNames = query.objects === undefined ? undefined : commaList(query.objects);
   const range = query.range;
   const named = objectNames !== undefined || range !== undefined;
   const store = await ctx.store();
@@ -71,9 +72,7 @@ export async function listDefinitions(
     objects.push(
       ...await listObjects(store, {
         type: spec.type,
-        names: named && !isNodeLike
-          ? [...(objectNames ?? []), ...(range ? range.split(",") : [])]
-          : undefined,
+        names: named && !isNodeLike ? [...(objectNames ?? []), ...commaList(range)] : undefined,
         // For nodes xCAT takes -o as a noderange too, in place of a positional one.
         noderange: isNodeLike ? query.objects ?? range : undefined,
         includeHidden: query.includeHidden,

@@ -93,7 +93,7 @@ export function validateLiteEntries(entries: readonly LiteEntry[]): string[] {
     if (!entry.file.startsWith("/")) {
       problems.push(`The litefile entry '${entry.file}' must be an absolute path.`);
     }
-    if (entry.file.endsWith("/") && entry.options.split(",").includes("con")) {
+    if (entry.file.endsWith("/") && commaList(entry.options).includes("con")) {
       problems.push(`The option 'con' cannot be used for the directory '${entry.file}'.`);
     }
     if (entry.file.split("/").includes("..")) {
@@ -102,10 +102,10 @@ export function validateLiteEntries(entries: readonly LiteEntry[]): string[] {
   }
   for (const parent of entries) {
     if (!parent.file.endsWith("/")) continue;
-    const parentOptions = parent.options.split(",");
+    const parentOptions = commaList(parent.options);
     for (const child of entries) {
       if (child === parent || !child.file.startsWith(parent.file)) continue;
-      const childOptions = child.options.split(",");
+      const childOptions = commaList(child.options);
       if (parentOptions.includes("ro") || parentOptions.includes("con")) {
         problems.push(
           `'${parent.file}' is '${parent.options}', so nothing under it can be listed ('${child.file}').`,
