@@ -65,11 +65,13 @@ export interface SideSummary {
 const MANIFEST = "manifest.xml";
 const SUMS = "SHA256SUMS";
 const ROOT_TREE_MEMBER = "rootimgtree.gz";
-const SQUASHFS_MEMBER = "rootimg.sfs";
 /** A manifest or SHA256SUMS larger than this is not one xCAT or osimg wrote. */
 const MAX_SMALL_MEMBER = 16 * 1024 * 1024;
-/** A bundle's top-level members are root-owned and carry no xattrs by construction. */
-const FILES_CARRY: Carries = { owner: false, xattrs: false, hardlinks: true };
+/**
+ * A bundle's top-level members are root-owned and carry no xattrs by construction, so an
+ * image's files are compared with them by content and mode only.
+ */
+export const TOP_LEVEL_CARRIES: Carries = { owner: false, xattrs: false, hardlinks: true };
 const TREE_CARRIES: Carries = { owner: true, xattrs: true, hardlinks: true };
 
 /**

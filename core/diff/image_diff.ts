@@ -15,6 +15,7 @@ import {
   type SideKind,
   type SideSummary,
   summarizeSide,
+  TOP_LEVEL_CARRIES,
 } from "./diff_side.ts";
 
 /** One definition attribute that differs; null when unset on that side. */
@@ -184,7 +185,7 @@ export function compareSides(a: SideSummary, b: SideSummary): DiffResult {
     undefined,
     a.files,
     b.files,
-    { owner: false, xattrs: false, hardlinks: true },
+    TOP_LEVEL_CARRIES,
   );
   const { pairs, onlyA, onlyB } = pairPacked(a.packed, b.packed);
   const wholeMembers: PathDifference[] = [
