@@ -203,3 +203,44 @@ Deno.test("diff refuses a truncated bundle with one line, exit 2, leaving no tem
   assertEquals(await snapshotTree(t.root), before);
   assertEquals(temporaries(), temporary);
 });
+
+Deno.test("diff refuses a bundle with two image directories, exit 2", async () => {
+  await using t = await testRoot();
+  await makeBundle(`${t.root}/two.tgz`, {
+    files: { ...netbootFiles("one"), ...netbootFiles("two") },
+    sums: true,
+  });
+  const output = await t.run(["diff", "two.tgz", "two.tgz"]);
+  assertEquals(output, {
+    status: 2,
+    stdout: "",
+    stderr:
+      'Error: Cannot diff bundle "two.tgz": it holds more than one image ("one", "two"); diff compares one\n',
+  });
+});
+
+Deno.test("diff refuses a bundle whose packed root is not what its name says, exit 2", async () => {
+  await using t = await testRoot();
+  const files = netbootFiles();
+  files["rhels8.8.0-x86_64-netboot-compute/rootimg.cpio.gz"] = "not gzip at all\n";
+  await makeBundle(`${t.root}/bad.tgz`, { files, sums: true });
+  const output = await t.run(["diff", "bad.tgz", "bad.tgz"]);
+  assertEquals([output.status, output.stdout], [2, ""]);
+  ok(
+    output.stderr.startsWith(
+      'Error: Cannot diff bundle "bad.tgz": rootimg.cpio.gz: Truncated cpio archive',
+    ),
+    output.stderr,
+  );
+  assertEquals(output.stderr.split("\n").length, 2, output.stderr);
+});
+
+Deno.test("diff refuses a bundle member that leaves its image directory, exit 2", async () => {
+  await using t = await testRoot();
+  const files = netbootFiles();
+  await makeBundle(`${t.root}/stray.tgz`, { files: { ...files, "stray.txt": "outside\n" } });
+  const output = await t.run(["diff", "stray.tgz", "stray.tgz"]);
+  assertEquals([output.status, output.stdout], [2, ""]);
+  ok(output.stderr.startsWith('Error: Cannot diff bundle "stray.tgz": member "'), output.stderr);
+  ok(output.stderr.includes("stray.txt"), output.stderr);
+});

@@ -184,9 +184,20 @@ class MemberRouter {
     }
     let outer: Promise<string> | undefined;
     // An image's own packed root needs no digest of its own bytes; a bundle's is checked.
-    const chunks = this.#verify
+    const content = this.#verify
       ? this.#tee(entry, (digest) => outer = digest)
       : entry.content.open();
+    // A failure of the stream the member comes from (a bundle cut short) is the bundle's, not
+    // this member's: it is passed on as it is.
+    const outerFailures = new WeakSet<object>();
+    const chunks = (async function* () {
+      try {
+        yield* content;
+      } catch (error) {
+        if (error instanceof Object) outerFailures.add(error);
+        throw error;
+      }
+    })();
     try {
       if (format.kind === "squashfs") {
         const path = hostPath ?? await this.#copy(chunks);
@@ -214,9 +225,8 @@ class MemberRouter {
         }
       }
     } catch (error) {
-      if (!(error instanceof IntegrityError) || error.message.startsWith("Cannot diff")) {
-        throw error;
-      }
+      if (!(error instanceof IntegrityError) || outerFailures.has(error)) throw error;
+      if (error.message.startsWith("Cannot diff")) throw error;
       throw new IntegrityError(`Cannot diff ${this.#label}: ${name}: ${error.message}`, {
         cause: error,
       });
@@ -237,7 +247,11 @@ class MemberRouter {
         await hasher.ready();
         yield chunk;
       }
-      done(stream.digest());
+      const digest = stream.digest();
+      // Observed at once: when the reader inside fails after the last chunk, the digest is never
+      // awaited, and closing the Worker must not make it an unhandled rejection.
+      digest.catch(() => {});
+      done(digest);
     })();
   }
 

@@ -86,8 +86,14 @@ export interface DiffResult {
  */
 export async function diffImages(ctx: Context, a: string, b: string): Promise<DiffResult> {
   const sources = [await resolveSide(ctx, a), await resolveSide(ctx, b)] as const;
-  const [left, right] = await Promise.all(sources.map((source) => summarizeSide(ctx, source)));
-  return compareSides(left!, right!);
+  // Both are read at once; when one fails, the other is let finish (its Worker closed, its
+  // temporary files removed) before the first failure, side a's if both, is reported.
+  const [left, right] = await Promise.allSettled(
+    sources.map((source) => summarizeSide(ctx, source)),
+  );
+  if (left!.status === "rejected") throw left!.reason;
+  if (right!.status === "rejected") throw right!.reason;
+  return compareSides(left!.value, right!.value);
 }
 
 function byName(a: string, b: string): number {
