@@ -3,6 +3,7 @@
 import process from "node:process";
 import { basename, resolve } from "node:path";
 import { type Verb, VERBS } from "./cmd/mod.ts";
+import type { Command } from "./core/command.ts";
 import type { Context, Io } from "./core/context.ts";
 import { causeChain, OsimgError, UsageError } from "./core/errors.ts";
 import { hostPath } from "./core/paths.ts";
@@ -105,6 +106,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
   const { io, env } = environment;
   let store: Store | undefined;
   let debug = argv.includes("--debug");
+  let command: Command | undefined;
   try {
     const options = takeGlobalOptions(argv);
     debug = options.debug;
@@ -134,7 +136,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       }
       args = others;
     }
-    const command = await verb.load();
+    command = await verb.load();
     if (wantsHelp(args)) {
       io.out(command.usage);
       return 0;
@@ -163,8 +165,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       progress: (title, total) => terminalProgress(io.err, io.stderrIsTerminal, title, total),
       invoke: (nested) => runCli(nested, { ...environment, invokedAs: undefined }),
     };
-    await command.run(ctx, args);
-    return 0;
+    return await command.run(ctx, args) ?? 0;
   } catch (error) {
     const colour = io.stderrIsTerminal && env.NO_COLOR === undefined;
     const prefix = colour ? "\x1b[31mError:\x1b[0m" : "Error:";
@@ -178,7 +179,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       for (const line of causeChain(error)) io.err(`  ${line}\n`);
       if (error instanceof Error && error.stack) io.err(`${error.stack}\n`);
     }
-    return error instanceof OsimgError ? error.exitCode : 1;
+    return command?.failureStatus ?? (error instanceof OsimgError ? error.exitCode : 1);
   } finally {
     store?.close();
   }

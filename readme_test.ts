@@ -47,6 +47,7 @@ Deno.test("the README tour runs as written from the clone, command by command", 
         /rocky9-x86_64-netboot-gpu/.test(stdout),
     );
     ok(/zstd/.test(stderr) && /xCAT/.test(stderr), "imgexport warns that xCAT cannot read zstd");
+    ok(stdout.includes("    profile: compute → broken\n"), "diff shows the changed attribute");
     ok(/\n\s+profile=compute\n/.test(stdout), "rollback restored the profile");
     for (
       const left of ["root/install/netboot/debian12/x86_64/compute/rootimg.cpio.zst", "root.tgz"]

@@ -86,6 +86,11 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./rollback.ts")).rollback,
   },
   {
+    name: "diff",
+    summary: "show what differs between two osimages, bundles or snapshots, inside packed roots",
+    load: async () => (await import("./diff.ts")).diff,
+  },
+  {
     name: "nodels",
     summary: "list nodes and their attributes from the xCAT database",
     load: async () => (await import("./nodels.ts")).nodels,

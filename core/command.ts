@@ -4,12 +4,21 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import type { Context } from "./context.ts";
 import { UsageError } from "./errors.ts";
 
-/** One verb. `run` parses its flags, calls core, prints; it throws OsimgError on failure. */
+/**
+ * One verb. `run` parses its flags, calls core, prints; it throws OsimgError on failure. It may
+ * return an exit status for an outcome that is not an error yet not a plain success (diff's
+ * "the sides differ": 1, printed as the result, with no `Error:` line).
+ */
 export interface Command {
   name: string;
   /** The full usage text printed by `<verb> --help` (ends with a newline). */
   usage: string;
-  run(ctx: Context, args: string[]): Promise<void>;
+  /**
+   * The exit status of every failure of this verb, usage errors included, when the verb's own
+   * statuses already give 1 a meaning (diff and cmp exit 1 for "different", 2 for trouble).
+   */
+  failureStatus?: number;
+  run(ctx: Context, args: string[]): Promise<void | number>;
 }
 
 /** Flags parsed strictly: values are strings, booleans or string arrays. */

@@ -102,7 +102,8 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
   const secondNode = join(base, "mn2");
   const bundle = join(base, `${IMAGE}.tgz`);
   const say = (text: string) => ctx.reporter.line(text);
-  const step = async (root: string, args: string[]) => {
+  /** Runs one command; `expected` is its exit status (diff's 1: the sides differ). */
+  const step = async (root: string, args: string[], expected = 0) => {
     const label = root === managementNode ? "mn1" : "mn2";
     say("");
     say(
@@ -111,7 +112,7 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
       }`,
     );
     const status = await invoke(["--root", root, ...args]);
-    if (status !== 0) {
+    if (status !== expected) {
       throw new OsimgError(`The demo stopped: 'osimg ${args.join(" ")}' exited ${status}.`);
     }
   };
@@ -158,6 +159,10 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
     await step(secondNode, ["lsdef", "-t", "osimage", "-o", IMAGE]);
     await step(managementNode, ["snapshot", IMAGE, "--note", "before the change"]);
     await step(managementNode, ["chdef", "-t", "osimage", "-o", IMAGE, "profile=broken"]);
+    await Deno.writeTextFile(join(managementNode, IMAGE_DIR, "rootimg/etc/motd"), "changed\n");
+    say("");
+    say(`(writing rootimg/etc/motd in mn1${IMAGE_DIR})`);
+    await step(managementNode, ["diff", `${IMAGE}@1`, IMAGE], 1);
     await step(managementNode, ["rollback", IMAGE]);
     await step(managementNode, ["lsdef", "-t", "osimage", "-o", IMAGE, "-i", "profile"]);
     await step(managementNode, ["snapshot", "--list", IMAGE]);
