@@ -160,7 +160,8 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
         store ??= openStore(location);
         return Promise.resolve(store);
       },
-      progress: (title, total) => terminalProgress(io.err, io.stderrIsTerminal, title, total),
+      progress: (title, total, unit) =>
+        terminalProgress(io.err, io.stderrIsTerminal, title, total, unit),
       invoke: (nested) => runCli(nested, { ...environment, invokedAs: undefined }),
     };
     await command.run(ctx, args);
