@@ -220,12 +220,14 @@ async function runStep(
     if (!(error instanceof ExternalCommandError) || error.code === 127) throw error;
     const last = tail.filter((line) => line.trim() !== "").slice(-FAILURE_TAIL_LINES);
     const reason = manager.diagnose(tail) ?? last.at(-1)?.trim() ?? "no output";
+    // A step run in the image (`chroot <root> apt-get ...`) is named by the program it runs.
+    const program = (step.argv[0] === "chroot" ? step.argv[2] : step.argv[0]) ?? "";
     throw new ExternalCommandError(
       step.argv,
       error.code,
       last.join("\n"),
-      `${step.argv[0]} could not ${action} in ${build.root} (exit code ${error.code}): ${reason}`,
-      [`The last lines of ${step.argv[0]}:`, ...last.map((line) => `  ${line}`)],
+      `${program} could not ${action} in ${build.root} (exit code ${error.code}): ${reason}`,
+      [`The last lines of ${program}:`, ...last.map((line) => `  ${line}`)],
     );
   } finally {
     progress.done();
