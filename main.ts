@@ -162,7 +162,8 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
         store ??= openStore(location);
         return Promise.resolve(store);
       },
-      progress: (title, total) => terminalProgress(io.err, io.stderrIsTerminal, title, total),
+      progress: (title, total, unit) =>
+        terminalProgress(io.err, io.stderrIsTerminal, title, total, unit),
       invoke: (nested) => runCli(nested, { ...environment, invokedAs: undefined }),
     };
     return await command.run(ctx, args) ?? 0;

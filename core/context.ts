@@ -2,7 +2,7 @@
 
 import type { Store } from "./store/store.ts";
 import type { ProcessRunner } from "./process.ts";
-import type { Progress } from "./progress.ts";
+import type { Progress, ProgressUnit } from "./progress.ts";
 import type { Reporter } from "./reporter.ts";
 import { hostPath } from "./paths.ts";
 import { siteDirectory } from "./image/osimage.ts";
@@ -40,7 +40,7 @@ export interface Context {
   /** The table store, opened (and migrated) on first use. */
   store(): Promise<Store>;
   /** A progress reporter on stderr: visible only on a terminal. */
-  progress(title: string, total?: number): Progress;
+  progress(title: string, total?: number, unit?: ProgressUnit): Progress;
   /**
    * Runs another osimg command line in-process with the same streams and environment
    * (global options such as --root must be given in `args`); returns its exit status.

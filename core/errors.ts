@@ -44,11 +44,18 @@ export class ExternalCommandError extends OsimgError {
   readonly code: number;
   readonly stderrTail: string;
 
-  constructor(argv: readonly string[], code: number, stderrTail: string, message?: string) {
+  constructor(
+    argv: readonly string[],
+    code: number,
+    stderrTail: string,
+    message?: string,
+    details?: string[],
+  ) {
     super(
       message ??
         `Command '${argv.join(" ")}' failed with exit code ${code}` +
           (stderrTail.trim() ? `: ${stderrTail.trim().split("\n").slice(-3).join(" / ")}` : ""),
+      details ? { details } : undefined,
     );
     this.argv = argv;
     this.code = code;

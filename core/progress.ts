@@ -27,15 +27,19 @@ function humanBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
+/** What a progress counts: bytes (shown with a rate), or items such as packages (shown as counted). */
+export type ProgressUnit = "bytes" | "items";
+
 /**
  * A progress line on stderr when it is a terminal, redrawn at most ten times a second;
- * `total` in bytes when known. Writes nothing when `terminal` is false.
+ * `total` in bytes (or items) when known. Writes nothing when `terminal` is false.
  */
 export function terminalProgress(
   write: (text: string) => void,
   terminal: boolean,
   title: string,
   total?: number,
+  unit: ProgressUnit = "bytes",
 ): Progress {
   if (!terminal) return silentProgress;
   let done = 0;
@@ -46,10 +50,16 @@ export function terminalProgress(
     const now = Date.now();
     if (!force && now - lastDraw < 100) return;
     lastDraw = now;
+    const tail = current.length > 40 ? "…" + current.slice(-39) : current;
+    if (unit === "items") {
+      // Counts a package manager reports come in the label; a rate of packages means little.
+      const count = done === 0 ? "" : total ? `${done}/${total} ` : `${done} `;
+      write(`\r\x1b[2K${title} ${count}${tail}`);
+      return;
+    }
     const seconds = Math.max((now - started) / 1000, 0.001);
     const rate = `${humanBytes(done / seconds)}/s`;
     const amount = total ? `${Math.min(100, Math.floor((done / total) * 100))}%` : humanBytes(done);
-    const tail = current.length > 40 ? "…" + current.slice(-39) : current;
     write(`\r\x1b[2K${title} ${amount} ${rate} ${tail}`);
   };
   return {

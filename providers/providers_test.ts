@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { architectureOf } from "./distros/architectures.ts";
-import { distroOf } from "./distros/distros.ts";
+import { distroOf, imageTargetOf } from "./distros/distros.ts";
 import {
   findProvmethod,
   matchProvmethod,
@@ -100,4 +100,60 @@ Deno.test("architectures and distros that change what a bundle carries: s390x di
   // esx has no platform directory in imgport (custom files go to <installdir>/custom/<prov>/).
   assertEquals(distroOf("esxi6.7")?.platform, "");
   assertEquals(distroOf("rhels9.2")?.noBootFiles, undefined);
+});
+
+Deno.test("genimage targets: each release family's package manager, $releasever, module platform and rpm database", () => {
+  const summary = (osvers: string) => {
+    const target = imageTargetOf(osvers);
+    if (!target) return undefined;
+    const { release, build } = target;
+    return [
+      build.packageManager(release),
+      release.releasever,
+      release.modulePlatformId ?? release.codename ?? "",
+      release.rpmDatabase ?? "",
+    ].join(" ");
+  };
+  assertEquals(summary("rhels7.9"), "yum 7  /var/lib/rpm");
+  assertEquals(summary("rhels8.8"), "dnf 8 platform:el8 /var/lib/rpm");
+  assertEquals(summary("rhels9.2"), "dnf 9 platform:el9 /var/lib/rpm");
+  assertEquals(summary("rhels10.0"), "dnf 10 platform:el10 /usr/lib/sysimage/rpm");
+  assertEquals(summary("rocky9.3"), "dnf 9 platform:el9 /var/lib/rpm");
+  assertEquals(summary("alma8.9"), "dnf 8 platform:el8 /var/lib/rpm");
+  assertEquals(summary("ol9.3"), "dnf 9 platform:el9 /var/lib/rpm");
+  assertEquals(summary("centos-stream9"), "dnf 9 platform:el9 /var/lib/rpm");
+  assertEquals(summary("centos7.9"), "yum 7  /var/lib/rpm");
+  assertEquals(summary("fedora39"), "dnf 39 platform:f39 /usr/lib/sysimage/rpm");
+  assertEquals(summary("sles15.5"), "zypper 15.5  /usr/lib/sysimage/rpm");
+  assertEquals(summary("sles15sp4"), "zypper 15.4  /usr/lib/sysimage/rpm");
+  assertEquals(summary("leap15.5"), "zypper 15.5  /usr/lib/sysimage/rpm");
+  assertEquals(summary("ubuntu22.04.3"), "apt 22.04 jammy ");
+  assertEquals(summary("ubuntu24.04"), "apt 24.04 noble ");
+  assertEquals(summary("debian12"), "apt 12 bookworm ");
+  // No such release, or a distro genimage does not build: no target, the caller says so.
+  assertEquals(summary("ubuntu21.10"), undefined);
+  assertEquals(summary("win2019"), undefined);
+  assertEquals(summary("esxi8"), undefined);
+});
+
+Deno.test("genimage targets: default net drivers by family and arch (imgutils.pm default_net_drivers)", () => {
+  const drivers = (osvers: string, arch: string) =>
+    imageTargetOf(osvers)?.build.netdrivers[arch]?.join(",");
+  assertEquals(
+    drivers("rocky9.3", "x86_64"),
+    "tg3,bnx2,bnx2x,e1000,e1000e,igb,mlx_en,mlx5_core,virtio_net,be2net",
+  );
+  assertEquals(
+    drivers("sles15.5", "x86_64"),
+    "tg3,bnx2,bnx2x,e1000,e1000e,virtio_net,virtio_balloon,igb,mlx4_en,mlx5_core,be2net",
+  );
+  assertEquals(
+    drivers("debian12", "x86_64"),
+    "tg3,bnx2,bnx2x,e1000,e1000e,igb,mlx_en,mlx5_core,virtio_net,overlay",
+  );
+  assertEquals(
+    drivers("rhels9.2", "aarch64"),
+    "tg3,bnx2,bnx2x,e1000e,igb,mlx_en,mlx5_core,virtio_net",
+  );
+  assertEquals(drivers("ubuntu22.04", "sparc"), undefined);
 });

@@ -23,6 +23,11 @@ export const TEST_PACKAGES: Record<string, string> = {
   "qemu-system-x86_64": "qemu-system-x86",
   busybox: "busybox-static",
   rsync: "rsync",
+  rpm: "rpm",
+  rpmbuild: "rpm",
+  createrepo_c: "createrepo-c",
+  dnf: "dnf",
+  zypper: "zypper",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {

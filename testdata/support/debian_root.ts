@@ -1,0 +1,157 @@
+// Test support: one real Debian root (debootstrap minbase plus packages, through genimage's apt
+// provider), built once per mirror, suite and package list and shared by every heavy test.
+//
+// The mirror is the one this machine's apt uses (/etc/apt/sources.list, sources.list.d/*.list
+// and deb822 *.sources), never a host written here. The root is cached under
+// $OSIMG_TEST_CACHE (default /var/tmp/osimg-test-cache), so a CI run builds it once; a test that
+// changes it works on a copy (copyDebianRoot).
+
+import { createHash } from "node:crypto";
+import { installPackages } from "../../core/genimage/packages.ts";
+import { readPackageList } from "../../formats/xcat/pkglist.ts";
+import { imageTargetOf } from "../../providers/distros/distros.ts";
+import { packageContext } from "./package_testing.ts";
+import { run } from "./process.ts";
+
+/** One `deb` source of the apt configuration. */
+export interface AptSource {
+  url: string;
+  suite: string;
+  components: string[];
+}
+
+/**
+ * The `deb` sources of an apt configuration file: one-line format (`deb [opts] url suite comp...`)
+ * or deb822 (`Types:`, `URIs:`, `Suites:`, `Components:` stanzas; `Enabled: no` skipped).
+ *
+ * @example
+ * ```ts
+ * parseAptSources("deb http://deb.debian.org/debian bookworm main\n", "list");
+ * // [{url: "http://deb.debian.org/debian", suite: "bookworm", components: ["main"]}]
+ * ```
+ */
+export function parseAptSources(text: string, format: "list" | "deb822"): AptSource[] {
+  const sources: AptSource[] = [];
+  if (format === "list") {
+    for (const raw of text.split("\n")) {
+      const line = raw.replace(/#.*$/, "").trim();
+      const match = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
+      if (match) {
+        sources.push({ url: match[1]!, suite: match[2]!, components: match[3]!.split(/\s+/) });
+      }
+    }
+    return sources;
+  }
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const fields = new Map<string, string>();
+    for (const line of stanza.split("\n")) {
+      if (line.startsWith("#")) continue;
+      const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
+      if (match) fields.set(match[1]!.toLowerCase(), match[2]!.trim());
+    }
+    if (!(fields.get("types") ?? "").split(/\s+/).includes("deb")) continue;
+    if (/^(?:no|false|0)$/i.test(fields.get("enabled") ?? "yes")) continue;
+    const components = (fields.get("components") ?? "").split(/\s+/).filter((word) => word);
+    for (const url of (fields.get("uris") ?? "").split(/\s+/).filter((word) => word)) {
+      for (const suite of (fields.get("suites") ?? "").split(/\s+/).filter((word) => word)) {
+        sources.push({ url, suite, components });
+      }
+    }
+  }
+  return sources;
+}
+
+/**
+ * The Debian mirror and release suite this machine's apt uses: the first `deb` source whose
+ * suite is a release (no `-updates`/`-security` pocket).
+ */
+export async function debianMirror(etcApt = "/etc/apt"): Promise<AptSource> {
+  const sources: AptSource[] = [];
+  const read = (path: string) => Deno.readTextFile(path).catch(() => "");
+  sources.push(...parseAptSources(await read(`${etcApt}/sources.list`), "list"));
+  const parts: string[] = [];
+  for await (const entry of Deno.readDir(`${etcApt}/sources.list.d`)) parts.push(entry.name);
+  for (const name of parts.sort()) {
+    if (name.endsWith(".list")) {
+      sources.push(...parseAptSources(await read(`${etcApt}/sources.list.d/${name}`), "list"));
+    } else if (name.endsWith(".sources")) {
+      sources.push(...parseAptSources(await read(`${etcApt}/sources.list.d/${name}`), "deb822"));
+    }
+  }
+  const release = sources.find((source) => !source.suite.includes("-"));
+  if (!release) throw new Error(`no Debian release source in ${etcApt}'s apt configuration`);
+  return release;
+}
+
+/** What the shared root holds. */
+export interface DebianRootOptions {
+  /** The pkglist text (xCAT syntax) installed over the minbase (default: less, then busybox-static). */
+  pkglist?: string;
+}
+
+export const DEFAULT_DEBIAN_PKGLIST = "less\n#NEW_INSTALL_LIST#\nbusybox-static\n";
+
+/** The cache directory of the shared roots. */
+export function testCacheDir(): string {
+  return Deno.env.get("OSIMG_TEST_CACHE") ?? "/var/tmp/osimg-test-cache";
+}
+
+/**
+ * A Debian root (its path: treat it as read-only) built by genimage's apt provider —
+ * debootstrap --variant=minbase with the first pass, apt-get in the chroot for the rest — from
+ * this machine's mirror. Built once per mirror, suite and pkglist; concurrent callers wait for
+ * the one that builds it.
+ */
+export async function debianRoot(options: DebianRootOptions = {}): Promise<string> {
+  const pkglist = options.pkglist ?? DEFAULT_DEBIAN_PKGLIST;
+  const mirror = await debianMirror();
+  const osvers = osversOf(mirror.suite);
+  const key = createHash("sha256")
+    .update(JSON.stringify(["v1", mirror.url, mirror.suite, pkglist]))
+    .digest("hex")
+    .slice(0, 16);
+  const dir = `${testCacheDir()}/debian-${mirror.suite}-${key}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const lock = await Deno.open(`${dir}/.lock`, { create: true, write: true });
+  try {
+    await lock.lock(true);
+    const rootimg = `${dir}/rootimg`;
+    if (await Deno.stat(`${dir}/complete`).then(() => true, () => false)) return rootimg;
+    const staging = `${dir}/build/rootimg`;
+    await Deno.remove(`${dir}/build`, { recursive: true }).catch(() => {});
+    await Deno.remove(rootimg, { recursive: true }).catch(() => {});
+    await Deno.mkdir(`${dir}/build`, { recursive: true });
+    const image = imageTargetOf(osvers)!;
+    await installPackages(packageContext(dir), {
+      root: staging,
+      osvers,
+      arch: "x86_64",
+      release: image.release,
+      packageManager: image.build.packageManager(image.release),
+      pkglist: await readPackageList("/pkglist", {
+        read: (path) => Promise.resolve(path === "/pkglist" ? pkglist : undefined),
+      }),
+      pkgdir: `${mirror.url} ${mirror.suite} ${mirror.components.join(" ")}`,
+    });
+    await Deno.rename(staging, rootimg);
+    await Deno.remove(`${dir}/build`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/complete`, `${mirror.url} ${mirror.suite}\n${pkglist}`);
+    return rootimg;
+  } finally {
+    lock.close();
+  }
+}
+
+/** The osvers of a Debian suite (bookworm → debian12). */
+export function osversOf(suite: string): string {
+  for (let major = 8; major < 40; major++) {
+    if (imageTargetOf(`debian${major}`)?.release.codename === suite) return `debian${major}`;
+  }
+  throw new Error(`no Debian release is named ${suite}`);
+}
+
+/** A private copy of the shared root at `dest` (cp -a: owners, modes, links, devices kept). */
+export async function copyDebianRoot(dest: string, options: DebianRootOptions = {}): Promise<void> {
+  const source = await debianRoot(options);
+  await run(["cp", "-a", source, dest]);
+}
