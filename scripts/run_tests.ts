@@ -3,7 +3,10 @@
 
 import { existsSync } from "node:fs";
 
-/** Debian packages whose programs the tests run against what osimg writes. */
+/**
+ * Debian packages whose programs the tests run against what osimg writes: program on PATH (or
+ * an absolute path of a file the tests read, such as firmware) → package.
+ */
 export const TEST_PACKAGES: Record<string, string> = {
   cpio: "cpio",
   tar: "tar",
@@ -22,6 +25,15 @@ export const TEST_PACKAGES: Record<string, string> = {
   debootstrap: "debootstrap",
   "qemu-system-x86_64": "qemu-system-x86",
   busybox: "busybox-static",
+  // The real PXE clients of testdata/support/boot_clients.ts (files, not programs, for most).
+  timeout: "coreutils",
+  depmod: "kmod",
+  "grub-mkimage": "grub-common",
+  "/usr/lib/grub/x86_64-efi/linuxefi.mod": "grub-efi-amd64-bin",
+  "/usr/lib/PXELINUX/pxelinux.0": "pxelinux",
+  "/usr/lib/syslinux/modules/bios/ldlinux.c32": "syslinux-common",
+  "/usr/share/OVMF/OVMF_CODE_4M.fd": "ovmf",
+  "/usr/lib/ipxe/qemu/efi-virtio.rom": "ipxe-qemu",
   rsync: "rsync",
   rpm: "rpm",
   rpmbuild: "rpm",
@@ -41,6 +53,7 @@ async function run(argv: string[], env?: Record<string, string>): Promise<number
 }
 
 function onPath(program: string): boolean {
+  if (program.startsWith("/")) return existsSync(program);
   return (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((dir) =>
     existsSync(`${dir}/${program}`)
   );

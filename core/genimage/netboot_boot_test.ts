@@ -9,7 +9,7 @@ import {
   kernelImageRoot,
   staticBusybox,
 } from "../../testdata/support/debian_kernel.ts";
-import { serveDirectory } from "../../testdata/support/http_server.ts";
+import { serveRoot } from "../../testdata/support/boot_clients.ts";
 import { defineImage } from "../../testdata/support/pack_testing.ts";
 import { testRoot } from "../../testdata/support/testing.ts";
 
@@ -56,7 +56,7 @@ async function netboot(
   } finally {
     await Deno.remove(image.rootimg, { recursive: true });
   }
-  await using server = serveDirectory(t.root);
+  await using server = serveRoot(t.root);
   const url = `http://10.0.2.2:${server.port}${rootimgdir}/${archive(dirHost)}`;
   const serial = await bootQemu({
     vmlinuz: kernel.vmlinuz,
@@ -68,7 +68,11 @@ async function netboot(
     until: (text) => until(text, marker),
     timeoutMs: BOOT_TIMEOUT_MS,
   });
-  return { serial, marker, log: [...server.log] };
+  return {
+    serial,
+    marker,
+    log: server.requests.map((request) => `${request.method} ${request.path} ${request.status}`),
+  };
 }
 
 Deno.test("QEMU netboots: the initrd fetches rootimg.cpio.gz over HTTP and switches to its init", async () => {

@@ -3,11 +3,12 @@
 import { existsSync } from "node:fs";
 import { sh } from "./process.ts";
 
-/**
- * Where Debian's kernel package is downloaded and unpacked, once per machine. Outside the
- * checkout on purpose: a kernel must never be committed.
- */
-const KERNEL_CACHE = "/tmp/osimg-kernel-cache";
+/** Where downloaded kernels are kept between runs: per user, outside the checkout and /tmp. */
+function cacheDir(): string {
+  const home = Deno.env.get("HOME");
+  const base = Deno.env.get("XDG_CACHE_HOME") ?? (home ? `${home}/.cache` : "/var/tmp");
+  return `${base}/osimg-test`;
+}
 
 /** Debian's kernel package, unpacked: the image and the module tree of one version. */
 export interface DebianKernel {
@@ -19,39 +20,56 @@ export interface DebianKernel {
   root: string;
 }
 
-/** Debian's current amd64 kernel (the package linux-image-amd64 depends on), unpacked. */
-export async function debianKernel(): Promise<DebianKernel> {
-  const root = `${KERNEL_CACHE}/unpacked`;
-  const find = (): DebianKernel | undefined => {
-    if (!existsSync(`${root}/boot`)) return undefined;
-    const names = [...Deno.readDirSync(`${root}/boot`)].map((entry) => entry.name).sort();
-    const vmlinuz = names.find((name) => name.startsWith("vmlinuz-"));
-    const config = names.find((name) => name.startsWith("config-"));
-    if (!vmlinuz || !config) return undefined;
-    const version = vmlinuz.slice("vmlinuz-".length);
-    // dpkg-deb -x does not run the package's postinst, so depmod is run here once.
-    if (!existsSync(`${root}/lib/modules/${version}/modules.dep`)) return undefined;
-    return { version, vmlinuz: `${root}/boot/${vmlinuz}`, config: `${root}/boot/${config}`, root };
-  };
-  const cached = find();
-  if (cached) return cached;
-  Deno.mkdirSync(KERNEL_CACHE, { recursive: true });
+let kernelPromise: Promise<DebianKernel> | undefined;
+
+/**
+ * Debian's current amd64 kernel (the package linux-image-amd64 depends on), unpacked with its
+ * modules. Downloaded with `apt-get download` once per machine and package version, shared by
+ * every test of a run. A kernel must never be committed, so it lives outside the checkout.
+ */
+export function debianKernel(): Promise<DebianKernel> {
+  kernelPromise ??= fetchDebianKernel();
+  return kernelPromise;
+}
+
+async function fetchDebianKernel(): Promise<DebianKernel> {
   const depends = await sh(["apt-cache", "depends", "linux-image-amd64"]);
-  const versioned = /Depends: (linux-image-[0-9][^\s]*-amd64)/.exec(depends)?.[1];
-  if (!versioned) throw new Error(`cannot tell which kernel linux-image-amd64 wants:\n${depends}`);
-  const deb = () =>
-    [...Deno.readDirSync(KERNEL_CACHE)].map((entry) => entry.name)
-      .find((name) => name.startsWith(versioned) && name.endsWith(".deb"));
-  if (!deb()) await sh(["apt-get", "download", "-q", versioned], { cwd: KERNEL_CACHE });
-  if (!deb()) throw new Error(`apt-get download ${versioned} left no .deb in ${KERNEL_CACHE}`);
-  await sh(["dpkg-deb", "-x", `${KERNEL_CACHE}/${deb()}`, root]);
-  const version = versioned.slice("linux-image-".length);
-  await sh(["depmod", "-b", root, version]);
-  const found = find();
-  if (!found) {
-    throw new Error(`${versioned} unpacked into ${root} has no vmlinuz, config or modules`);
+  const pkg = /Depends: (linux-image-[0-9][^\s]*-amd64)\b/.exec(depends)?.[1];
+  if (!pkg) throw new Error(`cannot tell which kernel linux-image-amd64 wants:\n${depends}`);
+  const version = (await sh(["apt-cache", "policy", pkg])).match(/Candidate: (\S+)/)?.[1];
+  if (!version || version === "(none)") throw new Error(`apt-cache knows no version of ${pkg}`);
+  const kernelVersion = pkg.slice("linux-image-".length);
+  // The cache key names the exact package version, so a kernel update fetches the new one.
+  const dir = `${cacheDir()}/${pkg}_${version.replaceAll(":", "%3a")}`;
+  const found: DebianKernel = {
+    version: kernelVersion,
+    vmlinuz: `${dir}/boot/vmlinuz-${kernelVersion}`,
+    config: `${dir}/boot/config-${kernelVersion}`,
+    root: dir,
+  };
+  if (existsSync(`${dir}/lib/modules/${kernelVersion}/modules.dep`)) return found;
+  Deno.mkdirSync(cacheDir(), { recursive: true });
+  // Built in a private directory and renamed into place: test files running in parallel may
+  // both fetch, and neither ever sees half a cache entry.
+  const work = await Deno.makeTempDir({ dir: cacheDir(), prefix: ".fetch-" });
+  try {
+    await sh(["apt-get", "download", "-q", `${pkg}=${version}`], { cwd: work });
+    const deb = [...Deno.readDirSync(work)].find((entry) => entry.name.endsWith(".deb"))?.name;
+    if (!deb) throw new Error(`apt-get download ${pkg}=${version} left no .deb in ${work}`);
+    await sh(["dpkg-deb", "-x", `${work}/${deb}`, `${work}/unpacked`]);
+    // dpkg-deb -x does not run the package's postinst, so depmod is run here once.
+    await sh(["depmod", "-b", `${work}/unpacked`, kernelVersion]);
+    try {
+      Deno.renameSync(`${work}/unpacked`, dir);
+    } catch (error) {
+      // Another test process won the race: its entry is as good as ours.
+      if (!existsSync(`${dir}/lib/modules/${kernelVersion}/modules.dep`)) throw error;
+    }
+    if (!existsSync(found.vmlinuz)) throw new Error(`${pkg} has no /boot/vmlinuz-${kernelVersion}`);
+    return found;
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
   }
-  return found;
 }
 
 /** A static busybox from Debian's busybox-static package. */
