@@ -40,7 +40,7 @@ async function fetchDebianKernel(): Promise<DebianKernel> {
   if (!version || version === "(none)") throw new Error(`apt-cache knows no version of ${pkg}`);
   const kernelVersion = pkg.slice("linux-image-".length);
   // The cache key names the exact package version, so a kernel update fetches the new one.
-  const dir = `${cacheDir()}/${pkg}_${version.replaceAll(":", "%3a")}`;
+  const dir = `${cacheDir()}/${pkg}_${version.replaceAll(":", "%3a")}.unpacked`;
   const found: DebianKernel = {
     version: kernelVersion,
     vmlinuz: `${dir}/boot/vmlinuz-${kernelVersion}`,
