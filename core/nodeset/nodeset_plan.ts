@@ -489,9 +489,11 @@ export async function planNodeset(
         .filter((each): each is string => each !== undefined && each !== "").join(" ");
       if (add !== "") {
         const volatile = add.split(" ").filter((token) => !token.startsWith("R::")).join(" ");
+        // xCAT writes nodetype before it renders, so the entry sees the image's values.
+        const pending = { nodetype: nodetypeOf(img) };
         args = [
           ...args,
-          ...parseKernelArguments(substituteNodeAttributes(volatile, node, universe)),
+          ...parseKernelArguments(substituteNodeAttributes(volatile, node, universe, pending)),
         ];
       }
     } catch (error) {
@@ -515,12 +517,7 @@ export async function planNodeset(
       loader: loader!,
       addresses: nodeAddresses,
       settings,
-      nodetype: {
-        provmethod: img.facts.name,
-        profile: img.facts.profile,
-        os: img.facts.osvers,
-        arch: img.facts.osarch,
-      },
+      nodetype: nodetypeOf(img),
       chain: { currstate: img.state, ...(img.method.chainsToBoot ? { currchain: "boot" } : {}) },
     });
   }
@@ -636,17 +633,31 @@ function prepareImage(
   };
 }
 
+/** The nodetype columns `nodeset osimage` writes (destiny.pm setdestiny). */
+function nodetypeOf(image: ImageBoot): Row {
+  return {
+    provmethod: image.facts.name,
+    profile: image.facts.profile,
+    os: image.facts.osvers,
+    arch: image.facts.osarch,
+  };
+}
+
+/** Values about to be written, by table and column, that substitutions see first. */
+type PendingValues = Readonly<Record<string, Readonly<Row>>>;
+
 /** A node-keyed table's column for the node, checked to be one nodeset loaded. */
 function nodeAttribute(
   universe: NodeUniverse,
   table: string,
   column: string,
   node: string,
+  pending: PendingValues = {},
 ): string {
+  const value = pending[table]?.[column];
+  if (value !== undefined) return value;
   if (!universe.hasTable(table)) {
-    throw new InvalidInputError(
-      `addkcmdline names the table '${table}', which is not keyed by node`,
-    );
+    throw new InvalidInputError(`'${table}.${column}' is not a column of a table keyed by node`);
   }
   return universe.inheritedValue(table, column, node) ?? "";
 }
@@ -659,11 +670,12 @@ export function substituteNodeAttributes(
   text: string,
   node: string,
   universe: NodeUniverse,
+  pending: PendingValues = {},
 ): string {
   return text
     .replace(
       /#NODEATTRIB:([^:#]+):([^:#]+)#/g,
-      (_, table: string, column: string) => nodeAttribute(universe, table, column, node),
+      (_, table: string, column: string) => nodeAttribute(universe, table, column, node, pending),
     )
     .replace(
       /#TABLE:([^:#]+):([^:#]+):([^:#]+)#/g,
@@ -673,7 +685,7 @@ export function substituteNodeAttributes(
             `Table key of ${key} not yet supported by boottarget mini-template`,
           );
         }
-        return nodeAttribute(universe, table, column, node);
+        return nodeAttribute(universe, table, column, node, pending);
       },
     );
 }
