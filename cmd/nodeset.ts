@@ -1,7 +1,7 @@
 // nodeset: set the boot state of nodes (osimage, boot, offline) or show it (stat).
 
 import { booleanFlag, type Command, parseFlags } from "../core/command.ts";
-import { UsageError } from "../core/errors.ts";
+import { InvalidInputError, UsageError } from "../core/errors.ts";
 import { nodeset as runNodeset, type NodesetAction, nodesetStat } from "../core/nodeset/nodeset.ts";
 
 const USAGE = `Usage:
@@ -44,9 +44,10 @@ function parseAction(word: string): NodesetAction | "stat" {
       'The options "install", "netboot", and "statelite" have been deprecated, use "osimage=<osimage_name>" instead.',
     );
   }
-  if (/^(shell|standby|runcmd=|runimage=)/.test(word) || word === "runcmd" || word === "runimage") {
-    throw new UsageError(
-      `nodeset: '${word}' boots xCAT's genesis (discovery and maintenance environment), which osimg does not have; use osimage=<image>, boot or offline.`,
+  if (/^(shell|standby|runcmd|runimage)(?:=|$)/.test(word)) {
+    throw new InvalidInputError(
+      `nodeset: '${word}' boots xCAT's genesis (its discovery and maintenance environment), ` +
+        "which osimg does not have; use osimage=<image>, boot or offline.",
     );
   }
   throw new UsageError(`nodeset: unknown state '${word}'. Run 'nodeset --help' for usage.`);

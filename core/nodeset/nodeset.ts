@@ -175,6 +175,12 @@ export async function nodesetStat(
         return { node, state };
       }
     }
-    return { node, state: (loader ?? BOOTLOADERS[0]!).noEntryState };
+    const word = (loader ?? BOOTLOADERS[0]!).noEntryState;
+    return {
+      node,
+      state: word === "table"
+        ? data.universe.inheritedValue("chain", "currstate", node) ?? "offline"
+        : word,
+    };
   });
 }

@@ -93,7 +93,10 @@ export interface Bootloader {
   linkDirectories: readonly LinkDirectory[];
   /** The file holding the node's state line (`stat`), in the order xCAT looks. */
   stateFiles(node: string): string[];
-  /** What `stat` says when none of the state files exists. */
+  /**
+   * What `stat` says when none of the state files exists: a word, or "table" for chain.currstate
+   * (a loader that writes nothing for some states).
+   */
   noEntryState: string;
   /** Files (relative to the TFTP root) nodes of this loader fetch first; missing: a warning. */
   loaderFiles(arch: string): string[];
@@ -218,10 +221,11 @@ function elilo(): Bootloader {
       names: /^[0-9A-F]{8}\.conf$/,
       entryOf: (node) => `xnba/nodes/${node}.elilo`,
     }],
-    // An elilo configuration carries no state line: with the file there, stat reports
+    // An elilo configuration carries no state line, and elilo cannot boot a local disk (with
+    // no configuration the firmware goes on to its next boot device), so stat reports
     // chain.currstate.
     stateFiles: (node) => [`${XNBA_DIR}/${node}.elilo`],
-    noEntryState: "offline",
+    noEntryState: "table",
     loaderFiles: () => ["xcat/elilo-x64.efi"],
   };
 }
