@@ -85,9 +85,8 @@ export const nodeset: Command = {
     });
     if (result.missingLoaderFiles.length > 0) {
       ctx.reporter.warn(
-        `${result.missingLoaderFiles.join(", ")} ${
-          result.missingLoaderFiles.length === 1 ? "is" : "are"
-        } missing: nodes whose boot file it is will not boot until it is there.`,
+        `the TFTP root lacks ${result.missingLoaderFiles.join(", ")}: nodes that load ` +
+          "them first will not boot until they are there (osimg does not ship boot loaders).",
       );
     }
     if (booleanFlag(flags, "verbose") || booleanFlag(flags, "V")) {

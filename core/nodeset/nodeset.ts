@@ -12,6 +12,7 @@ import { loadNodeUniverse } from "../nodes/node_universe.ts";
 import { expandNoderange } from "../nodes/noderange.ts";
 import { noderangeEnvironment } from "../nodes/noderange_environment.ts";
 import { readInstallDir, readTftpDir } from "../image/osimage.ts";
+import { acquireImageLock, type ImageLock, LOCK_DIR_NAME } from "../image/image_lock.ts";
 import { ROOTIMG_NAMES } from "../bundle/bundle_export.ts";
 import { readEntryState } from "../../formats/boot/boot_entry.ts";
 import { BOOTLOADERS, findBootloader } from "../../providers/bootloaders/bootloaders.ts";
@@ -103,8 +104,15 @@ export async function nodeset(
 ): Promise<NodesetResult> {
   const data = await loadNodesetData(ctx);
   const nodes = expand(ctx, data, request.range);
+  // The images' locks, so packimage or rmimage cannot swap the files nodeset checks and stages
+  // under it (a busy image fails at once, like the image verbs).
+  const locks: ImageLock[] = [];
   const progress = ctx.progress("nodeset", nodes.length * 2);
   try {
+    const lockDir = hostPath(ctx.root, `${data.installDir}/${LOCK_DIR_NAME}`);
+    for (const image of imagesOf(data, nodes, request.action)) {
+      locks.push(await acquireImageLock(lockDir, image, "nodeset"));
+    }
     const plan = await planNodeset(data, nodes, request.action, {
       root: ctx.root,
       network,
@@ -143,7 +151,19 @@ export async function nodeset(
     };
   } finally {
     progress.done();
+    for (const lock of locks.reverse()) await lock.release();
   }
+}
+
+/** The defined images `nodeset osimage` boots these nodes into, sorted. */
+function imagesOf(data: NodesetData, nodes: readonly string[], action: NodesetAction): string[] {
+  if (action.kind !== "osimage") return [];
+  const names = new Set<string>();
+  for (const node of nodes) {
+    const name = action.image ?? data.universe.inheritedValue("nodetype", "provmethod", node);
+    if (name !== undefined && data.images.has(name)) names.add(name);
+  }
+  return [...names].sort();
 }
 
 /**

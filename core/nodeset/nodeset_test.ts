@@ -13,6 +13,7 @@ import {
   X86_NODES,
 } from "../../testdata/support/nodeset_testing.ts";
 import { grubMacName, hexIp } from "../../providers/bootloaders/bootloaders.ts";
+import { acquireImageLock, LOCK_DIR_NAME } from "../image/image_lock.ts";
 
 /** The names a node's files carry: its name, its hex IP, its MAC in grub's form. */
 function keysOf(node: string): string[] {
@@ -466,4 +467,29 @@ Deno.test("a kernel changed in the image is staged again on the next run", async
     ),
     "a new initrd, longer than before\n",
   );
+});
+
+Deno.test("nodeset fails at once while another verb holds the image's lock, writing nothing", async () => {
+  await using t = await testRoot();
+  await defineNodesetCluster(t.root);
+  const lock = await acquireImageLock(
+    hostPath(t.root, `/install/${LOCK_DIR_NAME}`),
+    IMAGES.netboot,
+    "packimage",
+  );
+  try {
+    const before = await snapshotTree(t.root + "/tftpboot");
+    await rejects(
+      runNodeset(t.root, "cn01-cn04", { kind: "osimage", image: IMAGES.netboot }),
+      (error: Error) =>
+        /^image rhels9\.2-x86_64-netboot-compute is busy \(packimage, pid \d+\)$/.test(
+          error.message,
+        ),
+    );
+    assertEquals(await snapshotTree(t.root + "/tftpboot"), before);
+  } finally {
+    await lock.release();
+  }
+  await runNodeset(t.root, "cn01-cn04", { kind: "osimage", image: IMAGES.netboot });
+  await rejects(Deno.stat(hostPath(t.root, `/install/${LOCK_DIR_NAME}`)), Deno.errors.NotFound);
 });
