@@ -284,6 +284,15 @@ export async function planNodeset(
     options.advance?.();
     const noderes = universe.inheritedRow("noderes", node);
     const netboot = noderes.netboot;
+    if (noderes.tftpdir !== undefined && noderes.tftpdir.replace(/\/+$/, "") !== data.tftpDir) {
+      // xCAT lets a node have its own TFTP root; osimg writes one, site.tftpdir, and says so
+      // rather than write the node's entry where its TFTP server does not look.
+      problems.add(
+        node,
+        `noderes.tftpdir '${noderes.tftpdir}' differs from site.tftpdir '${data.tftpDir}': osimg writes every entry under site.tftpdir`,
+      );
+      continue;
+    }
     const loader = findBootloader(netboot);
     let image: ImageBoot | undefined;
     let imageName: string | undefined;

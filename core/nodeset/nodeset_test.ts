@@ -493,3 +493,43 @@ Deno.test("nodeset fails at once while another verb holds the image's lock, writ
   await runNodeset(t.root, "cn01-cn04", { kind: "osimage", image: IMAGES.netboot });
   await rejects(Deno.stat(hostPath(t.root, `/install/${LOCK_DIR_NAME}`)), Deno.errors.NotFound);
 });
+
+Deno.test("host names resolve through the hosts table, then the system resolver (the seam)", async () => {
+  await using t = await testRoot();
+  await defineNodesetCluster(t.root);
+  const store = openTestStore(t.root);
+  try {
+    await store.write((writer) => writer.delete("hosts", { node: "cn01" }));
+  } finally {
+    store.close();
+  }
+  // mn01 is a node with hosts.ip; cn01 has none and only the resolver knows it.
+  await defineRows(t.root, {
+    nodelist: [{ node: "mn01", groups: "service" }],
+    hosts: [{ node: "mn01", ip: "10.0.0.254" }],
+    noderes: [{ node: "cn01", xcatmaster: "mn01" }],
+  });
+  const asked: string[] = [];
+  await runNodeset(t.root, "cn01", { kind: "osimage", image: IMAGES.netboot }, {
+    network: {
+      lookup(name) {
+        asked.push(name);
+        return Promise.resolve(name === "cn01" ? "10.0.0.77" : undefined);
+      },
+      localAddresses: () => [],
+    },
+  });
+  assertEquals(asked, ["cn01"]);
+  const text = await Deno.readTextFile(hostPath(t.root, "/tftpboot/pxelinux.cfg/cn01"));
+  ok(text.includes(" XCAT=10.0.0.254:3001 "), text);
+  assertEquals(await Deno.readLink(hostPath(t.root, "/tftpboot/pxelinux.cfg/0A00004D")), "cn01");
+});
+
+Deno.test("a node with its own noderes.tftpdir is refused rather than written where its server does not look", async () => {
+  await using t = await testRoot();
+  await defineNodesetCluster(t.root);
+  await defineRows(t.root, { noderes: [{ node: "cn02", tftpdir: "/srv/tftp" }] });
+  await assertRefused(t.root, "cn01,cn02", IMAGES.netboot, [
+    /^cn02: noderes\.tftpdir '\/srv\/tftp' differs from site\.tftpdir '\/tftpboot': osimg writes every entry under site\.tftpdir$/m,
+  ]);
+});

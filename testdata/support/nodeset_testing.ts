@@ -158,7 +158,7 @@ export async function runNodeset(
   root: string,
   range: string,
   action: NodesetAction,
-  options: { noUpdateInitrd?: boolean } = {},
+  options: { noUpdateInitrd?: boolean; network?: NodesetNetwork } = {},
 ): Promise<NodesetResult> {
   const store = openTestStore(root);
   try {
@@ -171,7 +171,7 @@ export async function runNodeset(
         progress: () => silentProgress,
       },
       { range, action, noUpdateInitrd: options.noUpdateInitrd ?? false },
-      TEST_NETWORK,
+      options.network ?? TEST_NETWORK,
     );
   } finally {
     store.close();
