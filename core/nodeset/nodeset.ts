@@ -12,6 +12,7 @@ import { loadNodeUniverse } from "../nodes/node_universe.ts";
 import { expandNoderange } from "../nodes/noderange.ts";
 import { noderangeEnvironment } from "../nodes/noderange_environment.ts";
 import { readInstallDir, readTftpDir } from "../image/osimage.ts";
+import { objectNameProblem } from "../definitions/object_names.ts";
 import { acquireImageLock, type ImageLock, LOCK_DIR_NAME } from "../image/image_lock.ts";
 import { ROOTIMG_NAMES } from "../bundle/bundle_export.ts";
 import { readEntryState } from "../../formats/boot/boot_entry.ts";
@@ -161,7 +162,10 @@ function imagesOf(data: NodesetData, nodes: readonly string[], action: NodesetAc
   const names = new Set<string>();
   for (const node of nodes) {
     const name = action.image ?? data.universe.inheritedValue("nodetype", "provmethod", node);
-    if (name !== undefined && data.images.has(name)) names.add(name);
+    // A name that cannot be a file name is refused by the plan, with its message.
+    if (name !== undefined && data.images.has(name) && !objectNameProblem("osimage", name)) {
+      names.add(name);
+    }
   }
   return [...names].sort();
 }

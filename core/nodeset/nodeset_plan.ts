@@ -10,6 +10,7 @@ import type { Row } from "../store/store.ts";
 import type { NodeUniverse } from "../nodes/node_universe.ts";
 import { hostPath } from "../paths.ts";
 import { rootImgDir } from "../image/osimage.ts";
+import { objectNameProblem } from "../definitions/object_names.ts";
 import { AggregateProblemsError, InvalidInputError, OsimgError } from "../errors.ts";
 import { SITE_DEFAULTS } from "../store/schema.ts";
 import {
@@ -282,6 +283,13 @@ export async function planNodeset(
   const loaderFiles = new Set<string>();
   for (const node of nodes) {
     options.advance?.();
+    // The name becomes a file name under the TFTP root (`pxelinux.cfg/<node>`): a row written
+    // by another tool or a restored table may hold one that climbs out of it.
+    const nameProblem = objectNameProblem("node", node);
+    if (nameProblem !== undefined) {
+      problems.add(node, nameProblem);
+      continue;
+    }
     const noderes = universe.inheritedRow("noderes", node);
     const netboot = noderes.netboot;
     if (noderes.tftpdir !== undefined && noderes.tftpdir.replace(/\/+$/, "") !== data.tftpDir) {
@@ -550,6 +558,9 @@ function prepareImage(
 ): ImageBoot | string {
   const rows = data.images.get(name);
   if (!rows) return `Cannot find the OS image ${name} in the osimage table (nodetype.provmethod)`;
+  // The name becomes `<tftpdir>/xcat/osimage/<name>/`.
+  const nameProblem = objectNameProblem("osimage", name);
+  if (nameProblem !== undefined) return nameProblem;
   const { osimage, linuximage } = rows;
   const { provmethod, osvers, osarch, profile } = osimage;
   if (!provmethod || !osvers || !osarch || !profile) {

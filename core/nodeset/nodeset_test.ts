@@ -533,3 +533,46 @@ Deno.test("a node with its own noderes.tftpdir is refused rather than written wh
     /^cn02: noderes\.tftpdir '\/srv\/tftp' differs from site\.tftpdir '\/tftpboot': osimg writes every entry under site\.tftpdir$/m,
   ]);
 });
+
+Deno.test("hostile names from a restored table (a node '../../etc/x', an image '..') are refused, nothing written", async () => {
+  await using t = await testRoot();
+  await defineNodesetCluster(t.root);
+  await defineRows(t.root, {
+    nodelist: [{ node: "../../etc/x", groups: "compute,all" }],
+    mac: [{ node: "../../etc/x", mac: "aa:bb:cc:dd:ee:99" }],
+    hosts: [{ node: "../../etc/x", ip: "10.0.0.99" }],
+    osimage: [{
+      imagename: "..",
+      imagetype: "linux",
+      provmethod: "netboot",
+      osvers: "rhels9.2",
+      osarch: "x86_64",
+      profile: "compute",
+    }],
+    nodetype: [{ node: "cn02", provmethod: ".." }],
+  });
+  const before = await snapshotTree(t.root);
+  for (const action of [{ kind: "offline" as const }, { kind: "osimage" as const }]) {
+    let error: unknown;
+    try {
+      await runNodeset(t.root, "cn02,../../etc/x", action);
+    } catch (caught) {
+      error = caught;
+    }
+    ok(error instanceof AggregateProblemsError, String(error));
+    const text = error.details.join("\n");
+    ok(
+      /^\.\.\/\.\.\/etc\/x: The object name '\.\.\/\.\.\/etc\/x' is invalid, Cannot use '\.' in node name\.$/m
+        .test(text),
+      text,
+    );
+    if (action.kind === "osimage") {
+      ok(
+        /^cn02: The object name '\.\.' is invalid: '\.' and '\.\.' name directories, not objects\.$/m
+          .test(text),
+        text,
+      );
+    }
+  }
+  assertEquals(await snapshotTree(t.root), before);
+});
