@@ -49,8 +49,15 @@ Deno.test("the README tour runs as written from the clone, command by command", 
     ok(/zstd/.test(stderr) && /xCAT/.test(stderr), "imgexport warns that xCAT cannot read zstd");
     ok(stdout.includes("    profile: compute → broken\n"), "diff shows the changed attribute");
     ok(/\n\s+profile=compute\n/.test(stdout), "rollback restored the profile");
+    ok(stdout.includes("cn02: netboot debian12-x86_64-compute\n"), "nodeset printed the state");
+    ok(stdout.includes("cn04: offline\n"), "nodeset stat read the demo's offline node");
     for (
-      const left of ["root/install/netboot/debian12/x86_64/compute/rootimg.cpio.zst", "root.tgz"]
+      const left of [
+        "root/install/netboot/debian12/x86_64/compute/rootimg.cpio.zst",
+        "root/tftpboot/xcat/xnba/nodes/cn03",
+        "root/tftpboot/xcat/osimage/debian12-x86_64-netboot-compute/kernel",
+        "root.tgz",
+      ]
     ) {
       ok((await Deno.stat(`${work}/${left}`)).isFile, left);
     }

@@ -9,8 +9,8 @@ export const demo: Command = {
   osimg demo [--keep]
   osimg --root DIR demo
 
-    Defines an osimage and nodes, builds a small sample root tree, packs it, exports it to a
-    bundle, verifies it, imports it into a second empty root, snapshots, changes and rolls the
+    Defines an osimage and nodes, builds a small sample root tree, packs it, writes the nodes'
+    boot entries (nodeset), exports it to a bundle, verifies it, imports it into a second empty root, snapshots, changes and rolls the
     image back, printing each command and its output.
 
     Without --root everything happens in a new temporary directory, removed at the end unless

@@ -96,6 +96,12 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./nodels.ts")).nodels,
   },
   {
+    name: "nodeset",
+    summary:
+      "set nodes' boot state: write pxelinux/xnba/elilo/grub2 entries (osimage, boot, offline)",
+    load: async () => (await import("./nodeset.ts")).nodeset,
+  },
+  {
     name: "demo",
     summary: "run the whole job end to end in a temporary root (define, pack, export, import...)",
     load: async () => (await import("./demo.ts")).demo,

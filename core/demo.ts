@@ -145,6 +145,7 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
       "netboot=xnba",
       `provmethod=${IMAGE}`,
       "ip=|\\D+(\\d+)|10.0.0.($1+0)|",
+      "mac=|\\D+(\\d+)|52:54:00:00:00:($1+10)|",
     ]);
     await step(managementNode, ["lsdef", "cn03"]);
     await step(managementNode, ["nodels", "compute,-cn01"]);
@@ -153,6 +154,11 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
     say(`(writing a sample root tree, kernel and initrd under mn1${IMAGE_DIR})`);
     await buildSampleImage(ctx.runner, managementNode);
     await step(managementNode, ["packimage", IMAGE]);
+    // The nodes' boot entries: xnba scripts under /tftpboot/xcat/xnba/nodes, kernel and initrd
+    // staged in /tftpboot/xcat/osimage/<image>/.
+    await step(managementNode, ["nodeset", "compute", "osimage"]);
+    await step(managementNode, ["nodeset", "cn04", "offline"]);
+    await step(managementNode, ["nodeset", "compute", "stat"]);
     await step(managementNode, ["imgexport", IMAGE, bundle]);
     await step(managementNode, ["verify", bundle]);
     await step(secondNode, ["imgimport", bundle]);

@@ -1,5 +1,67 @@
-// The provisioning methods (osimage.provmethod): what each one means for the image's files.
-// Core asks these members instead of comparing provmethod names.
+// The provisioning methods (osimage.provmethod): what each one means for the image's files,
+// and what a node given such an image boots (nodeset). Core asks these members instead of
+// comparing provmethod names.
+
+import type { DistroBoot } from "../distros/distros.ts";
+import {
+  argument,
+  BOOT_SERVER,
+  type BootImageFacts,
+  type BootNodeFacts,
+  type BootSiteFacts,
+  flag,
+  type KernelArgument,
+  netParams,
+  serialConsole,
+  serverUrl,
+  type ValuePart,
+} from "./node_boot.ts";
+import { InvalidInputError } from "../../core/errors.ts";
+
+/** A file a node's boot needs: the first existing candidate in `dir`. */
+export interface BootFileNeed {
+  /** What it is to the entry: the kernel, an initrd, or the root image the arguments name. */
+  role: "kernel" | "initrd" | "root";
+  /** The directory searched (a management path). */
+  dir: string;
+  /** File names (or paths below `dir`) in search order. */
+  candidates: readonly string[];
+  /**
+   * Its name in `<tftpdir>/xcat/osimage/<image>/`, where nodeset copies it once per image;
+   * undefined: used where it is (it must then lie under the TFTP root, or be the root image).
+   */
+  stagedAs?: string;
+  /** xCAT's message when no candidate exists. */
+  missing: string;
+}
+
+/** What nodeset gives a provmethod to build a node's kernel arguments. */
+export interface BootArgsInput {
+  image: BootImageFacts;
+  node: BootNodeFacts;
+  site: BootSiteFacts;
+  distro: DistroBoot;
+  /** The file found for each need, by role (`root`: the packed root's name). */
+  found: Readonly<Partial<Record<BootFileNeed["role"], string>>>;
+}
+
+/** How nodeset boots a node with an image of this provmethod. */
+export interface ProvmethodBoot {
+  /** chain.currstate names the profile (`<method> <os>-<arch>-<profile>`); sysclone's does not. */
+  stateHasProfile: boolean;
+  /** nodeset also sets chain.currchain=boot: after installing, the node boots its disk. */
+  chainsToBoot: boolean;
+  /** `nodeset boot` keeps nodetype.provmethod: the node's disk holds the image. */
+  keptOnBoot: boolean;
+  /** The files the entry needs (image problems are thrown as InvalidInputError). */
+  needs(
+    image: BootImageFacts,
+    distro: DistroBoot,
+    packedRootNames: readonly string[],
+  ): BootFileNeed[];
+  /** The kernel arguments (node problems are thrown as InvalidInputError). */
+  args(input: BootArgsInput): KernelArgument[];
+}
 
 /** One provisioning method of xCAT's osimage.provmethod. */
 export interface Provmethod {
@@ -46,7 +108,261 @@ export interface Provmethod {
    * "none" requires nothing (xCAT's verify_manifest, quirks kept).
    */
   rawImages?: { dir: string; required: "section" | "files" | "none" };
+  /** How nodeset boots its nodes; undefined: nodeset cannot (raw). */
+  boot?: ProvmethodBoot;
 }
+
+/** `XCAT=<master>:<port>` and the flags every diskless boot passes after its root. */
+function xcatArg(node: BootNodeFacts, site: BootSiteFacts): KernelArgument {
+  return argument("XCAT", node.master, `:${site.xcatdPort}`);
+}
+
+/** `nonodestatus`, `XCATHTTPPORT=` and the debug arguments of diskless boots (anaconda.pm mknetboot). */
+function disklessSiteArgs(node: BootNodeFacts, site: BootSiteFacts): KernelArgument[] {
+  const args: KernelArgument[] = [];
+  if (!site.nodeStatus) args.push(flag("nonodestatus"));
+  args.push(argument("XCATHTTPPORT", site.httpPort));
+  if (site.debugMode !== undefined) {
+    args.push(
+      argument("LOGSERVER", node.master),
+      argument("syslog.server", node.master),
+      argument("syslog.type", "rsyslogd"),
+      argument("syslog.filter", "*.*"),
+      argument("xcatdebugmode", site.debugMode),
+    );
+  }
+  return args;
+}
+
+/** The boot NIC, serial console, SELinux and kdump arguments of diskless boots. */
+function disklessNodeArgs(input: BootArgsInput): KernelArgument[] {
+  const { image, node, distro } = input;
+  const args: KernelArgument[] = [];
+  const net = netParams(node, image.nodebootif);
+  if (net.nicname && !net.setmac) args.push(argument("netdev", net.nicname));
+  else if (net.setmac || /ppc/.test(image.osarch)) args.push(argument("BOOTIF", net.mac));
+  // xCAT's netboot tests `hard|tcs|ctsrts` (so `cts` gets no n8r), unlike its installers.
+  args.push(...serialConsole(node, image.osarch, /(hard|tcs|ctsrts)/));
+  if (distro.selinuxOff(image.osvers)) args.push(argument("selinux", "0"));
+  if (image.dump) {
+    const size = image.crashkernelsize || (/86/.test(image.osarch) ? "128M" : undefined);
+    if (size) args.push(argument("crashkernel", size), argument("dump", image.dump));
+  }
+  return args;
+}
+
+/** `imgurl=<method>://<server>:<port>/<rootimgdir>/<file>`: xCAT's double slash kept, as nodes parse it. */
+function imgurl(input: BootArgsInput, file: string): KernelArgument {
+  return argument(
+    "imgurl",
+    ...serverUrl(input.site, input.node.imageServer),
+    `/${input.image.rootimgdir}/${file}`,
+  );
+}
+
+/** The nodeset messages for a diskless image's files (anaconda.pm mknetboot). */
+function disklessKernelNeeds(image: BootImageFacts, verb: string): BootFileNeed[] {
+  return [
+    {
+      role: "kernel",
+      dir: image.rootimgdir,
+      candidates: ["kernel"],
+      stagedAs: "kernel",
+      missing:
+        `Did you run "genimage" before running "${verb}"? kernel cannot be found at ${image.rootimgdir}/kernel`,
+    },
+  ];
+}
+
+/** statelite.statemnt's mount options and `MNTOPTS=`, last on the line with no default. */
+function stateliteTail(node: BootNodeFacts): KernelArgument[] {
+  return [argument("MNTOPTS", node.mntopts ?? "")];
+}
+
+/** noderes.nfsserver-relative NFS directory of a statelite root (anaconda.pm). */
+function stateliteNfsDir(image: BootImageFacts, node: BootNodeFacts): string {
+  if (!node.nfsdir) return image.rootimgdir;
+  // "if nfsdir starts with //, then use a absolute path, i.e. do not append xCATisms".
+  if (node.nfsdir.startsWith("//")) return node.nfsdir.slice(1);
+  return `${node.nfsdir}/netboot/${image.osvers}/${image.osarch}/${image.profile}`;
+}
+
+/** osimage.nfsrootopts as extra mount options after `ro`. */
+function nfsRootOptions(image: BootImageFacts): string[] {
+  const options = (image.nfsrootopts ?? "").split(",").map((option) => option.trim())
+    .filter((option) => option !== "");
+  for (const option of options) {
+    if (/[\s"']/.test(option) || option === "ro" || option === "rw") {
+      throw new InvalidInputError(
+        `The nfsrootopts '${image.nfsrootopts}' of the osimage '${image.name}' is invalid: ` +
+          `'${option}' is not an NFS mount option nodeset can add (the root is always mounted ro).`,
+      );
+    }
+  }
+  return options;
+}
+
+const NETBOOT_BOOT: ProvmethodBoot = {
+  stateHasProfile: true,
+  chainsToBoot: false,
+  keptOnBoot: false,
+  needs(image, _distro, packedRootNames) {
+    return [
+      ...disklessKernelNeeds(image, "packimage"),
+      {
+        role: "initrd",
+        dir: image.rootimgdir,
+        // xCAT copies a legacy initrd.gz to initrd-stateless.gz; nodeset stages it under that name.
+        candidates: ["initrd-stateless.gz", "initrd.gz"],
+        stagedAs: "initrd-stateless.gz",
+        missing:
+          `Did you run "genimage" before running "packimage"? initrd-stateless.gz cannot be found at ${image.rootimgdir}/initrd-stateless.gz`,
+      },
+      {
+        role: "root",
+        dir: image.rootimgdir,
+        candidates: packedRootNames,
+        missing:
+          `No packed image for platform ${image.osvers}, architecture ${image.osarch}, and profile ${image.profile} found at ${image.rootimgdir}/rootimg.gz or ${image.rootimgdir}/rootimg.sfs, please run packimage (e.g.  packimage ${image.name})`,
+      },
+    ];
+  },
+  args(input) {
+    const { node, site } = input;
+    return [
+      imgurl(input, input.found.root!),
+      xcatArg(node, site),
+      argument("NODE", node.name),
+      argument("FC", site.flowControl),
+      ...disklessSiteArgs(node, site),
+      ...disklessNodeArgs(input),
+    ];
+  },
+};
+
+const STATELITE_BOOT: ProvmethodBoot = {
+  stateHasProfile: true,
+  chainsToBoot: false,
+  keptOnBoot: false,
+  needs(image, distro) {
+    const ramdisk = image.rootfstype === "ramdisk";
+    // A ramdisk statelite root is unpacked by the stateless initrd on dracut distros.
+    const initrd = ramdisk && distro.dracut(image.osvers)
+      ? "initrd-stateless.gz"
+      : "initrd-statelite.gz";
+    const needs: BootFileNeed[] = [
+      ...disklessKernelNeeds(image, "liteimg"),
+      {
+        role: "initrd",
+        dir: image.rootimgdir,
+        candidates: [initrd, "initrd.gz"],
+        stagedAs: initrd,
+        missing:
+          `Did you run "genimage" before running "liteimg"? initrd.gz or ${initrd} cannot be found at ${image.rootimgdir}/initrd.gz`,
+      },
+    ];
+    if (ramdisk) {
+      needs.push({
+        role: "root",
+        dir: image.rootimgdir,
+        candidates: ["rootimg-statelite.gz"],
+        missing:
+          `No packed image for platform ${image.osvers}, architecture ${image.osarch} and profile ${image.profile}, please run "liteimg" to create it.`,
+      });
+    }
+    return needs;
+  },
+  args(input) {
+    const { image, node, site, distro } = input;
+    const args: KernelArgument[] = [];
+    if (image.rootfstype === "ramdisk") {
+      args.push(imgurl(input, input.found.root!));
+    } else {
+      const dir = stateliteNfsDir(image, node);
+      args.push(
+        distro.dracut(image.osvers)
+          ? argument(
+            "root",
+            "nfs:",
+            node.imageServer,
+            `:${dir}/rootimg:${["ro", ...nfsRootOptions(image)].join(",")}`,
+          )
+          : argument("NFSROOT", node.imageServer, `:${dir}`),
+      );
+    }
+    args.push(
+      argument("STATEMNT", node.statemnt ?? ""),
+      xcatArg(node, site),
+      argument("NODE", node.name),
+      ...disklessSiteArgs(node, site),
+      ...disklessNodeArgs(input),
+      ...stateliteTail(node),
+    );
+    return args;
+  },
+};
+
+const INSTALL_BOOT: ProvmethodBoot = {
+  stateHasProfile: true,
+  chainsToBoot: true,
+  keptOnBoot: true,
+  needs(image, distro) {
+    const files = distro.installFiles(image.osarch);
+    const missing = `Install image not found in ${image.pkgdir}`;
+    return [
+      { role: "kernel", dir: image.pkgdir, ...files.kernel, missing },
+      { role: "initrd", dir: image.pkgdir, ...files.initrd, missing },
+    ];
+  },
+  args(input) {
+    return input.distro.installArgs({
+      image: input.image,
+      node: input.node,
+      site: input.site,
+      net: netParams(input.node),
+    });
+  },
+};
+
+const SYSCLONE_BOOT: ProvmethodBoot = {
+  stateHasProfile: false,
+  chainsToBoot: true,
+  keptOnBoot: true,
+  needs(image) {
+    // SystemImager's deploy environment is xCAT's genesis, which osimg does not build: the
+    // entry boots one an admin put under <tftpdir>/xcat (anaconda.pm mksysclone).
+    const dir = `${image.tftpDir}/xcat`;
+    const missing =
+      `Could not find genesis.kernel.${image.osarch} or genesis.fs.${image.osarch}.{lzma,gz} in ${dir}: ` +
+      `sysclone boots xCAT's genesis, which osimg does not have; copy it there from an xCAT management node`;
+    return [
+      { role: "kernel", dir, candidates: [`genesis.kernel.${image.osarch}`], missing },
+      {
+        role: "initrd",
+        dir,
+        candidates: [`genesis.fs.${image.osarch}.lzma`, `genesis.fs.${image.osarch}.gz`],
+        missing,
+      },
+    ];
+  },
+  args({ image, node, site }) {
+    const net = netParams(node);
+    const master: ValuePart[] = [node.master, `:${site.xcatdPort}`];
+    const args = [argument("ramdisk_size", "200000")];
+    args.push(argument("ksdevice", net.nicname && !net.setmac ? net.nicname : net.mac));
+    if (/ppc/.test(image.osarch)) args.push(argument("BOOTIF", net.mac));
+    args.push(...serialConsole(node, image.osarch, /(hard|cts|ctsrts)/, "ttyS"));
+    args.push(
+      argument("XCAT", ...master),
+      argument("xcatd", ...master),
+      argument("SCRIPTNAME", image.name),
+    );
+    return args;
+  },
+};
+
+/** The boot server's placeholder, re-exported for core's resolution of noderes.xcatmaster. */
+export { BOOT_SERVER };
 
 /**
  * Every provmethod osimg knows, in one static table, in the order xCAT's imgport tests them
@@ -62,6 +378,7 @@ export const PROVMETHODS: readonly Provmethod[] = [
     usesTemplate: true,
     pattern: /install/,
     needsMedia: true,
+    boot: INSTALL_BOOT,
   },
   {
     name: "netboot",
@@ -78,6 +395,7 @@ export const PROVMETHODS: readonly Provmethod[] = [
       required: ["ramdisk", "kernel", "rootimg"],
     },
     rawImages: { dir: "netboot", required: "section" },
+    boot: NETBOOT_BOOT,
   },
   {
     name: "statelite",
@@ -93,6 +411,7 @@ export const PROVMETHODS: readonly Provmethod[] = [
       root: "tree",
       required: ["kernel", "ramdisk", "rootimgtree"],
     },
+    boot: STATELITE_BOOT,
   },
   {
     name: "raw",
@@ -116,6 +435,7 @@ export const PROVMETHODS: readonly Provmethod[] = [
     supportedOsarch: /s390x/,
     needsMedia: false,
     rawImages: { dir: "sysclone", required: "files" },
+    boot: SYSCLONE_BOOT,
   },
 ];
 
