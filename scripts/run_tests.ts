@@ -23,6 +23,8 @@ export const TEST_PACKAGES: Record<string, string> = {
   "qemu-system-x86_64": "qemu-system-x86",
   busybox: "busybox-static",
   rsync: "rsync",
+  // The PostgreSQL store's tests start their own server (testdata/support/postgres_server.ts).
+  initdb: "postgresql",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {
@@ -38,7 +40,18 @@ async function run(argv: string[], env?: Record<string, string>): Promise<number
 function onPath(program: string): boolean {
   return (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((dir) =>
     existsSync(`${dir}/${program}`)
-  );
+  ) || (program === "initdb" && hasPostgresServer());
+}
+
+/** Debian keeps PostgreSQL's server programs off PATH, in /usr/lib/postgresql/<version>/bin. */
+function hasPostgresServer(): boolean {
+  try {
+    return [...Deno.readDirSync("/usr/lib/postgresql")].some((entry) =>
+      existsSync(`/usr/lib/postgresql/${entry.name}/bin/initdb`)
+    );
+  } catch {
+    return false;
+  }
 }
 
 const missing = [

@@ -1,0 +1,430 @@
+// The PostgreSQL implementation of the table store: the migrations of migrations.ts on a shared server, writers serialized by a transaction-scoped advisory lock.
+
+import postgres from "postgres";
+import { readFileSync } from "node:fs";
+import { findTable, isDisabled, type TableSpec } from "./schema.ts";
+import { MIGRATIONS, newerSchemaError, SCHEMA_VERSION, type SchemaStep } from "./migrations.ts";
+import { InvalidInputError, NotFoundError, OsimgError } from "../errors.ts";
+import type { ReadOptions, Row, Store, StoreReader, StoreWriter } from "./store.ts";
+import { describeConnection, isSocket, type PostgresConnection } from "./postgres_connection.ts";
+
+/**
+ * The column that keeps rows in insertion order (SQLite's rowid): xCAT's columns come first, in
+ * xCAT's order, and osimg never shows this one. An update keeps it; a delete and insert renews it.
+ */
+export const ORDER_COLUMN = "osimg_seq";
+
+/** The table recording the schema version (SQLite keeps it in PRAGMA user_version). */
+export const VERSION_TABLE = "osimg_schema";
+
+/**
+ * The advisory lock every osimg write transaction takes first: writers across every management
+ * and service node are serialized, as SQLite's BEGIN IMMEDIATE serializes them on one machine.
+ * A lock rather than SERIALIZABLE-and-retry: a write's work may do more than SQL (write files,
+ * print), and re-running it on a serialization failure would repeat that. The lock is released
+ * when the transaction ends, also when its connection dies (a killed process).
+ */
+const WRITE_LOCK = 0x6f73696d67; // "osimg"
+/** Taken while migrating, so two first openers do not both create the tables. */
+const MIGRATION_LOCK = WRITE_LOCK + 1;
+
+type Sql = postgres.Sql;
+type Tx = postgres.TransactionSql;
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A portable schema step in PostgreSQL's dialect (IF NOT EXISTS: xCAT may have made the table). */
+export function postgresStatements(step: SchemaStep): string[] {
+  switch (step.kind) {
+    case "create-table": {
+      const defs = step.columns.map((column) =>
+        `${quoteIdent(column)} TEXT${step.keys.includes(column) ? " NOT NULL" : ""}`
+      );
+      defs.push(`PRIMARY KEY (${step.keys.map(quoteIdent).join(", ")})`);
+      return [
+        `CREATE TABLE IF NOT EXISTS ${quoteIdent(step.table)} (${defs.join(", ")})`,
+        // A table xCAT created has no order column: number its rows as they lie.
+        `ALTER TABLE ${quoteIdent(step.table)} ADD COLUMN IF NOT EXISTS ${ORDER_COLUMN} BIGSERIAL`,
+      ];
+    }
+    case "add-column":
+      return [
+        `ALTER TABLE ${quoteIdent(step.table)} ADD COLUMN IF NOT EXISTS ${
+          quoteIdent(step.column)
+        } TEXT`,
+      ];
+    default:
+      return assertNever(step);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled schema step ${JSON.stringify(value)}`);
+}
+
+function tableSpec(name: string): TableSpec {
+  const spec = findTable(name);
+  if (!spec) throw new NotFoundError(`No such table: ${name}`);
+  return spec;
+}
+
+function checkColumns(spec: TableSpec, row: Row): void {
+  for (const column of Object.keys(row)) {
+    if (!spec.columns.includes(column)) {
+      throw new InvalidInputError(`Table '${spec.name}' has no column '${column}'.`);
+    }
+  }
+}
+
+function whereClause(spec: TableSpec, where: Row, first = 1): { sql: string; values: string[] } {
+  checkColumns(spec, where);
+  const entries = Object.entries(where);
+  if (entries.length === 0) return { sql: "", values: [] };
+  const values: string[] = [];
+  const terms = entries.map(([column, value]) => {
+    if (value === "") return `COALESCE(${quoteIdent(column)}, '') = ''`;
+    values.push(value);
+    return `${quoteIdent(column)} = $${first + values.length - 1}`;
+  });
+  return { sql: ` WHERE ${terms.join(" AND ")}`, values };
+}
+
+/** Options for opening a PostgreSQL store. */
+export interface PostgresStoreOptions {
+  /** Stop migrating at this version (tests of migrations). */
+  migrateTo?: number;
+}
+
+/** The driver's TLS setting for libpq's sslmode (a Unix socket never uses TLS). */
+function tlsOption(connection: PostgresConnection): postgres.Options<never>["ssl"] {
+  if (isSocket(connection)) return false;
+  switch (connection.sslmode) {
+    case "disable":
+      return false;
+    case "allow":
+    case "prefer":
+      // Encrypt when the server offers it, without checking its certificate (libpq's default).
+      return "prefer";
+    case "require":
+      return "require";
+    case "verify-ca":
+    case "verify-full": {
+      const options: Record<string, unknown> = { rejectUnauthorized: true };
+      if (connection.sslrootcert !== undefined && connection.sslrootcert !== "system") {
+        try {
+          options.ca = readFileSync(connection.sslrootcert, "utf8");
+        } catch (error) {
+          throw new OsimgError(
+            `Cannot read the sslrootcert '${connection.sslrootcert}': ${(error as Error).message}`,
+            { cause: error },
+          );
+        }
+      }
+      // verify-ca checks the chain only; verify-full also the host name (Node's default).
+      if (connection.sslmode === "verify-ca") options.checkServerIdentity = () => undefined;
+      return options as postgres.Options<never>["ssl"];
+    }
+  }
+}
+
+/** Network-level failure codes: Node's, and the driver's own. */
+const CONNECTION_CODES: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOENT: "no server socket there",
+  ECONNRESET: "the server closed the connection",
+  EHOSTUNREACH: "the host is unreachable",
+  ENETUNREACH: "the network is unreachable",
+  ETIMEDOUT: "the connection timed out",
+  ENOTFOUND: "the host name is unknown",
+  EAI_AGAIN: "the host name could not be resolved",
+  EACCES: "permission denied",
+  CONNECT_TIMEOUT: "no answer within the connect timeout",
+  CONNECTION_CLOSED: "the server closed the connection",
+  CONNECTION_DESTROYED: "the connection was closed",
+  CONNECTION_ENDED: "the connection was closed",
+};
+
+/** PostgreSQL's error classes for a refused login. */
+const LOGIN_CODES = new Set(["28000", "28P01"]);
+
+/**
+ * A driver error as one clear osimg error naming the server and database (never the password);
+ * other errors as they are.
+ */
+function translate(error: unknown, connection: PostgresConnection): unknown {
+  if (error instanceof OsimgError || !(error instanceof Error)) return error;
+  const where = describeConnection(connection);
+  const scrub = (text: string) =>
+    connection.password ? text.replaceAll(connection.password, "***") : text;
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof postgres.PostgresError) {
+    if (LOGIN_CODES.has(error.code)) {
+      return new OsimgError(
+        `PostgreSQL refused the login of user '${connection.user}' to the ${where}: ${
+          scrub(error.message)
+        }.`,
+        { cause: error },
+      );
+    }
+    if (error.code === "3D000") {
+      return new OsimgError(
+        `There is no PostgreSQL ${where} (create it: createdb -O ${connection.user} ${connection.database}).`,
+        { cause: error },
+      );
+    }
+    if (error.code.startsWith("08") || error.code.startsWith("53") || error.code === "57P03") {
+      return new OsimgError(
+        `Cannot use the PostgreSQL ${where}: ${scrub(error.message)}.`,
+        { cause: error },
+      );
+    }
+    return new OsimgError(`PostgreSQL (${where}): ${scrub(error.message)}`, { cause: error });
+  }
+  // Node's socket errors say which call failed; a file error from a write's work (ENOENT of
+  // open, say) is not a connection failure.
+  const syscall = (error as { syscall?: unknown }).syscall;
+  const network = syscall === undefined
+    ? typeof code === "string" && code.startsWith("CONNECT")
+    : syscall === "connect" || syscall === "getaddrinfo" || syscall === "read";
+  if (network && typeof code === "string" && CONNECTION_CODES[code] !== undefined) {
+    return new OsimgError(`Cannot connect to the PostgreSQL ${where}: ${CONNECTION_CODES[code]}.`, {
+      cause: error,
+    });
+  }
+  if (typeof code === "string" && /CERT|TLS|SSL|SIGNATURE/.test(code)) {
+    return new OsimgError(
+      `Cannot connect to the PostgreSQL ${where} over TLS (sslmode ${connection.sslmode}): ${
+        scrub(error.message)
+      }.`,
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+/**
+ * Opens the PostgreSQL store at `connection`. Nothing is sent until first use: then the store
+ * connects, refuses a database newer than this osimg, and migrates it forward in one transaction.
+ *
+ * @example
+ * ```ts
+ * const store = openPostgresStore(postgresConnection("postgresql://xcatadm@mn/xcatdb", {}));
+ * await store.write((w) => w.upsert("site", { key: "domain", value: "cluster.com" }));
+ * await store.close();
+ * ```
+ */
+export function openPostgresStore(
+  connection: PostgresConnection,
+  options: PostgresStoreOptions = {},
+): Store {
+  const socket = isSocket(connection);
+  const sql = postgres({
+    host: connection.host,
+    port: connection.port,
+    ...(socket ? { path: `${connection.host}/.s.PGSQL.${connection.port}` } : {}),
+    database: connection.database,
+    user: connection.user,
+    password: connection.password ?? "",
+    ssl: tlsOption(connection),
+    connect_timeout: connection.connectTimeoutSeconds === 0
+      ? 24 * 3600
+      : connection.connectTimeoutSeconds,
+    // One command at a time uses one connection; a read beside a write may take a second.
+    max: 4,
+    // Every column is text: the driver need not ask the server for its types.
+    fetch_types: false,
+    // CREATE TABLE IF NOT EXISTS notices would otherwise be printed on stdout.
+    onnotice: () => {},
+    connection: { application_name: "osimg" },
+  });
+  return new PostgresStore(sql, connection, options.migrateTo ?? SCHEMA_VERSION);
+}
+
+async function versionOf(sql: Sql | Tx): Promise<number> {
+  const [exists] = await sql.unsafe(`SELECT to_regclass('${VERSION_TABLE}') IS NOT NULL AS t`);
+  if (!exists?.t) return 0;
+  const [row] = await sql.unsafe(`SELECT version FROM ${VERSION_TABLE}`);
+  return row ? Number(row.version) : 0;
+}
+
+class PostgresStore implements Store {
+  readonly #sql: Sql;
+  readonly #connection: PostgresConnection;
+  readonly #target: number;
+  #ready?: Promise<void>;
+  /** The write transaction in progress: reads during it see its changes, as SQLite's do. */
+  #tx?: Tx;
+  #inWrite = false;
+  /** Columns each table really has (a database migrated only part way may lack some). */
+  #columns = new Map<string, Set<string>>();
+
+  constructor(sql: Sql, connection: PostgresConnection, target: number) {
+    this.#sql = sql;
+    this.#connection = connection;
+    this.#target = target;
+  }
+
+  #ensureReady(): Promise<void> {
+    this.#ready ??= this.#migrate().catch((error) => {
+      throw translate(error, this.#connection);
+    });
+    return this.#ready;
+  }
+
+  async #migrate(): Promise<void> {
+    const current = await versionOf(this.#sql);
+    if (current > SCHEMA_VERSION) throw newerSchemaError(current);
+    if (current < this.#target) {
+      await this.#sql.begin(async (tx) => {
+        await tx.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+        await tx.unsafe(
+          `CREATE TABLE IF NOT EXISTS ${VERSION_TABLE} (version INTEGER NOT NULL)`,
+        );
+        // Re-read under the lock: another process may have migrated meanwhile.
+        const locked = await versionOf(tx);
+        if (locked > SCHEMA_VERSION) throw newerSchemaError(locked);
+        const statements = MIGRATIONS
+          .filter((migration) => migration.version > locked && migration.version <= this.#target)
+          .flatMap((migration) => migration.steps.flatMap(postgresStatements));
+        // One round trip: a parameterless multi-statement query runs them in order.
+        if (statements.length > 0) await tx.unsafe(statements.join(";\n"));
+        if (locked < this.#target) {
+          await tx.unsafe(`DELETE FROM ${VERSION_TABLE}`);
+          await tx.unsafe(`INSERT INTO ${VERSION_TABLE} (version) VALUES ($1)`, [this.#target]);
+        }
+      });
+    }
+    const columns = await this.#sql.unsafe(
+      "SELECT table_name, column_name FROM information_schema.columns " +
+        "WHERE table_schema = current_schema()",
+    );
+    for (const { table_name, column_name } of columns) {
+      let set = this.#columns.get(table_name);
+      if (!set) this.#columns.set(table_name, set = new Set());
+      set.add(column_name);
+    }
+  }
+
+  async #rows(db: Sql | Tx, table: string, where: Row = {}, options: ReadOptions = {}) {
+    const spec = tableSpec(table);
+    const { sql, values } = whereClause(spec, where);
+    const raw = await db.unsafe(
+      `SELECT * FROM ${quoteIdent(table)}${sql} ORDER BY ${ORDER_COLUMN}`,
+      values,
+      { prepare: true },
+    );
+    const rows: Row[] = [];
+    for (const record of raw) {
+      const row: Row = {};
+      for (const column of spec.columns) {
+        const value = record[column];
+        if (typeof value === "string" && value !== "") row[column] = value;
+      }
+      if (!options.includeDisabled && isDisabled(row)) continue;
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  async #upsert(tx: Tx, table: string, row: Row): Promise<void> {
+    const spec = tableSpec(table);
+    checkColumns(spec, row);
+    for (const key of spec.keys) {
+      if (!row[key]) {
+        throw new InvalidInputError(`A row of table '${table}' needs a value for '${key}'.`);
+      }
+    }
+    const present = this.#columns.get(table) ?? new Set();
+    const columns = Object.keys(row).filter((column) => present.has(column));
+    for (const column of columns) {
+      // PostgreSQL's text cannot hold a NUL byte: the same refusal as the SQLite store's.
+      if (row[column]!.includes("\0")) {
+        throw new InvalidInputError(
+          `Cannot store a NUL byte in '${table}.${column}' (${
+            spec.keys.map((key) => `${key}=${row[key]!.replaceAll("\0", "\\0")}`).join(",")
+          }).`,
+        );
+      }
+    }
+    const sets = columns.filter((column) => !spec.keys.includes(column));
+    const conflict = sets.length === 0
+      ? "DO NOTHING"
+      : `DO UPDATE SET ${
+        sets.map((column) => `${quoteIdent(column)} = EXCLUDED.${quoteIdent(column)}`).join(", ")
+      }`;
+    await tx.unsafe(
+      `INSERT INTO ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) VALUES (${
+        columns.map((_, index) => `$${index + 1}`).join(", ")
+      }) ON CONFLICT (${spec.keys.map(quoteIdent).join(", ")}) ${conflict}`,
+      columns.map((column) => row[column] === "" ? null : row[column]!),
+      { prepare: true },
+    );
+  }
+
+  async #delete(tx: Tx, table: string, where: Row): Promise<number> {
+    const spec = tableSpec(table);
+    const { sql, values } = whereClause(spec, where);
+    const result = await tx.unsafe(`DELETE FROM ${quoteIdent(table)}${sql}`, values, {
+      prepare: true,
+    });
+    return result.count;
+  }
+
+  #reader(db: Sql | Tx): StoreReader {
+    return { rows: (table, where, options) => this.#rows(db, table, where, options) };
+  }
+
+  async read<T>(work: (reader: StoreReader) => Promise<T>): Promise<T> {
+    await this.#ensureReady();
+    if (this.#tx) return await work(this.#reader(this.#tx));
+    try {
+      // One snapshot for the whole read: its queries agree with each other.
+      return await this.#sql.begin(
+        "isolation level repeatable read read only",
+        (tx) => work(this.#reader(tx)),
+      ) as T;
+    } catch (error) {
+      throw translate(error, this.#connection);
+    }
+  }
+
+  async write<T>(work: (writer: StoreWriter) => Promise<T>): Promise<T> {
+    if (this.#inWrite) throw new Error("nested Store.write transactions are not supported");
+    this.#inWrite = true;
+    try {
+      await this.#ensureReady();
+      return await this.#sql.begin(async (tx) => {
+        await tx.unsafe(`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+        this.#tx = tx;
+        try {
+          return await work({
+            ...this.#reader(tx),
+            upsert: (table, row) => this.#upsert(tx, table, row),
+            delete: (table, where) => this.#delete(tx, table, where),
+          });
+        } finally {
+          this.#tx = undefined;
+        }
+      }) as T;
+    } catch (error) {
+      throw translate(error, this.#connection);
+    } finally {
+      this.#inWrite = false;
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    await this.#ensureReady();
+    try {
+      return await versionOf(this.#sql);
+    } catch (error) {
+      throw translate(error, this.#connection);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 5 });
+  }
+}
