@@ -21,8 +21,8 @@ export interface TestPostgres {
   url(database: string): string;
   /** Runs SQL as the superuser (psql, on the Unix socket); returns its unaligned output. */
   psql(sql: string, database?: string): Promise<string>;
-  /** A new empty database; dispose of it to drop it. */
-  database(): Promise<TestDatabase>;
+  /** A new database, empty or a copy of `template`; dispose of it to drop it. */
+  database(template?: string): Promise<TestDatabase>;
 }
 
 /** One database of the test cluster. */
@@ -222,9 +222,9 @@ async function start(): Promise<TestPostgres> {
         ]);
         return new TextDecoder().decode(output.stdout);
       },
-      async database() {
+      async database(template) {
         const name = `osimg_test_${Deno.pid}_${++counter}`;
-        await cluster.psql(`CREATE DATABASE ${name}`);
+        await cluster.psql(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ""}`);
         return {
           name,
           url: cluster.url(name),
