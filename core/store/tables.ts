@@ -164,12 +164,18 @@ export async function writeTableDump(
 ): Promise<number> {
   const name = spec.name;
   if (!append) await writer.delete(name, {});
+  // Issued without waiting for each: a server store pipelines them on its one transaction's
+  // connection, in this order (a round trip per row made restoredb of 50,000 rows take seconds).
+  const pending: Promise<unknown>[] = [];
   for (const row of dump.rows) {
     if (append) {
       // tabrestore -a adds rows; a row with an existing key replaces it whole.
-      await writer.delete(name, Object.fromEntries(spec.keys.map((key) => [key, row[key]!])));
+      pending.push(
+        writer.delete(name, Object.fromEntries(spec.keys.map((key) => [key, row[key]!]))),
+      );
     }
-    await writer.upsert(name, row);
+    pending.push(writer.upsert(name, row));
   }
+  await Promise.all(pending);
   return dump.rows.length;
 }
