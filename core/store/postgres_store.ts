@@ -204,6 +204,132 @@ function translate(error: unknown, connection: PostgresConnection): unknown {
   return error;
 }
 
+/** Starts an operation now; its throw (a refused row) becomes a rejection. */
+function started<T>(start: () => PromiseLike<T>): Promise<T> {
+  try {
+    return Promise.resolve(start());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** One checked row for an upsert. */
+interface PreparedUpsert {
+  spec: TableSpec;
+  /** The columns it sets, in the caller's order (those the table has). */
+  columns: string[];
+  /** Its key values, to keep a batch from naming one row twice. */
+  identity: string;
+  values: (string | null)[];
+}
+
+/** Upserts of one table and column set, gathered into one statement. */
+interface Batch {
+  first: PreparedUpsert;
+  shape: string;
+  rows: PreparedUpsert[];
+  keys: Set<string>;
+}
+
+/** Bind parameters per batched statement (PostgreSQL takes at most 65,535). */
+const BATCH_PARAMETERS = 30_000;
+
+/**
+ * The queries of one write transaction. Upserts are written behind: consecutive ones of one table
+ * and column set are gathered into one multi-row INSERT ... ON CONFLICT, sent without waiting
+ * (mkdef of 10,000 objects is a few statements, not 10,000 round trips). A read or delete, whose
+ * answer the caller needs, first sends what is gathered, and the server runs everything in
+ * order, so it sees every earlier change; it reports an earlier upsert's failure instead of its
+ * own answer. Before the commit every upsert must have succeeded (`drain`): a failed one fails the
+ * write, which rolls back.
+ */
+class Pipeline {
+  readonly #tx: Tx;
+  /** Settles when every statement sent so far has answered (a chain: O(1) per statement). */
+  #settled: Promise<unknown> = Promise.resolve();
+  #failure: { error: unknown } | undefined;
+  /**
+   * The upserts gathered per table. Tables do not depend on each other (no foreign keys or
+   * triggers), so only the order within a table matters: mkdef's osimage and linuximage rows,
+   * interleaved, still make one statement each.
+   */
+  #batches = new Map<string, Batch>();
+
+  constructor(tx: Tx) {
+    this.#tx = tx;
+  }
+
+  upsert(row: PreparedUpsert): void {
+    const shape = row.columns.join("\0");
+    let batch = this.#batches.get(row.spec.name);
+    if (
+      batch && (batch.shape !== shape || batch.keys.has(row.identity) ||
+        (batch.rows.length + 1) * Math.max(1, row.columns.length) > BATCH_PARAMETERS)
+    ) {
+      // A row a batch already names must follow it: ON CONFLICT cannot touch a row twice.
+      this.#flush(batch);
+      batch = undefined;
+    }
+    if (!batch) {
+      batch = { first: row, shape, rows: [], keys: new Set() };
+      this.#batches.set(row.spec.name, batch);
+    }
+    batch.rows.push(row);
+    batch.keys.add(row.identity);
+  }
+
+  #flushAll(): void {
+    for (const batch of [...this.#batches.values()]) this.#flush(batch);
+  }
+
+  /** Sends a table's gathered upserts as one statement, not waiting for its answer. */
+  #flush(batch: Batch): void {
+    this.#batches.delete(batch.first.spec.name);
+    const { spec, columns } = batch.first;
+    const sets = columns.filter((column) => !spec.keys.includes(column));
+    const conflict = sets.length === 0
+      ? "DO NOTHING"
+      : `DO UPDATE SET ${
+        sets.map((column) => `${quoteIdent(column)} = EXCLUDED.${quoteIdent(column)}`).join(", ")
+      }`;
+    let parameter = 0;
+    const tuples = batch.rows.map(() => `(${columns.map(() => `$${++parameter}`).join(", ")})`);
+    // VALUES order is insertion order: the order column numbers the rows as listed.
+    const sent = this.#tx.unsafe(
+      `INSERT INTO ${quoteIdent(spec.name)} (${columns.map(quoteIdent).join(", ")}) VALUES ${
+        tuples.join(", ")
+      } ON CONFLICT (${spec.keys.map(quoteIdent).join(", ")}) ${conflict}`,
+      batch.rows.flatMap((row) => row.values),
+      // A one-row statement recurs (prepare it once); a batch's text depends on its size.
+      { prepare: batch.rows.length === 1 },
+    ).then(() => {}, (error) => {
+      this.#failure ??= { error };
+    });
+    this.#settled = Promise.all([this.#settled, sent]);
+  }
+
+  /** Sends a query and gives its answer, once every earlier statement has answered. */
+  ask = async <T>(start: () => PromiseLike<T>): Promise<T> => {
+    // Sent before the first await, after what is gathered: the server keeps the caller's order.
+    this.#flushAll();
+    const sent = started(start);
+    const [outcome] = await Promise.allSettled([sent, this.#settled]);
+    this.#check();
+    if (outcome!.status === "rejected") throw outcome!.reason;
+    return outcome!.value as T;
+  };
+
+  async drain(): Promise<void> {
+    this.#flushAll();
+    await this.#settled;
+    this.#check();
+  }
+
+  #check(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+}
+
 /**
  * Opens the PostgreSQL store at `connection`. Nothing is sent until first use: then the store
  * connects, refuses a database newer than this osimg, and migrates it forward in one transaction.
@@ -276,6 +402,7 @@ class PostgresStore implements Store {
   #ready?: Promise<void>;
   /** The write transaction in progress: reads during it see its changes, as SQLite's do. */
   #tx?: Tx;
+  #pipeline?: Pipeline;
   #inWrite = false;
   /** Columns each table really has (a database migrated only part way may lack some). */
   #columns = new Map<string, Set<string>>();
@@ -322,28 +449,34 @@ class PostgresStore implements Store {
     }
   }
 
-  async #rows(db: Sql | Tx, table: string, where: Row = {}, options: ReadOptions = {}) {
+  // The three statements below send their query before they return (validation first, in the
+  // caller's turn): a write's queries then reach the server in the order they were made, which
+  // the write-behind of upsert relies on. Their `then` is the driver's, which sends the query.
+
+  #rowsQuery(db: Sql | Tx, table: string, where: Row = {}, options: ReadOptions = {}) {
     const spec = tableSpec(table);
     const { sql, values } = whereClause(spec, where);
-    const raw = await db.unsafe(
+    return db.unsafe(
       `SELECT * FROM ${quoteIdent(table)}${sql} ORDER BY ${ORDER_COLUMN}`,
       values,
       { prepare: true },
-    );
-    const rows: Row[] = [];
-    for (const record of raw) {
-      const row: Row = {};
-      for (const column of spec.columns) {
-        const value = record[column];
-        if (typeof value === "string" && value !== "") row[column] = value;
+    ).then((raw) => {
+      const rows: Row[] = [];
+      for (const record of raw) {
+        const row: Row = {};
+        for (const column of spec.columns) {
+          const value = record[column];
+          if (typeof value === "string" && value !== "") row[column] = value;
+        }
+        if (!options.includeDisabled && isDisabled(row)) continue;
+        rows.push(row);
       }
-      if (!options.includeDisabled && isDisabled(row)) continue;
-      rows.push(row);
-    }
-    return rows;
+      return rows;
+    });
   }
 
-  async #upsert(tx: Tx, table: string, row: Row): Promise<void> {
+  /** A row checked for `table` (a throw names what is wrong), ready for a batch. */
+  #prepareUpsert(table: string, row: Row): PreparedUpsert {
     const spec = tableSpec(table);
     checkColumns(spec, row);
     for (const key of spec.keys) {
@@ -363,42 +496,36 @@ class PostgresStore implements Store {
         );
       }
     }
-    const sets = columns.filter((column) => !spec.keys.includes(column));
-    const conflict = sets.length === 0
-      ? "DO NOTHING"
-      : `DO UPDATE SET ${
-        sets.map((column) => `${quoteIdent(column)} = EXCLUDED.${quoteIdent(column)}`).join(", ")
-      }`;
-    await tx.unsafe(
-      `INSERT INTO ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) VALUES (${
-        columns.map((_, index) => `$${index + 1}`).join(", ")
-      }) ON CONFLICT (${spec.keys.map(quoteIdent).join(", ")}) ${conflict}`,
-      columns.map((column) => row[column] === "" ? null : row[column]!),
-      { prepare: true },
-    );
+    return {
+      spec,
+      columns,
+      identity: JSON.stringify(spec.keys.map((key) => row[key])),
+      values: columns.map((column) => row[column] === "" ? null : row[column]!),
+    };
   }
 
-  async #delete(tx: Tx, table: string, where: Row): Promise<number> {
+  #deleteQuery(tx: Tx, table: string, where: Row): PromiseLike<number> {
     const spec = tableSpec(table);
     const { sql, values } = whereClause(spec, where);
-    const result = await tx.unsafe(`DELETE FROM ${quoteIdent(table)}${sql}`, values, {
-      prepare: true,
-    });
-    return result.count;
+    return tx.unsafe(`DELETE FROM ${quoteIdent(table)}${sql}`, values, { prepare: true })
+      .then((result) => result.count);
   }
 
-  #reader(db: Sql | Tx): StoreReader {
-    return { rows: (table, where, options) => this.#rows(db, table, where, options) };
+  #reader(run: <T>(start: () => PromiseLike<T>) => Promise<T>, db: Sql | Tx): StoreReader {
+    return {
+      rows: (table, where, options) => run(() => this.#rowsQuery(db, table, where, options)),
+    };
   }
 
   async read<T>(work: (reader: StoreReader) => Promise<T>): Promise<T> {
     await this.#ensureReady();
-    if (this.#tx) return await work(this.#reader(this.#tx));
+    // Inside a write, reads see its changes (as SQLite's do), after its earlier writes.
+    if (this.#tx) return await work(this.#reader(this.#pipeline!.ask, this.#tx));
     try {
       // One snapshot for the whole read: its queries agree with each other.
       return await this.#sql.begin(
         "isolation level repeatable read read only",
-        (tx) => work(this.#reader(tx)),
+        (tx) => work(this.#reader(started, tx)),
       ) as T;
     } catch (error) {
       throw translate(error, this.#connection);
@@ -412,15 +539,28 @@ class PostgresStore implements Store {
       await this.#ensureReady();
       return await this.#sql.begin(async (tx) => {
         await tx.unsafe(`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+        const pipeline = new Pipeline(tx);
         this.#tx = tx;
+        this.#pipeline = pipeline;
         try {
-          return await work({
-            ...this.#reader(tx),
-            upsert: (table, row) => this.#upsert(tx, table, row),
-            delete: (table, where) => this.#delete(tx, table, where),
+          const result = await work({
+            ...this.#reader(pipeline.ask, tx),
+            upsert: (table, row) => {
+              try {
+                pipeline.upsert(this.#prepareUpsert(table, row));
+                return Promise.resolve();
+              } catch (error) {
+                return Promise.reject(error);
+              }
+            },
+            delete: (table, where) => pipeline.ask(() => this.#deleteQuery(tx, table, where)),
           });
+          // Every upsert has landed before the driver commits (or one's failure rolls back).
+          await pipeline.drain();
+          return result;
         } finally {
           this.#tx = undefined;
+          this.#pipeline = undefined;
         }
       }) as T;
     } catch (error) {

@@ -235,3 +235,39 @@ Deno.test("PostgreSQL: sslmode reaches the server: require and verify-full encry
     untrusted,
   );
 });
+
+Deno.test("PostgreSQL: an upsert the server refuses fails its whole write, which leaves nothing", async () => {
+  const server = await testPostgres();
+  await using database = await server.database();
+  await using(openStore(database.url), async (store) => {
+    await store.write((writer) => writer.upsert("site", { key: "kept", value: "1" }));
+    // A key too big for the primary key's index: only the server can say no, after the
+    // upsert was sent without waiting.
+    const huge = Array.from({ length: 3000 }, () => Math.random().toString(36).slice(2)).join("");
+    await rejects(
+      store.write(async (writer) => {
+        await writer.upsert("site", { key: "kept", value: "2" });
+        await writer.upsert("osimage", { imagename: "img", profile: "p" });
+        await writer.upsert("site", { key: huge, value: "x" });
+        await writer.upsert("site", { key: "after", value: "3" });
+      }),
+      (error: Error) => {
+        ok(/index row/.test(error.message), error.message);
+        return true;
+      },
+    );
+    assertEquals(await store.read((reader) => reader.rows("site")), [{ key: "kept", value: "1" }]);
+    assertEquals(await store.read((reader) => reader.rows("osimage")), []);
+    // A read inside the write reports the failure instead of its own answer.
+    await rejects(
+      store.write(async (writer) => {
+        await writer.upsert("site", { key: huge, value: "x" });
+        await writer.rows("site");
+        throw new Error("the read answered");
+      }),
+      (error: Error) => /index row/.test(error.message),
+    );
+    await store.write((writer) => writer.upsert("site", { key: "usable", value: "yes" }));
+    assertEquals((await store.read((reader) => reader.rows("site"))).length, 2);
+  });
+});

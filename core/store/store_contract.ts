@@ -125,6 +125,42 @@ export function storeContract(name: string, newDatabase: () => Promise<ContractD
     },
   );
 
+  test(
+    "upserts, deletes and reads within one write keep their order, across tables and repeated keys",
+    async (_, store) => {
+      const seen = await store.write(async (writer) => {
+        // Not awaited one by one: a store may send them together, but must keep their order.
+        const pending: Promise<unknown>[] = [];
+        for (let index = 0; index < 5; index++) {
+          pending.push(writer.upsert("osimage", { imagename: `img${index}`, profile: "a" }));
+          pending.push(writer.upsert("nodetype", { node: `n${index}`, os: "x" }));
+        }
+        pending.push(writer.upsert("osimage", { imagename: "img1", osarch: "x86_64" }));
+        pending.push(writer.delete("osimage", { imagename: "img2" }));
+        pending.push(writer.upsert("osimage", { imagename: "img2", profile: "b" }));
+        pending.push(writer.upsert("osimage", { imagename: "img0", profile: "" }));
+        await Promise.all(pending);
+        return await writer.rows("osimage");
+      });
+      const expected = [
+        { imagename: "img0" },
+        { imagename: "img1", profile: "a", osarch: "x86_64" },
+        { imagename: "img3", profile: "a" },
+        { imagename: "img4", profile: "a" },
+        { imagename: "img2", profile: "b" },
+      ];
+      assertEquals(seen, expected);
+      assertEquals(await rows(store, "osimage"), expected);
+      assertEquals((await rows(store, "nodetype")).map((row) => row.node), [
+        "n0",
+        "n1",
+        "n2",
+        "n3",
+        "n4",
+      ]);
+    },
+  );
+
   test("disabled rows are skipped unless asked for", async (_, store) => {
     await store.write(async (writer) => {
       await writer.upsert("site", { key: "a", value: "1", disable: "yes" });
