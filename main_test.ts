@@ -116,13 +116,11 @@ Deno.test("the bundled program runs the demo from an empty directory, offline, a
     // The PostgreSQL driver is inside the one file: the test server, over its Unix socket (a
     // path, reachable without a network).
     await using database = await (await testPostgres()).database();
-    for (
-      const args of [["mkdef", "-t", "osimage", "-o", "bundled", "profile=p"], [
-        "lsdef",
-        "-t",
-        "osimage",
-      ]]
-    ) {
+    const commands = [
+      ["mkdef", "-t", "osimage", "-o", "bundled", "profile=p"],
+      ["lsdef", "-t", "osimage"],
+    ];
+    for (const args of commands) {
       const onServer = await new Deno.Command("unshare", {
         args: ["-n", `${dist}/osimg`, "--root", `${work}/root`, "--db", database.url, ...args],
         cwd: empty,
