@@ -6,10 +6,9 @@ import { type Verb, VERBS } from "./cmd/mod.ts";
 import type { Command } from "./core/command.ts";
 import type { Context, Io } from "./core/context.ts";
 import { causeChain, OsimgError, UsageError } from "./core/errors.ts";
-import { hostPath } from "./core/paths.ts";
 import { type ProcessRunner, systemRunner } from "./core/process.ts";
 import { terminalProgress } from "./core/progress.ts";
-import { openStore, parseStoreLocation } from "./core/store/open_store.ts";
+import { describeStoreLocation, openStore, resolveStoreLocation } from "./core/store/open_store.ts";
 import { textReporter } from "./core/reporter.ts";
 import type { Store } from "./core/store/store.ts";
 
@@ -33,7 +32,9 @@ Usage: osimg [global options] <verb> [verb options]
 
 Global options (accepted anywhere before '--'):
   --root DIR     management-node root every path lives under (env OSIMG_ROOT, default /)
-  --db FILE      the SQLite database (env OSIMG_DB, default <root>${DEFAULT_DB})
+  --db DB        the database: a SQLite file, or postgresql://user@host[:port]/dbname
+                 (env OSIMG_DB; default: <root>/etc/xcat/cfgloc's Pg: database if there is
+                 one, else the SQLite file <root>${DEFAULT_DB})
   --debug        print the cause chain of an error
   -h, --help     this help; '<verb> --help' for a verb's usage
   -v, --version  print the version
@@ -142,11 +143,13 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       return 0;
     }
     const root = resolve(environment.cwd, options.root ?? env.OSIMG_ROOT ?? "/");
-    const dbOption = options.db ?? env.OSIMG_DB;
-    const location = dbOption
-      ? parseStoreLocation(dbOption, environment.cwd)
-      : { kind: "sqlite" as const, path: hostPath(root, DEFAULT_DB) };
-    const dbPath = location.kind === "sqlite" ? location.path : location.url;
+    const location = resolveStoreLocation({
+      db: options.db ?? env.OSIMG_DB,
+      root,
+      cwd: environment.cwd,
+      defaultPath: DEFAULT_DB,
+    });
+    const dbPath = describeStoreLocation(location, env);
     const ctx: Context = {
       root,
       dbPath,
@@ -159,7 +162,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
       runner: environment.runner ?? systemRunner,
       now: environment.now ?? (() => new Date()),
       store() {
-        store ??= openStore(location);
+        store ??= openStore(location, { cwd: environment.cwd, env });
         return Promise.resolve(store);
       },
       progress: (title, total, unit) =>
@@ -182,7 +185,7 @@ export async function runCli(argv: string[], environment: CliEnvironment): Promi
     }
     return command?.failureStatus ?? (error instanceof OsimgError ? error.exitCode : 1);
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 

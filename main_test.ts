@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { testRoot } from "./testdata/support/testing.ts";
+import { testPostgres } from "./testdata/support/postgres_server.ts";
 import { VERBS } from "./cmd/mod.ts";
 import { runCli } from "./main.ts";
 
@@ -69,7 +70,7 @@ Deno.test("OSIMG_ROOT and --db choose where the database lives", async () => {
   }
 });
 
-Deno.test("the bundled program runs the demo from an empty directory, offline, and acts as a verb through a link", async () => {
+Deno.test("the bundled program runs the demo from an empty directory, offline, acts as a verb through a link, and reaches PostgreSQL", async () => {
   const work = await Deno.makeTempDir({ prefix: "osimg-bundle-" });
   try {
     const dist = `${work}/dist`;
@@ -112,6 +113,27 @@ Deno.test("the bundled program runs the demo from an empty directory, offline, a
     }).output();
     assertEquals(linked.code, 0, new TextDecoder().decode(linked.stderr));
     assertEquals(new TextDecoder().decode(linked.stdout), "#key,value,comments,disable\n");
+    // The PostgreSQL driver is inside the one file: the test server, over its Unix socket (a
+    // path, reachable without a network).
+    await using database = await (await testPostgres()).database();
+    const commands = [
+      ["mkdef", "-t", "osimage", "-o", "bundled", "profile=p"],
+      ["lsdef", "-t", "osimage"],
+    ];
+    for (const args of commands) {
+      const onServer = await new Deno.Command("unshare", {
+        args: ["-n", `${dist}/osimg`, "--root", `${work}/root`, "--db", database.url, ...args],
+        cwd: empty,
+        env,
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(onServer.code, 0, new TextDecoder().decode(onServer.stderr));
+      if (args[0] === "lsdef") {
+        assertEquals(new TextDecoder().decode(onServer.stdout), "bundled  (osimage)\n");
+      }
+    }
   } finally {
     await Deno.remove(work, { recursive: true });
   }

@@ -3,6 +3,8 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { testRoot } from "./testdata/support/testing.ts";
+import { cfglocLocation, parseStoreLocation } from "./core/store/open_store.ts";
+import { postgresConnection } from "./core/store/postgres_connection.ts";
 
 const PROJECT = fromFileUrl(new URL(".", import.meta.url));
 /** The scratch root the tour names; the test moves it into its own temporary directory. */
@@ -90,4 +92,24 @@ Deno.test("demo with --root leaves its first management node there and refuses a
     ),
   );
   assertEquals((await Array.fromAsync(Deno.readDir(root))).length, before.length);
+});
+
+Deno.test("the README's PostgreSQL URLs and cfgloc line are what osimg reads", async () => {
+  const readme = await Deno.readTextFile(`${PROJECT}/README.md`);
+  const section = readme.slice(readme.indexOf("### A shared PostgreSQL database"));
+  const urls = [...section.matchAll(/postgres(?:ql)?:\/\/[^\s'`]*/g)].map((match) => match[0])
+    .filter((url) => url !== "postgres://..." && url !== "postgresql://");
+  ok(urls.length >= 4, urls.join(" "));
+  for (const url of urls) {
+    assertEquals(parseStoreLocation(url, "/").kind, "postgresql", url);
+    const connection = postgresConnection(url, {});
+    ok(connection.database === "xcatdb", url);
+  }
+  assertEquals(postgresConnection(urls[2]!, {}).host, "/var/run/postgresql");
+  assertEquals(postgresConnection(urls[1]!, {}).sslmode, "verify-full");
+  const cfgloc = /`(Pg:dbname=[^`]*)`/.exec(section)?.[1];
+  assertEquals(cfglocLocation(cfgloc!, "cfgloc"), {
+    kind: "postgresql",
+    url: "postgresql://xcatadm:password@10.0.0.1/xcatdb",
+  });
 });

@@ -1,11 +1,6 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import {
-  assertGolden,
-  snapshotTree,
-  type TestRoot,
-  testRoot,
-} from "../testdata/support/testing.ts";
+import { assertGolden, snapshotTree, type TestRoot } from "../testdata/support/testing.ts";
+import { storeTest, withStore } from "../testdata/support/store_testing.ts";
 
 const IMAGE = "rhels9.2-x86_64-netboot-compute";
 const SHARE = "/opt/xcat/share/xcat/netboot/rh";
@@ -44,8 +39,7 @@ async function dumpAll(t: TestRoot): Promise<string> {
   return all;
 }
 
-Deno.test("mkdef then lsdef of an osimage prints xCAT's long form", async () => {
-  await using t = await testRoot();
+storeTest("mkdef then lsdef of an osimage prints xCAT's long form", async (t) => {
   await defineStockImage(t);
   const { stdout } = await t.ok(["lsdef", "-t", "osimage", IMAGE]);
   await assertGolden("lsdef_osimage_long.txt", stdout);
@@ -55,8 +49,7 @@ Deno.test("mkdef then lsdef of an osimage prints xCAT's long form", async () => 
   );
 });
 
-Deno.test("mkdef prints xCAT's messages and lsdef lists names", async () => {
-  await using t = await testRoot();
+storeTest("mkdef prints xCAT's messages and lsdef lists names", async (t) => {
   const created = await t.ok(["mkdef", "-t", "node", "cn[01-03]", "groups=compute,all"]);
   assertEquals(
     created.stdout,
@@ -70,27 +63,37 @@ Deno.test("mkdef prints xCAT's messages and lsdef lists names", async () => {
   );
 });
 
-Deno.test("mkdef of an existing object without -f warns and changes nothing; -f replaces", async () => {
-  await using t = await testRoot();
-  await defineStockImage(t);
-  const before = await dumpAll(t);
-  const again = await t.run(["mkdef", "-t", "osimage", "-o", IMAGE, "profile=other"]);
-  assertEquals(again.status, 1);
-  assertEquals(
-    again.stderr,
-    `Warning: A definition for '${IMAGE}' already exists. No changes will be made.  Run again with '-f' option to force replace.\n` +
-      "Error: No object definitions have been created or modified.\n",
-  );
-  assertEquals(await dumpAll(t), before);
-  await t.ok(["mkdef", "-f", "-t", "osimage", "-o", IMAGE, "profile=other", "provmethod=install"]);
-  assertEquals(
-    (await t.ok(["lsdef", "-t", "osimage", IMAGE])).stdout,
-    `Object name: ${IMAGE}\n    imagetype=linux\n    profile=other\n    provmethod=install\n`,
-  );
-});
+storeTest(
+  "mkdef of an existing object without -f warns and changes nothing; -f replaces",
+  async (t) => {
+    await defineStockImage(t);
+    const before = await dumpAll(t);
+    const again = await t.run(["mkdef", "-t", "osimage", "-o", IMAGE, "profile=other"]);
+    assertEquals(again.status, 1);
+    assertEquals(
+      again.stderr,
+      `Warning: A definition for '${IMAGE}' already exists. No changes will be made.  Run again with '-f' option to force replace.\n` +
+        "Error: No object definitions have been created or modified.\n",
+    );
+    assertEquals(await dumpAll(t), before);
+    await t.ok([
+      "mkdef",
+      "-f",
+      "-t",
+      "osimage",
+      "-o",
+      IMAGE,
+      "profile=other",
+      "provmethod=install",
+    ]);
+    assertEquals(
+      (await t.ok(["lsdef", "-t", "osimage", IMAGE])).stdout,
+      `Object name: ${IMAGE}\n    imagetype=linux\n    profile=other\n    provmethod=install\n`,
+    );
+  },
+);
 
-Deno.test("chdef -p appends without duplicates and -m removes or fails", async () => {
-  await using t = await testRoot();
+storeTest("chdef -p appends without duplicates and -m removes or fails", async (t) => {
   await t.ok(["mkdef", "-t", "osimage", "-o", "img", "synclists=/a,/b"]);
   await t.ok(["chdef", "-t", "osimage", "-o", "img", "-p", "synclists=/b,/c"]);
   assertEquals(
@@ -112,8 +115,7 @@ Deno.test("chdef -p appends without duplicates and -m removes or fails", async (
   );
 });
 
-Deno.test("node attributes are inherited from groups in nodelist.groups order", async () => {
-  await using t = await testRoot();
+storeTest("node attributes are inherited from groups in nodelist.groups order", async (t) => {
   await t.ok(["mkdef", "-t", "node", "cn[01-03]", "groups=rack1,compute,all"]);
   await t.ok(["chdef", "-t", "group", "compute", "os=rhels9.2", "netboot=xnba", "arch=x86_64"]);
   await t.ok(["chdef", "-t", "group", "rack1", "netboot=pxe"]);
@@ -130,8 +132,7 @@ Deno.test("node attributes are inherited from groups in nodelist.groups order", 
   );
 });
 
-Deno.test("lsdef -z output feeds mkdef -z (the copy idiom)", async () => {
-  await using t = await testRoot();
+storeTest("lsdef -z output feeds mkdef -z (the copy idiom)", async (t) => {
   await defineStockImage(t);
   const stanza = (await t.ok(["lsdef", "-t", "osimage", "-o", IMAGE, "-z"])).stdout;
   await assertGolden("lsdef_osimage_stanza.txt", stanza);
@@ -142,8 +143,7 @@ Deno.test("lsdef -z output feeds mkdef -z (the copy idiom)", async () => {
   assertEquals(copied, original.replaceAll(IMAGE, "copy-of-image"));
 });
 
-Deno.test("rmdef removes definitions with xCAT's messages", async () => {
-  await using t = await testRoot();
+storeTest("rmdef removes definitions with xCAT's messages", async (t) => {
   await t.ok(["mkdef", "-t", "node", "cn[1-4]", "groups=all", "os=rhels9.2"]);
   assertEquals(
     (await t.ok(["rmdef", "-V", "cn1,cn2"])).stdout,
@@ -160,8 +160,7 @@ Deno.test("rmdef removes definitions with xCAT's messages", async () => {
   );
 });
 
-Deno.test("bad input changes nothing and says what was wrong", async (t) => {
-  await using root = await testRoot();
+storeTest("bad input changes nothing and says what was wrong", async (root, t) => {
   await defineStockImage(root);
   await root.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
   const before = await dumpAll(root);
@@ -214,8 +213,7 @@ Deno.test("bad input changes nothing and says what was wrong", async (t) => {
   }
 });
 
-Deno.test("lsdef with several types, -w filters and --json", async () => {
-  await using t = await testRoot();
+storeTest("lsdef with several types, -w filters and --json", async (t) => {
   await defineStockImage(t);
   await t.ok(["mkdef", "-t", "osimage", "-o", "other", "provmethod=install"]);
   await t.ok(["mkdef", "-t", "node", "cn1", "groups=all"]);
@@ -233,8 +231,7 @@ Deno.test("lsdef with several types, -w filters and --json", async () => {
   }]);
 });
 
-Deno.test("site, network and rename", async () => {
-  await using t = await testRoot();
+storeTest("site, network and rename", async (t) => {
   await t.ok(["chdef", "-t", "site", "clustersite", "domain=cluster.com", "master=10.0.0.1"]);
   const site = (await t.ok(["lsdef", "-t", "site", "-i", "domain,installdir,master"])).stdout;
   assertEquals(
@@ -261,8 +258,7 @@ Deno.test("site, network and rename", async () => {
   assertEquals((await t.ok(["lsdef", "-t", "osimage"])).stdout, "b  (osimage)\n");
 });
 
-Deno.test("tabdump and tabrestore round trip in xCAT's CSV dialect", async () => {
-  await using t = await testRoot();
+storeTest("tabdump and tabrestore round trip in xCAT's CSV dialect", async (t) => {
   await t.ok(["chdef", "-t", "site", "clustersite", 'motd=say "hi", then go', "domain=x.org"]);
   const dump = (await t.ok(["tabdump", "site"])).stdout;
   assertEquals(
@@ -281,35 +277,39 @@ Deno.test("tabdump and tabrestore round trip in xCAT's CSV dialect", async () =>
   assertEquals(await dumpAll(t), before);
 });
 
-Deno.test("noderanges in the definition verbs read ^files and honour XCAT_NODE_PREFIX", async () => {
-  await using t = await testRoot();
-  await t.ok(["mkdef", "-t", "node", "1-3", "groups=all"], { env: { XCAT_NODE_PREFIX: "cn" } });
-  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn1  (node)\ncn2  (node)\ncn3  (node)\n");
-  await Deno.writeTextFile(`${t.root}/nodes.txt`, "cn1\n# comment\ncn3\n");
-  assertEquals(
-    (await t.ok(["lsdef", "-s", `^${t.root}/nodes.txt`])).stdout,
-    "cn1  (node)\ncn3  (node)\n",
-  );
-  await t.ok(["rmdef", `^${t.root}/nodes.txt`]);
-  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn2  (node)\n");
-});
+storeTest(
+  "noderanges in the definition verbs read ^files and honour XCAT_NODE_PREFIX",
+  async (t) => {
+    await t.ok(["mkdef", "-t", "node", "1-3", "groups=all"], { env: { XCAT_NODE_PREFIX: "cn" } });
+    assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn1  (node)\ncn2  (node)\ncn3  (node)\n");
+    await Deno.writeTextFile(`${t.root}/nodes.txt`, "cn1\n# comment\ncn3\n");
+    assertEquals(
+      (await t.ok(["lsdef", "-s", `^${t.root}/nodes.txt`])).stdout,
+      "cn1  (node)\ncn3  (node)\n",
+    );
+    await t.ok(["rmdef", `^${t.root}/nodes.txt`]);
+    assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn2  (node)\n");
+  },
+);
 
-Deno.test("mkdef -V lists the objects written; groups are listed with their static members", async () => {
-  await using t = await testRoot();
-  const { stdout } = await t.ok(["mkdef", "-V", "-t", "node", "cn1,cn2", "groups=rack1,all"]);
-  assertEquals(
-    stdout,
-    "The database was updated for the following objects:\ncn1,cn2\n" +
-      "2 object definitions have been created or modified.\n" +
-      "New object definitions 'cn1,cn2' have been created.\n",
-  );
-  assertEquals((await t.ok(["lsdef", "-t", "group"])).stdout, "all  (group)\nrack1  (group)\n");
-  await t.ok(["chdef", "-t", "group", "-o", "rack1", "-m", "members=cn2"]);
-  assertEquals(
-    (await t.ok(["lsdef", "-t", "node", "cn2", "-i", "groups", "-c"])).stdout,
-    "cn2: groups=all\n",
-  );
-});
+storeTest(
+  "mkdef -V lists the objects written; groups are listed with their static members",
+  async (t) => {
+    const { stdout } = await t.ok(["mkdef", "-V", "-t", "node", "cn1,cn2", "groups=rack1,all"]);
+    assertEquals(
+      stdout,
+      "The database was updated for the following objects:\ncn1,cn2\n" +
+        "2 object definitions have been created or modified.\n" +
+        "New object definitions 'cn1,cn2' have been created.\n",
+    );
+    assertEquals((await t.ok(["lsdef", "-t", "group"])).stdout, "all  (group)\nrack1  (group)\n");
+    await t.ok(["chdef", "-t", "group", "-o", "rack1", "-m", "members=cn2"]);
+    assertEquals(
+      (await t.ok(["lsdef", "-t", "node", "cn2", "-i", "groups", "-c"])).stdout,
+      "cn2: groups=all\n",
+    );
+  },
+);
 
 /** Runs `args` expecting exactly one `Error:` line; the tables and the tree must not change. */
 async function refusedWithoutChange(
@@ -333,8 +333,7 @@ async function refusedWithoutChange(
 const DOT_DOT = "The object name '..' is invalid: '.' and '..' name directories, not objects.";
 const ONLY = "only letters, digits, '.', '_', '+' and '-' are allowed";
 
-Deno.test("mkdef -t osimage -o .. and -o . are refused and write nothing", async () => {
-  await using t = await testRoot();
+storeTest("mkdef -t osimage -o .. and -o . are refused and write nothing", async (t) => {
   await defineStockImage(t);
   for (const name of ["..", "."]) {
     await refusedWithoutChange(
@@ -348,8 +347,7 @@ Deno.test("mkdef -t osimage -o .. and -o . are refused and write nothing", async
   await refusedWithoutChange(t, ["chdef", "-t", "osimage", "-o", IMAGE, "-n", ".."], DOT_DOT);
 });
 
-Deno.test("mkdef -t osimage refuses '*', 'a\"b' and a 300-character name", async () => {
-  await using t = await testRoot();
+storeTest("mkdef -t osimage refuses '*', 'a\"b' and a 300-character name", async (t) => {
   await defineStockImage(t);
   const long = "a".repeat(300);
   const cases: [string, string][] = [
@@ -371,39 +369,42 @@ Deno.test("mkdef -t osimage refuses '*', 'a\"b' and a 300-character name", async
   }
 });
 
-Deno.test("mkdef -z refuses a stanza whose osimage name is '..', writing none of the stanzas", async () => {
-  await using t = await testRoot();
-  await defineStockImage(t);
-  const stanzas = "good:\n    objtype=osimage\n    provmethod=netboot\n\n" +
-    "..:\n    objtype=osimage\n    provmethod=netboot\n";
-  await refusedWithoutChange(t, ["mkdef", "-z"], DOT_DOT, stanzas);
-  await refusedWithoutChange(
-    t,
-    ["chdef", "-z"],
-    `The object name 'x*' is invalid: it contains '*'; ${ONLY}.`,
-    "x*:\n    objtype=osimage\n    provmethod=netboot\n",
-  );
-});
+storeTest(
+  "mkdef -z refuses a stanza whose osimage name is '..', writing none of the stanzas",
+  async (t) => {
+    await defineStockImage(t);
+    const stanzas = "good:\n    objtype=osimage\n    provmethod=netboot\n\n" +
+      "..:\n    objtype=osimage\n    provmethod=netboot\n";
+    await refusedWithoutChange(t, ["mkdef", "-z"], DOT_DOT, stanzas);
+    await refusedWithoutChange(
+      t,
+      ["chdef", "-z"],
+      `The object name 'x*' is invalid: it contains '*'; ${ONLY}.`,
+      "x*:\n    objtype=osimage\n    provmethod=netboot\n",
+    );
+  },
+);
 
-Deno.test("mkdef and chdef refuse an osimage profile, osvers or osarch that is a path", async () => {
-  await using t = await testRoot();
-  await defineStockImage(t);
-  await refusedWithoutChange(
-    t,
-    ["mkdef", "-t", "osimage", "-o", "img", "provmethod=netboot", "profile=.."],
-    "The profile '..' of the osimage 'img' is invalid: '.' and '..' name directories, not objects.",
-  );
-  await refusedWithoutChange(
-    t,
-    ["chdef", "-t", "osimage", "-o", IMAGE, "osvers=../../etc"],
-    `The osvers '../../etc' of the osimage '${IMAGE}' is invalid: it contains '/'.`,
-  );
-  // Clearing one is fine (it is no path then).
-  await t.ok(["chdef", "-t", "osimage", "-o", IMAGE, "osarch="]);
-});
+storeTest(
+  "mkdef and chdef refuse an osimage profile, osvers or osarch that is a path",
+  async (t) => {
+    await defineStockImage(t);
+    await refusedWithoutChange(
+      t,
+      ["mkdef", "-t", "osimage", "-o", "img", "provmethod=netboot", "profile=.."],
+      "The profile '..' of the osimage 'img' is invalid: '.' and '..' name directories, not objects.",
+    );
+    await refusedWithoutChange(
+      t,
+      ["chdef", "-t", "osimage", "-o", IMAGE, "osvers=../../etc"],
+      `The osvers '../../etc' of the osimage '${IMAGE}' is invalid: it contains '/'.`,
+    );
+    // Clearing one is fine (it is no path then).
+    await t.ok(["chdef", "-t", "osimage", "-o", IMAGE, "osarch="]);
+  },
+);
 
-Deno.test("tabrestore refuses a CSV row whose imagename or node is not a valid name", async () => {
-  await using t = await testRoot();
+storeTest("tabrestore refuses a CSV row whose imagename or node is not a valid name", async (t) => {
   await defineStockImage(t);
   await t.ok(["mkdef", "-t", "node", "cn01", "groups=compute"]);
   const osimageCsv = `${t.root}/osimage.csv`;
@@ -432,59 +433,62 @@ Deno.test("tabrestore refuses a CSV row whose imagename or node is not a valid n
   );
 });
 
-Deno.test("mkdef and chdef -o expand a noderange for nodes, a name list for other types", async () => {
-  await using t = await testRoot();
-  assertEquals(
-    (await t.ok(["mkdef", "-t", "node", "-o", "cn[01-03]", "groups=compute"])).stdout,
-    "3 object definitions have been created or modified.\n" +
-      "New object definitions 'cn01,cn02,cn03' have been created.\n",
-  );
-  await t.ok(["chdef", "-t", "node", "-o", "cn01-cn02", "os=rocky9"]);
-  assertEquals(
-    (await t.ok(["lsdef", "cn[01-03]", "-i", "os", "-c"])).stdout,
-    "cn01: os=rocky9\ncn02: os=rocky9\ncn03: os=\n",
-  );
-  // chdef expands a /regex against the defined nodes, as xCAT's chdef does.
-  await t.ok(["chdef", "-o", "/^cn0(2|3)$", "arch=ppc64le"]);
-  assertEquals(
-    (await t.ok(["lsdef", "compute", "-i", "arch", "-c"])).stdout,
-    "cn01: arch=\ncn02: arch=ppc64le\ncn03: arch=ppc64le\n",
-  );
-  // For other types -o stays a comma-separated name list.
-  await t.ok(["mkdef", "-t", "osimage", "-o", "a,b", "provmethod=netboot"]);
-  assertEquals((await t.ok(["lsdef", "-t", "osimage"])).stdout, "a  (osimage)\nb  (osimage)\n");
-  const before = await dumpAll(t);
-  const none = await t.run(["chdef", "-o", "/^zz", "os=x"]);
-  assertEquals(none.status, 1);
-  assertEquals(none.stderr, "Error: No node in '/^zz', check the noderange syntax.\n");
-  assertEquals(await dumpAll(t), before);
-});
-
-Deno.test("a second argument without '=' gets xCAT's 'noderange can not contain spaces.'", async () => {
-  await using t = await testRoot();
-  await t.ok(["mkdef", "-t", "node", "cn01", "groups=all"]);
-  const before = await dumpAll(t);
-  for (
-    const args of [
-      ["mkdef", "-t", "node", "cn05", "groups"],
-      ["mkdef", "-t", "node", "cn05", "groups=all", "os"],
-      ["chdef", "cn01", "os", "arch=x86_64"],
-      ["mkdef", "-t", "osimage", "img1", "img2", "provmethod=netboot"],
-    ]
-  ) {
-    const refused = await t.run(args);
-    assertEquals(refused.status, 1, args.join(" "));
-    assertEquals(refused.stdout, "");
-    assertEquals(refused.stderr, "Error: noderange can not contain spaces.\n");
+storeTest(
+  "mkdef and chdef -o expand a noderange for nodes, a name list for other types",
+  async (t) => {
+    assertEquals(
+      (await t.ok(["mkdef", "-t", "node", "-o", "cn[01-03]", "groups=compute"])).stdout,
+      "3 object definitions have been created or modified.\n" +
+        "New object definitions 'cn01,cn02,cn03' have been created.\n",
+    );
+    await t.ok(["chdef", "-t", "node", "-o", "cn01-cn02", "os=rocky9"]);
+    assertEquals(
+      (await t.ok(["lsdef", "cn[01-03]", "-i", "os", "-c"])).stdout,
+      "cn01: os=rocky9\ncn02: os=rocky9\ncn03: os=\n",
+    );
+    // chdef expands a /regex against the defined nodes, as xCAT's chdef does.
+    await t.ok(["chdef", "-o", "/^cn0(2|3)$", "arch=ppc64le"]);
+    assertEquals(
+      (await t.ok(["lsdef", "compute", "-i", "arch", "-c"])).stdout,
+      "cn01: arch=\ncn02: arch=ppc64le\ncn03: arch=ppc64le\n",
+    );
+    // For other types -o stays a comma-separated name list.
+    await t.ok(["mkdef", "-t", "osimage", "-o", "a,b", "provmethod=netboot"]);
+    assertEquals((await t.ok(["lsdef", "-t", "osimage"])).stdout, "a  (osimage)\nb  (osimage)\n");
+    const before = await dumpAll(t);
+    const none = await t.run(["chdef", "-o", "/^zz", "os=x"]);
+    assertEquals(none.status, 1);
+    assertEquals(none.stderr, "Error: No node in '/^zz', check the noderange syntax.\n");
     assertEquals(await dumpAll(t), before);
-  }
-  // xCAT takes the noderange before or after the pairs.
-  await t.ok(["mkdef", "-t", "node", "groups=all", "cn05"]);
-  assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn01  (node)\ncn05  (node)\n");
-});
+  },
+);
 
-Deno.test("chdef of an unknown node creates it and says so, as xCAT's chdef does", async () => {
-  await using t = await testRoot();
+storeTest(
+  "a second argument without '=' gets xCAT's 'noderange can not contain spaces.'",
+  async (t) => {
+    await t.ok(["mkdef", "-t", "node", "cn01", "groups=all"]);
+    const before = await dumpAll(t);
+    for (
+      const args of [
+        ["mkdef", "-t", "node", "cn05", "groups"],
+        ["mkdef", "-t", "node", "cn05", "groups=all", "os"],
+        ["chdef", "cn01", "os", "arch=x86_64"],
+        ["mkdef", "-t", "osimage", "img1", "img2", "provmethod=netboot"],
+      ]
+    ) {
+      const refused = await t.run(args);
+      assertEquals(refused.status, 1, args.join(" "));
+      assertEquals(refused.stdout, "");
+      assertEquals(refused.stderr, "Error: noderange can not contain spaces.\n");
+      assertEquals(await dumpAll(t), before);
+    }
+    // xCAT takes the noderange before or after the pairs.
+    await t.ok(["mkdef", "-t", "node", "groups=all", "cn05"]);
+    assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn01  (node)\ncn05  (node)\n");
+  },
+);
+
+storeTest("chdef of an unknown node creates it and says so, as xCAT's chdef does", async (t) => {
   await t.ok(["mkdef", "-t", "node", "cn01", "groups=all"]);
   assertEquals(
     (await t.ok(["chdef", "cn09", "groups=all"])).stdout,
@@ -508,8 +512,7 @@ Deno.test("chdef of an unknown node creates it and says so, as xCAT's chdef does
   assertEquals(await dumpAll(t), before);
 });
 
-Deno.test("lsdef and rmdef -o take a noderange for nodes too", async () => {
-  await using t = await testRoot();
+storeTest("lsdef and rmdef -o take a noderange for nodes too", async (t) => {
   await t.ok(["mkdef", "-t", "node", "cn[01-04]", "groups=all"]);
   assertEquals(
     (await t.ok(["lsdef", "-t", "node", "-o", "cn[02-03]", "-s"])).stdout,
@@ -527,129 +530,138 @@ Deno.test("lsdef and rmdef -o take a noderange for nodes too", async () => {
   assertEquals((await t.ok(["lsdef", "-s"])).stdout, "cn03  (node)\ncn04  (node)\n");
 });
 
-Deno.test("a regex value that cannot be evaluated is refused by mkdef, chdef, -z and tabrestore", async (t) => {
-  await using root = await testRoot();
-  await root.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
-  await Deno.writeTextFile(
-    `${root.root}/nodetype.csv`,
-    '#node,os,arch,profile,provmethod,supportedarchs,nodetype,comments,disable\n"compute","|(|x|",,,,,,,\n',
-  );
-  const before = await dumpAll(root);
-  const refused = "it is a regular-expression value that cannot be evaluated: " +
-    "the regular expression '(' is not valid.";
-  const cases: [string, string[], string, string?][] = [
-    [
-      "chdef of a group",
-      ["chdef", "-t", "group", "compute", "os=|(|x|"],
-      `Error: Cannot set 'os' of 'compute' to '|(|x|': ${refused}\n`,
-    ],
-    [
-      "mkdef of a node",
-      ["mkdef", "-t", "node", "cn03", "groups=compute", "ip=/(/x/"],
-      "Error: Cannot set 'ip' of 'cn03' to '/(/x/': it is a regular-expression value that " +
-      "cannot be evaluated: the regular expression '(' is not valid.\n",
-    ],
-    [
-      "an unclosed '(' in the replacement",
-      ["chdef", "cn01", "ip=|\\D+(\\d+)|10.0.0.($1+1|"],
-      "Error: Cannot set 'ip' of 'cn01' to '|\\D+(\\d+)|10.0.0.($1+1|': it is a " +
-      "regular-expression value that cannot be evaluated: the replacement has a '(' that is never closed.\n",
-    ],
-    [
-      "a stanza",
-      ["chdef", "-z"],
-      `Error: Cannot set 'os' of 'compute' to '|(|x|': ${refused}\n`,
-      "compute:\n    objtype=group\n    os=|(|x|\n",
-    ],
-    [
-      "tabrestore",
-      ["tabrestore", "nodetype.csv"],
-      "Error: Row 1 of the 'nodetype' data (node=compute): the value '|(|x|' of 'os' is refused: " +
-      refused + "\n",
-    ],
-  ];
-  for (const [name, args, message, stdin] of cases) {
-    await t.step(name, async () => {
-      const output = await root.run(args, { stdin });
-      assertEquals(output.status, 1, `${name}: ${output.stderr}`);
-      assertEquals(output.stderr, message);
-      assertEquals(await dumpAll(root), before);
-    });
-  }
-  // An osimage path that happens to look like `/a/b/` is not a regex value there.
-  await root.ok(["mkdef", "-t", "osimage", "-o", "img", "rootimgdir=/a(b/c/"]);
-});
+storeTest(
+  "a regex value that cannot be evaluated is refused by mkdef, chdef, -z and tabrestore",
+  async (root, t) => {
+    await root.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
+    await Deno.writeTextFile(
+      `${root.root}/nodetype.csv`,
+      '#node,os,arch,profile,provmethod,supportedarchs,nodetype,comments,disable\n"compute","|(|x|",,,,,,,\n',
+    );
+    const before = await dumpAll(root);
+    const refused = "it is a regular-expression value that cannot be evaluated: " +
+      "the regular expression '(' is not valid.";
+    const cases: [string, string[], string, string?][] = [
+      [
+        "chdef of a group",
+        ["chdef", "-t", "group", "compute", "os=|(|x|"],
+        `Error: Cannot set 'os' of 'compute' to '|(|x|': ${refused}\n`,
+      ],
+      [
+        "mkdef of a node",
+        ["mkdef", "-t", "node", "cn03", "groups=compute", "ip=/(/x/"],
+        "Error: Cannot set 'ip' of 'cn03' to '/(/x/': it is a regular-expression value that " +
+        "cannot be evaluated: the regular expression '(' is not valid.\n",
+      ],
+      [
+        "an unclosed '(' in the replacement",
+        ["chdef", "cn01", "ip=|\\D+(\\d+)|10.0.0.($1+1|"],
+        "Error: Cannot set 'ip' of 'cn01' to '|\\D+(\\d+)|10.0.0.($1+1|': it is a " +
+        "regular-expression value that cannot be evaluated: the replacement has a '(' that is never closed.\n",
+      ],
+      [
+        "a stanza",
+        ["chdef", "-z"],
+        `Error: Cannot set 'os' of 'compute' to '|(|x|': ${refused}\n`,
+        "compute:\n    objtype=group\n    os=|(|x|\n",
+      ],
+      [
+        "tabrestore",
+        ["tabrestore", "nodetype.csv"],
+        "Error: Row 1 of the 'nodetype' data (node=compute): the value '|(|x|' of 'os' is refused: " +
+        refused + "\n",
+      ],
+    ];
+    for (const [name, args, message, stdin] of cases) {
+      await t.step(name, async () => {
+        const output = await root.run(args, { stdin });
+        assertEquals(output.status, 1, `${name}: ${output.stderr}`);
+        assertEquals(output.stderr, message);
+        assertEquals(await dumpAll(root), before);
+      });
+    }
+    // An osimage path that happens to look like `/a/b/` is not a regex value there.
+    await root.ok(["mkdef", "-t", "osimage", "-o", "img", "rootimgdir=/a(b/c/"]);
+  },
+);
 
-Deno.test("NUL bytes and line breaks are refused, naming the object and attribute", async (t) => {
-  await using root = await testRoot();
-  await root.ok(["mkdef", "-t", "node", "cn01", "groups=compute"]);
-  await Deno.writeTextFile(
-    `${root.root}/site.csv`,
-    '#key,value,comments,disable\n"domain","a\0b",,\n',
-  );
-  const before = await dumpAll(root);
-  const nul = "it contains a NUL byte, which the database cannot store.";
-  const cases: [string, string[], string, string?][] = [
-    [
-      "a stanza value",
-      ["mkdef", "-z"],
-      `Error: Cannot set 'os' of 'cn07' to 'a\\0b': ${nul}\n`,
-      "cn07:\n    objtype=node\n    groups=all\n    os=a\0b\n",
-    ],
-    [
-      "a stanza value that is only a NUL",
-      ["chdef", "-z"],
-      `Error: Cannot set 'os' of 'cn01' to '\\0': ${nul}\n`,
-      "cn01:\n    objtype=node\n    os=\0\n",
-    ],
-    [
-      "a command-line value",
-      ["chdef", "cn01", "os=x\0y"],
-      `Error: Cannot set 'os' of 'cn01' to 'x\\0y': ${nul}\n`,
-    ],
-    [
-      "a command-line line break",
-      ["chdef", "-t", "site", "clustersite", "domain=a\nb"],
-      "Error: Cannot set 'domain' of 'clustersite' to 'a\\nb': it contains a line break, " +
-      "which lsdef and stanza files cannot carry.\n",
-    ],
-    [
-      "a tabrestore CSV",
-      ["tabrestore", "site.csv"],
-      `Error: Row 1 of the 'site' data (key=domain): the value 'a\\0b' of 'value' is refused: ${nul}\n`,
-    ],
-  ];
-  for (const [name, args, message, stdin] of cases) {
-    await t.step(name, async () => {
-      const output = await root.run(args, { stdin });
-      assertEquals(output.status, 1, `${name}: ${output.stderr}`);
-      assertEquals(output.stderr, message);
-      assertEquals(await dumpAll(root), before);
-    });
-  }
-});
+storeTest(
+  "NUL bytes and line breaks are refused, naming the object and attribute",
+  async (root, t) => {
+    await root.ok(["mkdef", "-t", "node", "cn01", "groups=compute"]);
+    await Deno.writeTextFile(
+      `${root.root}/site.csv`,
+      '#key,value,comments,disable\n"domain","a\0b",,\n',
+    );
+    const before = await dumpAll(root);
+    const nul = "it contains a NUL byte, which the database cannot store.";
+    const cases: [string, string[], string, string?][] = [
+      [
+        "a stanza value",
+        ["mkdef", "-z"],
+        `Error: Cannot set 'os' of 'cn07' to 'a\\0b': ${nul}\n`,
+        "cn07:\n    objtype=node\n    groups=all\n    os=a\0b\n",
+      ],
+      [
+        "a stanza value that is only a NUL",
+        ["chdef", "-z"],
+        `Error: Cannot set 'os' of 'cn01' to '\\0': ${nul}\n`,
+        "cn01:\n    objtype=node\n    os=\0\n",
+      ],
+      [
+        "a command-line value",
+        ["chdef", "cn01", "os=x\0y"],
+        `Error: Cannot set 'os' of 'cn01' to 'x\\0y': ${nul}\n`,
+      ],
+      [
+        "a command-line line break",
+        ["chdef", "-t", "site", "clustersite", "domain=a\nb"],
+        "Error: Cannot set 'domain' of 'clustersite' to 'a\\nb': it contains a line break, " +
+        "which lsdef and stanza files cannot carry.\n",
+      ],
+      [
+        "a tabrestore CSV",
+        ["tabrestore", "site.csv"],
+        `Error: Row 1 of the 'site' data (key=domain): the value 'a\\0b' of 'value' is refused: ${nul}\n`,
+      ],
+    ];
+    for (const [name, args, message, stdin] of cases) {
+      await t.step(name, async () => {
+        const output = await root.run(args, { stdin });
+        assertEquals(output.status, 1, `${name}: ${output.stderr}`);
+        assertEquals(output.stderr, message);
+        assertEquals(await dumpAll(root), before);
+      });
+    }
+  },
+);
 
-Deno.test("lsdef shows a stored regex value that cannot be evaluated as stored, with a warning", async () => {
-  await using t = await testRoot();
-  await t.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
-  await t.ok(["chdef", "-t", "group", "compute", "os=rocky9"]);
-  // A value written before osimg refused such values (or by another tool), straight into SQLite.
-  const db = new DatabaseSync(`${t.root}/etc/xcat/osimg.sqlite`);
-  db.prepare("UPDATE nodetype SET os = ? WHERE node = ?").run("|(|x|", "compute");
-  db.close();
-  const before = await dumpAll(t);
-  const listed = await t.run(["lsdef", "compute", "-i", "os"]);
-  assertEquals(listed.status, 0);
-  assertEquals(
-    listed.stdout,
-    "Object name: cn01\n    os=|(|x|\nObject name: cn02\n    os=|(|x|\n",
-  );
-  assertEquals(
-    listed.stderr,
-    "Warning: The value '|(|x|' of 'os' cannot be evaluated (the regular expression '(' is not " +
-      "valid); it is shown as stored for 2 nodes from 'cn01'. Correct it with chdef.\n",
-  );
-  assertEquals(await dumpAll(t), before);
-  await t.ok(["chdef", "-t", "group", "compute", "os=rocky9"]);
-  assertEquals((await t.ok(["lsdef", "cn01", "-i", "os", "-c"])).stdout, "cn01: os=rocky9\n");
-});
+storeTest(
+  "lsdef shows a stored regex value that cannot be evaluated as stored, with a warning",
+  async (t) => {
+    await t.ok(["mkdef", "-t", "node", "cn[01-02]", "groups=compute"]);
+    await t.ok(["chdef", "-t", "group", "compute", "os=rocky9"]);
+    // A value written before osimg refused such values (or by another tool), straight into the
+    // store, past mkdef's and chdef's checks.
+    await withStore(
+      t,
+      (store) =>
+        store.write((writer) => writer.upsert("nodetype", { node: "compute", os: "|(|x|" })),
+    );
+    const before = await dumpAll(t);
+    const listed = await t.run(["lsdef", "compute", "-i", "os"]);
+    assertEquals(listed.status, 0);
+    assertEquals(
+      listed.stdout,
+      "Object name: cn01\n    os=|(|x|\nObject name: cn02\n    os=|(|x|\n",
+    );
+    assertEquals(
+      listed.stderr,
+      "Warning: The value '|(|x|' of 'os' cannot be evaluated (the regular expression '(' is not " +
+        "valid); it is shown as stored for 2 nodes from 'cn01'. Correct it with chdef.\n",
+    );
+    assertEquals(await dumpAll(t), before);
+    await t.ok(["chdef", "-t", "group", "compute", "os=rocky9"]);
+    assertEquals((await t.ok(["lsdef", "cn01", "-i", "os", "-c"])).stdout, "cn01: os=rocky9\n");
+  },
+);

@@ -31,6 +31,16 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./liteimg.ts")).liteimg,
   },
   {
+    name: "dumpdb",
+    summary: "write every table as <table>.csv into a directory (xCAT's dumpxCATdb)",
+    load: async () => (await import("./dumpdb.ts")).dumpdb,
+  },
+  {
+    name: "restoredb",
+    summary: "restore the tables from a dumpdb directory, in one transaction",
+    load: async () => (await import("./restoredb.ts")).restoredb,
+  },
+  {
     name: "tabrestore",
     summary: "replace the contents of an xCAT database table with a CSV file",
     load: async () => (await import("./tabrestore.ts")).tabrestore,

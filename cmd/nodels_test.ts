@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { assertGolden, type TestRoot, testRoot } from "../testdata/support/testing.ts";
+import { assertGolden, type TestRoot } from "../testdata/support/testing.ts";
+import { storeTest } from "../testdata/support/store_testing.ts";
 
 /** Loads the reference's §3.2 cluster (plus attributes) with tabrestore, as an admin would. */
 async function cluster(t: TestRoot): Promise<void> {
@@ -44,8 +45,7 @@ function lines(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
 }
 
-Deno.test("nodels alone lists every node, ASCII-sorted, hidden nodes left out", async () => {
-  await using t = await testRoot();
+storeTest("nodels alone lists every node, ASCII-sorted, hidden nodes left out", async (t) => {
   await cluster(t);
   const { stdout } = await t.ok(["nodels"]);
   const names = lines(stdout);
@@ -55,8 +55,7 @@ Deno.test("nodels alone lists every node, ASCII-sorted, hidden nodes left out", 
   assertEquals(lines((await t.ok(["nodels", "-S"])).stdout).includes("fsp1"), true);
 });
 
-Deno.test("nodels with a noderange prints the §3.2 results", async () => {
-  await using t = await testRoot();
+storeTest("nodels with a noderange prints the §3.2 results", async (t) => {
   await cluster(t);
   const cases: [string, string[]][] = [
     ["compute,-rack2", lines((await t.ok(["nodels", "node01-node10"])).stdout)],
@@ -71,24 +70,25 @@ Deno.test("nodels with a noderange prints the §3.2 results", async () => {
   }
 });
 
-Deno.test("nodels with one attribute prints 'node: value', inherited and regex-computed", async () => {
-  await using t = await testRoot();
-  await cluster(t);
-  assertEquals(
-    (await t.ok(["nodels", "node0[4-6]", "nodetype.os"])).stdout,
-    "node04: rhels9.2\nnode05: sles15\nnode06: rhels9.2\n",
-  );
-  assertEquals(
-    (await t.ok(["nodels", "node01,node12,sn1", "hosts.ip"])).stdout,
-    "node01: 10.0.0.1\nnode12: 10.0.0.12\nsn1: 10.0.1.1\n",
-  );
-  // A node without the attribute still gets its line, with an empty value.
-  assertEquals((await t.ok(["nodels", "node1-ib", "nodetype.os"])).stdout, "node1-ib: \n");
-  assertEquals((await t.ok(["nodels", "cn1", "groups"])).stdout, "cn1: all,small\n");
-});
+storeTest(
+  "nodels with one attribute prints 'node: value', inherited and regex-computed",
+  async (t) => {
+    await cluster(t);
+    assertEquals(
+      (await t.ok(["nodels", "node0[4-6]", "nodetype.os"])).stdout,
+      "node04: rhels9.2\nnode05: sles15\nnode06: rhels9.2\n",
+    );
+    assertEquals(
+      (await t.ok(["nodels", "node01,node12,sn1", "hosts.ip"])).stdout,
+      "node01: 10.0.0.1\nnode12: 10.0.0.12\nsn1: 10.0.1.1\n",
+    );
+    // A node without the attribute still gets its line, with an empty value.
+    assertEquals((await t.ok(["nodels", "node1-ib", "nodetype.os"])).stdout, "node1-ib: \n");
+    assertEquals((await t.ok(["nodels", "cn1", "groups"])).stdout, "cn1: all,small\n");
+  },
+);
 
-Deno.test("nodels with several attributes or -H prints 'node: table.column: value'", async () => {
-  await using t = await testRoot();
+storeTest("nodels with several attributes or -H prints 'node: table.column: value'", async (t) => {
   await cluster(t);
   const { stdout } = await t.ok(["nodels", "cn1,node05", "nodetype.os", "groups", "hosts.ip"]);
   await assertGolden("nodels_attributes.txt", stdout);
@@ -98,8 +98,7 @@ Deno.test("nodels with several attributes or -H prints 'node: table.column: valu
   );
 });
 
-Deno.test("nodels selections hide nodes and are not printed unless asked twice", async () => {
-  await using t = await testRoot();
+storeTest("nodels selections hide nodes and are not printed unless asked twice", async (t) => {
   await cluster(t);
   assertEquals(lines((await t.ok(["nodels", "all", "nodetype.os==rhels8.8"])).stdout), [
     "cn1",
@@ -116,8 +115,7 @@ Deno.test("nodels selections hide nodes and are not printed unless asked twice",
   );
 });
 
-Deno.test("nodels <range> <table> shows the table's set columns with field names", async () => {
-  await using t = await testRoot();
+storeTest("nodels <range> <table> shows the table's set columns with field names", async (t) => {
   await cluster(t);
   assertEquals(
     (await t.ok(["nodels", "node07", "nodetype"])).stdout,
@@ -126,8 +124,7 @@ Deno.test("nodels <range> <table> shows the table's set columns with field names
   );
 });
 
-Deno.test("nodels -b names the group an inherited value came from", async () => {
-  await using t = await testRoot();
+storeTest("nodels -b names the group an inherited value came from", async (t) => {
   await cluster(t);
   assertEquals(
     (await t.ok(["nodels", "-b", "node04,node05", "nodetype.os"])).stdout,
@@ -135,8 +132,7 @@ Deno.test("nodels -b names the group an inherited value came from", async () => 
   );
 });
 
-Deno.test("nodels --json", async () => {
-  await using t = await testRoot();
+storeTest("nodels --json", async (t) => {
   await cluster(t);
   assertEquals(JSON.parse((await t.ok(["nodels", "small", "--json"])).stdout), [
     "cn1",
@@ -148,8 +144,7 @@ Deno.test("nodels --json", async () => {
   ]);
 });
 
-Deno.test("nodels: XCAT_NODE_PREFIX and ^file come from the invocation", async () => {
-  await using t = await testRoot();
+storeTest("nodels: XCAT_NODE_PREFIX and ^file come from the invocation", async (t) => {
   await cluster(t);
   assertEquals(
     lines((await t.ok(["nodels", "1-3"], { env: { XCAT_NODE_PREFIX: "cn" } })).stdout),
@@ -159,44 +154,47 @@ Deno.test("nodels: XCAT_NODE_PREFIX and ^file come from the invocation", async (
   assertEquals(lines((await t.ok(["nodels", "^mynodes"])).stdout), ["node20", "sn1"]);
 });
 
-Deno.test("nodels errors: unknown node, bad attribute, unbalanced range, unknown flag", async () => {
-  await using t = await testRoot();
-  await cluster(t);
-  const unknown = await t.run(["nodels", "node01,ghost,node[21-22]"]);
-  assertEquals(unknown.status, 1);
-  assertEquals(unknown.stdout, "");
-  assertEquals(
-    unknown.stderr,
-    "Error: Invalid nodes and/or groups in noderange: ghost,node21,node22\n",
-  );
-  const attribute = await t.run(["nodels", "cn1", "nodetype.nosuch"]);
-  assertEquals(attribute.status, 1);
-  assertEquals(attribute.stderr, "Error: nodetype.nosuch not a valid table.column description\n");
-  const word = await t.run(["nodels", "cn1", "bogus"]);
-  assertEquals(word.stderr, "Error: bogus not a valid table.column description\n");
-  const twice = await t.run(["nodels", "cn1", "nodetype.os==a", "nodetype.os=~b"]);
-  assertEquals(twice.stderr, "Error: Multiple selection critera for nodetype.os\n");
-  const paren = await t.run(["nodels", "(cn1"]);
-  assertEquals(paren.status, 1);
-  ok(paren.stderr.includes("Unbalanced parentheses"));
-  const flag = await t.run(["nodels", "--bogus"]);
-  assertEquals(flag.status, 2);
-  const missingFile = await t.run(["nodels", "^nofile"]);
-  assertEquals(missingFile.status, 1);
-  ok(missingFile.stderr.startsWith("Error: Cannot read the noderange file 'nofile'"));
-});
+storeTest(
+  "nodels errors: unknown node, bad attribute, unbalanced range, unknown flag",
+  async (t) => {
+    await cluster(t);
+    const unknown = await t.run(["nodels", "node01,ghost,node[21-22]"]);
+    assertEquals(unknown.status, 1);
+    assertEquals(unknown.stdout, "");
+    assertEquals(
+      unknown.stderr,
+      "Error: Invalid nodes and/or groups in noderange: ghost,node21,node22\n",
+    );
+    const attribute = await t.run(["nodels", "cn1", "nodetype.nosuch"]);
+    assertEquals(attribute.status, 1);
+    assertEquals(attribute.stderr, "Error: nodetype.nosuch not a valid table.column description\n");
+    const word = await t.run(["nodels", "cn1", "bogus"]);
+    assertEquals(word.stderr, "Error: bogus not a valid table.column description\n");
+    const twice = await t.run(["nodels", "cn1", "nodetype.os==a", "nodetype.os=~b"]);
+    assertEquals(twice.stderr, "Error: Multiple selection critera for nodetype.os\n");
+    const paren = await t.run(["nodels", "(cn1"]);
+    assertEquals(paren.status, 1);
+    ok(paren.stderr.includes("Unbalanced parentheses"));
+    const flag = await t.run(["nodels", "--bogus"]);
+    assertEquals(flag.status, 2);
+    const missingFile = await t.run(["nodels", "^nofile"]);
+    assertEquals(missingFile.status, 1);
+    ok(missingFile.stderr.startsWith("Error: Cannot read the noderange file 'nofile'"));
+  },
+);
 
-Deno.test("nodels '/^node0(1|2)$' lists node01 and node02 (a regex keeps its parentheses)", async () => {
-  await using t = await testRoot();
-  await cluster(t);
-  assertEquals((await t.ok(["nodels", "/^node0(1|2)$"])).stdout, "node01\nnode02\n");
-  assertEquals((await t.ok(["nodels", "rack1,-/node0(1|2|3)$"])).stdout.split("\n")[0], "node04");
-  const bad = await t.run(["nodels", "/node0(1"]);
-  assertEquals(bad.status, 1);
-  assertEquals(bad.stderr, "Error: Invalid nodes and/or groups in noderange: /node0(1\n");
-});
+storeTest(
+  "nodels '/^node0(1|2)$' lists node01 and node02 (a regex keeps its parentheses)",
+  async (t) => {
+    await cluster(t);
+    assertEquals((await t.ok(["nodels", "/^node0(1|2)$"])).stdout, "node01\nnode02\n");
+    assertEquals((await t.ok(["nodels", "rack1,-/node0(1|2|3)$"])).stdout.split("\n")[0], "node04");
+    const bad = await t.run(["nodels", "/node0(1"]);
+    assertEquals(bad.status, 1);
+    assertEquals(bad.stderr, "Error: Invalid nodes and/or groups in noderange: /node0(1\n");
+  },
+);
 
-Deno.test("nodels on an empty database prints nothing", async () => {
-  await using t = await testRoot();
+storeTest("nodels on an empty database prints nothing", async (t) => {
   assertEquals(await t.ok(["nodels"]).then((output) => output.stdout), "");
 });

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { makeBundle, netbootFiles, sha256 } from "../testdata/support/bundle_testing.ts";
 import { assertGolden, testRoot } from "../testdata/support/testing.ts";
+import { storeRoot } from "../testdata/support/store_testing.ts";
 
 const IMAGE = "rhels8.8.0-x86_64-netboot-compute";
 
@@ -101,4 +102,16 @@ Deno.test("verify: paths imgimport would refuse without --allow-path are pointed
       "/tftpboot, /opt/xcat/share/xcat; importing it needs --allow-path\n",
   );
   ok(!(await Deno.stat(`${t.root}/etc`).catch(() => false)), "verify made no database");
+});
+
+Deno.test("verify reads site.installdir from a PostgreSQL database (no SQLite file to look for)", async () => {
+  await using t = await storeRoot("PostgreSQL");
+  await t.ok(["chdef", "-t", "site", "clustersite", "installdir=/usr"]);
+  const files = netbootFiles();
+  files[`${IMAGE}/manifest.xml`] = (files[`${IMAGE}/manifest.xml`] as string)
+    .replace("<dest>/install/mydir</dest>", "<dest>/usr/mydir</dest>");
+  await makeBundle(`${t.root}/x.tgz`, { files, sums: true });
+  const output = await t.ok(["verify", "x.tgz"]);
+  // /usr is this site's installdir: importing there needs no --allow-path.
+  ok(!output.stderr.includes('"/usr/mydir"'), output.stderr);
 });

@@ -40,6 +40,8 @@ export const TEST_PACKAGES: Record<string, string> = {
   createrepo_c: "createrepo-c",
   dnf: "dnf",
   zypper: "zypper",
+  // The PostgreSQL store's tests start their own server (testdata/support/postgres_server.ts).
+  initdb: "postgresql",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {
@@ -56,7 +58,18 @@ function onPath(program: string): boolean {
   if (program.startsWith("/")) return existsSync(program);
   return (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((dir) =>
     existsSync(`${dir}/${program}`)
-  );
+  ) || (program === "initdb" && hasPostgresServer());
+}
+
+/** Debian keeps PostgreSQL's server programs off PATH, in /usr/lib/postgresql/<version>/bin. */
+function hasPostgresServer(): boolean {
+  try {
+    return [...Deno.readDirSync("/usr/lib/postgresql")].some((entry) =>
+      existsSync(`/usr/lib/postgresql/${entry.name}/bin/initdb`)
+    );
+  } catch {
+    return false;
+  }
 }
 
 const missing = [

@@ -66,7 +66,8 @@ export async function verifyBundle(
   // Where imgimport would allow files by default: this root's site values when it has a
   // database (verify never creates one), xCAT's defaults otherwise.
   let roots = [SITE_DEFAULTS.installdir!, SITE_DEFAULTS.tftpdir!, XCAT_SHARE_DIR];
-  if (existsSync(ctx.dbPath)) {
+  // A SQLite file is a path; a PostgreSQL database (a URL) exists on its server.
+  if (!ctx.dbPath.startsWith("/") || existsSync(ctx.dbPath)) {
     const store = await ctx.store();
     roots = await store.read(async (reader) => [
       await readInstallDir(reader),

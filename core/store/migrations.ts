@@ -1,6 +1,7 @@
-// The schema migrations as data: portable steps each store (SQLite today, PostgreSQL later) applies in its own dialect.
+// The schema migrations as data: portable steps each store (SQLite, PostgreSQL) applies in its own dialect.
 
 import { TABLES } from "./schema.ts";
+import { OsimgError } from "../errors.ts";
 
 /**
  * One portable schema change. Every column is text (xCAT's tables are); key columns are NOT NULL
@@ -62,3 +63,11 @@ export const MIGRATIONS: readonly Migration[] = [
 
 /** The version a fully migrated database has. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** The refusal of a database a newer osimg migrated: the same words from every store. */
+export function newerSchemaError(version: number): OsimgError {
+  return new OsimgError(
+    `The database is at schema version ${version}, newer than this osimg understands ` +
+      `(${SCHEMA_VERSION}). Use a newer osimg.`,
+  );
+}

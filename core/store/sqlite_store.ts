@@ -4,7 +4,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { findTable, isDisabled, type TableSpec } from "./schema.ts";
-import { MIGRATIONS, SCHEMA_VERSION, type SchemaStep } from "./migrations.ts";
+import { MIGRATIONS, newerSchemaError, SCHEMA_VERSION, type SchemaStep } from "./migrations.ts";
 import { InvalidInputError, NotFoundError, OsimgError } from "../errors.ts";
 import type { ReadOptions, Row, Store, StoreReader, StoreWriter } from "./store.ts";
 
@@ -100,12 +100,7 @@ function userVersion(db: DatabaseSync): number {
 
 function migrate(db: DatabaseSync, target: number): void {
   if (userVersion(db) >= target) {
-    if (userVersion(db) > SCHEMA_VERSION) {
-      throw new OsimgError(
-        `The database is at schema version ${userVersion(db)}, newer than this osimg ` +
-          `understands (${SCHEMA_VERSION}). Use a newer osimg.`,
-      );
-    }
+    if (userVersion(db) > SCHEMA_VERSION) throw newerSchemaError(userVersion(db));
     return;
   }
   db.exec("BEGIN IMMEDIATE");
@@ -272,8 +267,9 @@ class SqliteStore implements Store {
     return Promise.resolve(userVersion(this.#db));
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
+    return Promise.resolve();
   }
 }

@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { openSqliteStore } from "./sqlite_store.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
@@ -9,7 +9,16 @@ storeContract("SQLite", async () => {
   const path = `${dir}/etc/xcat/osimg.sqlite`;
   return {
     url: `sqlite://${path}`,
-    open: () => Promise.resolve(openSqliteStore(path)),
+    open: (options) => Promise.resolve(openSqliteStore(path, options)),
+    setSchemaVersion: (version) => {
+      const raw = new DatabaseSync(path);
+      try {
+        raw.exec(`PRAGMA user_version = ${version}`);
+      } finally {
+        raw.close();
+      }
+      return Promise.resolve();
+    },
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 });
@@ -50,44 +59,6 @@ Deno.test("a new database is created in WAL mode at the latest schema version", 
       .map((column) => column.name);
     assertEquals(columns.includes("nfsrootopts"), true);
     raw.close();
-  } finally {
-    await cleanup();
-  }
-});
-
-Deno.test("migrations run in order and keep existing rows", async () => {
-  const { path, cleanup } = await tempDb();
-  try {
-    const old = openSqliteStore(path, { migrateTo: 1 });
-    assertEquals(await old.schemaVersion(), 1);
-    await old.write((writer) =>
-      writer.upsert("osimage", { imagename: "img", provmethod: "netboot" })
-    );
-    // Writing a column version 1 lacks is silently dropped, not an SQL error.
-    await old.write((writer) => writer.upsert("osimage", { imagename: "img", nfsrootopts: "x" }));
-    old.close();
-    const current = openSqliteStore(path);
-    assertEquals(await current.schemaVersion(), SCHEMA_VERSION);
-    await current.write((writer) =>
-      writer.upsert("osimage", { imagename: "img", nfsrootopts: "vers=4" })
-    );
-    assertEquals(await current.read((reader) => reader.rows("osimage")), [
-      { imagename: "img", provmethod: "netboot", nfsrootopts: "vers=4" },
-    ]);
-    current.close();
-  } finally {
-    await cleanup();
-  }
-});
-
-Deno.test("a database newer than this osimg is refused", async () => {
-  const { path, cleanup } = await tempDb();
-  try {
-    openSqliteStore(path).close();
-    const raw = new DatabaseSync(path);
-    raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
-    raw.close();
-    throws(() => openSqliteStore(path), /newer than this osimg understands/);
   } finally {
     await cleanup();
   }

@@ -1,4 +1,4 @@
-// The table store interface: narrow enough for SQLite today and PostgreSQL later.
+// The table store interface: narrow enough for SQLite and a PostgreSQL server behind the same calls.
 
 /**
  * A row of an xCAT table. A column that is absent or empty has no key: xCAT makes no
@@ -40,5 +40,6 @@ export interface Store {
   write<T>(work: (writer: StoreWriter) => Promise<T>): Promise<T>;
   /** The schema version this database is at after migrations. */
   schemaVersion(): Promise<number>;
-  close(): void;
+  /** Closes the database (a server store ends its connections: await it). */
+  close(): Promise<void>;
 }

@@ -5,20 +5,26 @@ import { fileURLToPath } from "node:url";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { openStore } from "./open_store.ts";
 import { systemRunner } from "../process.ts";
+import { newerSchemaError, SCHEMA_VERSION } from "./migrations.ts";
 import type { Store } from "./store.ts";
 
 /** A fresh, empty database for one test. */
 export interface ContractDatabase {
   /** Its --db URL: other processes open it with openStore (the serialization test). */
   url: string;
-  /** Opens a store on it; several may be open at once. */
-  open(): Promise<Store>;
+  /** Opens a store on it (migrating it to `migrateTo`); several may be open at once. */
+  open(options?: { migrateTo?: number }): Promise<Store>;
+  /** Sets the recorded schema version behind the store's back (as a newer osimg would). */
+  setSchemaVersion(version: number): Promise<void>;
   /** Removes the database. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 const COUNTER = fileURLToPath(
   new URL("../../testdata/support/contract_counter.ts", import.meta.url),
+);
+const KILLED_WRITER = fileURLToPath(
+  new URL("../../testdata/support/contract_killed_writer.ts", import.meta.url),
 );
 
 /**
@@ -38,8 +44,14 @@ export function storeContract(name: string, newDatabase: () => Promise<ContractD
       try {
         await body(database, store);
       } finally {
-        store.close();
+        await store.close();
       }
+    });
+  /** A test on a database no store has opened (and so migrated) yet. */
+  const fresh = (title: string, body: (database: ContractDatabase) => Promise<void>) =>
+    Deno.test(`${name} store: ${title}`, async () => {
+      await using database = await newDatabase();
+      await body(database);
     });
   const rows = (store: Store, table: string, where?: Record<string, string>) =>
     store.read((reader) => reader.rows(table, where));
@@ -110,6 +122,42 @@ export function storeContract(name: string, newDatabase: () => Promise<ContractD
       assertEquals(await store.write((writer) => writer.delete("nodetype", { os: "none" })), 0);
       assertEquals(await store.write((writer) => writer.delete("nodetype", {})), 1);
       assertEquals(await rows(store, "nodetype"), []);
+    },
+  );
+
+  test(
+    "upserts, deletes and reads within one write keep their order, across tables and repeated keys",
+    async (_, store) => {
+      const seen = await store.write(async (writer) => {
+        // Not awaited one by one: a store may send them together, but must keep their order.
+        const pending: Promise<unknown>[] = [];
+        for (let index = 0; index < 5; index++) {
+          pending.push(writer.upsert("osimage", { imagename: `img${index}`, profile: "a" }));
+          pending.push(writer.upsert("nodetype", { node: `n${index}`, os: "x" }));
+        }
+        pending.push(writer.upsert("osimage", { imagename: "img1", osarch: "x86_64" }));
+        pending.push(writer.delete("osimage", { imagename: "img2" }));
+        pending.push(writer.upsert("osimage", { imagename: "img2", profile: "b" }));
+        pending.push(writer.upsert("osimage", { imagename: "img0", profile: "" }));
+        await Promise.all(pending);
+        return await writer.rows("osimage");
+      });
+      const expected = [
+        { imagename: "img0" },
+        { imagename: "img1", profile: "a", osarch: "x86_64" },
+        { imagename: "img3", profile: "a" },
+        { imagename: "img4", profile: "a" },
+        { imagename: "img2", profile: "b" },
+      ];
+      assertEquals(seen, expected);
+      assertEquals(await rows(store, "osimage"), expected);
+      assertEquals((await rows(store, "nodetype")).map((row) => row.node), [
+        "n0",
+        "n1",
+        "n2",
+        "n3",
+        "n4",
+      ]);
     },
   );
 
@@ -200,7 +248,7 @@ export function storeContract(name: string, newDatabase: () => Promise<ContractD
       await other.write((writer) => writer.upsert("site", { key: "a", value: "2" }));
       assertEquals(await rows(store, "site"), [{ key: "a", value: "2" }]);
     } finally {
-      other.close();
+      await other.close();
     }
   });
 
@@ -233,7 +281,94 @@ export function storeContract(name: string, newDatabase: () => Promise<ContractD
     try {
       assertEquals(await byUrl.read((reader) => reader.rows("site")), [{ key: "a", value: "1" }]);
     } finally {
-      byUrl.close();
+      await byUrl.close();
     }
   });
+
+  fresh("migrations run in order from version 1 and keep existing rows", async (database) => {
+    const old = await database.open({ migrateTo: 1 });
+    try {
+      assertEquals(await old.schemaVersion(), 1);
+      await old.write((writer) =>
+        writer.upsert("osimage", { imagename: "img", provmethod: "netboot" })
+      );
+      // A column version 1 lacks is dropped when written, not an SQL error.
+      await old.write((writer) => writer.upsert("osimage", { imagename: "img", nfsrootopts: "x" }));
+      assertEquals(await old.read((reader) => reader.rows("osimage")), [
+        { imagename: "img", provmethod: "netboot" },
+      ]);
+    } finally {
+      await old.close();
+    }
+    const current = await database.open();
+    try {
+      assertEquals(await current.schemaVersion(), SCHEMA_VERSION);
+      await current.write((writer) =>
+        writer.upsert("osimage", { imagename: "img", nfsrootopts: "vers=4" })
+      );
+      assertEquals(await current.read((reader) => reader.rows("osimage")), [
+        { imagename: "img", provmethod: "netboot", nfsrootopts: "vers=4" },
+      ]);
+    } finally {
+      await current.close();
+    }
+  });
+
+  fresh("a database newer than this osimg is refused, and left as it is", async (database) => {
+    const first = await database.open();
+    await first.write((writer) => writer.upsert("site", { key: "domain", value: "cluster" }));
+    await first.close();
+    await database.setSchemaVersion(SCHEMA_VERSION + 1);
+    const expected = newerSchemaError(SCHEMA_VERSION + 1).message;
+    for (const attempt of ["read", "write"] as const) {
+      await rejects(
+        async () => {
+          const store = await database.open();
+          try {
+            if (attempt === "read") await store.read((reader) => reader.rows("site"));
+            else await store.write((writer) => writer.upsert("site", { key: "x", value: "1" }));
+          } finally {
+            await store.close();
+          }
+        },
+        (error: Error) => {
+          assertEquals(error.message, expected);
+          return true;
+        },
+      );
+    }
+    // Put back, the database still holds exactly what it held.
+    await database.setSchemaVersion(SCHEMA_VERSION);
+    const again = await database.open();
+    try {
+      assertEquals(await again.read((reader) => reader.rows("site")), [
+        { key: "domain", value: "cluster" },
+      ]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  test(
+    "a process killed in the middle of a write transaction leaves nothing of it, and no lock",
+    async (database, store) => {
+      await store.write((writer) => writer.upsert("site", { key: "before", value: "1" }));
+      const kill = new AbortController();
+      await rejects(
+        systemRunner.stream([Deno.execPath(), "run", "-A", KILLED_WRITER, database.url], {
+          // The helper says when its transaction has written and is still open: SIGKILL it then.
+          onStdoutLine: (line) => {
+            if (line === "in transaction") kill.abort(new Error("killed"));
+          },
+          signal: kill.signal,
+        }),
+        /killed/,
+      );
+      assertEquals(await rows(store, "site"), [{ key: "before", value: "1" }]);
+      assertEquals(await rows(store, "osimage"), []);
+      // The dead transaction's write lock is gone: this write does not wait for it.
+      await store.write((writer) => writer.upsert("site", { key: "after", value: "2" }));
+      assertEquals((await rows(store, "site")).map((row) => row.key), ["before", "after"]);
+    },
+  );
 }

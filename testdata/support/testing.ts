@@ -16,6 +16,8 @@ export interface RunOutput {
 export interface TestRoot {
   /** The temporary directory used as --root. */
   root: string;
+  /** Its database: the --db given to every run, or the SQLite file under the root. */
+  db: string;
   /** Runs `osimg <args>` in-process with --root set; stdin text optional. */
   run(args: string[], options?: { stdin?: string; env?: Record<string, string> }): Promise<
     RunOutput
@@ -39,16 +41,27 @@ export interface TestRoot {
  * ```
  */
 export async function testRoot(
-  options: { runner?: ProcessRunner; now?: () => Date } = {},
+  options: {
+    runner?: ProcessRunner;
+    now?: () => Date;
+    /** A --db for every run (a PostgreSQL URL: testdata/support/store_testing.ts). */
+    db?: string;
+  } = {},
 ): Promise<TestRoot> {
   const root = await Deno.makeTempDir({ prefix: "osimg-test-" });
+  const db = options.db ?? `${root}/etc/xcat/osimg.sqlite`;
   const run = async (
     args: string[],
     runOptions: { stdin?: string; env?: Record<string, string> } = {},
   ): Promise<RunOutput> => {
     let stdout = "";
     let stderr = "";
-    const status = await runCli(["--root", root, ...args], {
+    const status = await runCli([
+      "--root",
+      root,
+      ...(options.db === undefined ? [] : ["--db", options.db]),
+      ...args,
+    ], {
       env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...runOptions.env },
       cwd: root,
       runner: options.runner,
@@ -66,6 +79,7 @@ export async function testRoot(
   const cleanup = () => Deno.remove(root, { recursive: true }).catch(() => {});
   return {
     root,
+    db,
     run,
     async ok(args, runOptions) {
       const output = await run(args, runOptions);
