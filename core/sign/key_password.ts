@@ -8,7 +8,7 @@ export const PASSWORD_VARIABLE = "OSIMG_KEY_PASSWORD";
 
 /**
  * The password for `what` (a key file): OSIMG_KEY_PASSWORD when it is set, else typed on the
- * terminal (asked twice for a new key); without either, one line saying how to give it. A new
+ * terminal (stdin and stderr both terminals) (asked twice for a new key); without either, one line saying how to give it. A new
  * key's password may not be empty (`keygen --no-password` makes a key without one).
  */
 export async function keyPassword(
@@ -20,7 +20,8 @@ export async function keyPassword(
   let password: string;
   if (fromEnvironment !== undefined) {
     password = fromEnvironment;
-  } else if (Deno.stdin.isTerminal()) {
+  } else if (Deno.stdin.isTerminal() && ctx.io.stderrIsTerminal) {
+    // The prompt goes to stderr: asked only when someone can see it.
     password = await readHidden(ctx, "Password: ");
     if (options.confirm && await readHidden(ctx, "Password (one more time): ") !== password) {
       throw new InvalidInputError(`${what}: the passwords do not match`);

@@ -60,6 +60,8 @@ async function bundleImageName(
 ): Promise<string | undefined> {
   try {
     for await (const entry of readTar(decompress(ctx.runner, fileChunks(path)))) {
+      // Bundles start with the image directory, manifest.xml and SHA256SUMS, in some order.
+      if (entry.kind === "dir" || entry.path.endsWith("/SHA256SUMS")) continue;
       if (entry.kind !== "file" || !entry.path.endsWith("/manifest.xml")) return undefined;
       const text = new TextDecoder().decode(await collectBytes(entry.content.open()));
       return parseManifest(text, MANIFEST_COLUMNS).osimage.imagename;
