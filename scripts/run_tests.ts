@@ -23,6 +23,8 @@ export const TEST_PACKAGES: Record<string, string> = {
   "qemu-system-x86_64": "qemu-system-x86",
   busybox: "busybox-static",
   rsync: "rsync",
+  minisign: "minisign",
+  b2sum: "coreutils",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {
