@@ -39,9 +39,9 @@ import {
   prepareSignatureFile,
   signaturePathOf,
   signPrehashed,
-  StreamHasher,
   trustedCommentFor,
 } from "../sign/file_signature.ts";
+import { PrehashWorker } from "../sign/prehash_worker.ts";
 import type { SigningKey } from "../sign/minisign_keys.ts";
 
 /** What to export and how. Host paths are already resolved by the command. */
@@ -977,6 +977,7 @@ export async function writeBundle(
 ): Promise<{ path: string; bytes: number; sha256?: string; signaturePath?: string }> {
   let progress: Progress | undefined;
   let signature: PreparedSignature | undefined;
+  let signer: PrehashWorker | undefined;
   const suffix = crypto.randomUUID().slice(0, 8);
   const temporary = `${destination}.tmp-${suffix}`;
   const treeFile = `${destination}.tmp-${suffix}.rootimgtree.gz`;
@@ -1047,9 +1048,9 @@ export async function writeBundle(
       ...ordered.map((member) => verifiedEntry(member, plan.image.name, progress)),
     ];
     const file = await Deno.open(temporary, { write: true, createNew: true, mode: 0o644 });
-    // A signature needs the BLAKE2b-512 of the bytes written, taken here, never by reading the
-    // bundle again; its hasher also gives the SHA-256.
-    const signer = options.sign ? new StreamHasher() : undefined;
+    // A signature needs the BLAKE2b-512 of the bytes written, taken here (in a Worker, beside
+    // this thread), never by reading the bundle again; its hasher also gives the SHA-256.
+    signer = options.sign ? new PrehashWorker() : undefined;
     const hash = options.digest && !signer ? createHash("sha256") : undefined;
     let bytes = 0;
     try {
@@ -1062,6 +1063,7 @@ export async function writeBundle(
         signer?.update(chunk);
         bytes += chunk.byteLength;
         await writeAll(file, chunk);
+        await signer?.ready();
       }
       await file.sync();
     } finally {
@@ -1069,7 +1071,7 @@ export async function writeBundle(
     }
     let sha256 = hash?.digest("hex");
     if (signer && options.sign) {
-      const digests = signer.digests();
+      const digests = await signer.digests();
       sha256 = digests.sha256;
       const trustedComment = trustedCommentFor({
         file: options.sign.fileName?.(sha256) ?? basename(destination),
@@ -1102,6 +1104,7 @@ export async function writeBundle(
     progress?.done();
     return fail(error);
   } finally {
+    signer?.close();
     await Deno.remove(treeFile).catch(() => {});
   }
 }
