@@ -11,8 +11,9 @@ import { terminalProgress } from "./core/progress.ts";
 import { describeStoreLocation, openStore, resolveStoreLocation } from "./core/store/open_store.ts";
 import { textReporter } from "./core/reporter.ts";
 import type { Store } from "./core/store/store.ts";
+import { OSIMG_VERSION } from "./core/version.ts";
 
-export const VERSION = "0.1.0";
+export const VERSION = OSIMG_VERSION;
 
 /** The management-node path of the default database, under the root. */
 export const DEFAULT_DB = "/etc/xcat/osimg.sqlite";

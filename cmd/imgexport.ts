@@ -5,13 +5,14 @@ import { exportImage } from "../core/bundle/bundle_export.ts";
 import { type Compression, COMPRESSIONS } from "../core/compress/compress.ts";
 import { UsageError } from "../core/errors.ts";
 import { sourceDateEpoch } from "./source_date_epoch.ts";
+import { openSigningKey } from "../core/sign/sign_files.ts";
 
 export const imgexport: Command = {
   name: "imgexport",
   usage: `Usage:
   imgexport [-h|--help]
   imgexport image_name [destination] [[-e|--extra file:dir] ... ] [-p|--postscripts node_name]
-            [-v|--verbose] [--compress gzip|zstd|xz|bzip2|none]
+            [-v|--verbose] [--compress gzip|zstd|xz|bzip2|none] [--sign <secret key file>]
 
     destination       The bundle file (relative to the current directory), or a directory to
                       write <image_name>.tgz into. Default: ./<image_name>.tgz.
@@ -20,6 +21,11 @@ export const imgexport: Command = {
     -p, --postscripts Add node_name's postscripts and postbootscripts (with xcatdefaults).
     -v, --verbose     List the files being bundled.
     --compress        Compression of the bundle (default gzip, which xCAT's imgimport requires).
+    --sign            Also write <bundle>.minisig: minisign's signature of the bundle, hashed as
+                      it is written, with a trusted comment naming the image, osimg's version,
+                      the size and the SHA-256. An encrypted key's password comes from
+                      OSIMG_KEY_PASSWORD or the terminal. Without --sign, an older
+                      <bundle>.minisig is removed (it would not match the new bundle).
 
   The bundle holds <image_name>/manifest.xml and <image_name>/SHA256SUMS first, then the image's
   files. Members are sorted, owned by root, and their times are clamped to SOURCE_DATE_EPOCH when
@@ -31,6 +37,7 @@ export const imgexport: Command = {
       postscripts: { type: "string", short: "p" },
       verbose: { type: "boolean", short: "v" },
       compress: { type: "string" },
+      sign: { type: "string" },
     }, { minPositionals: 1, maxPositionals: 2 });
     const compression = stringFlag(flags, "compress") ?? "gzip";
     if (!(COMPRESSIONS as readonly string[]).includes(compression)) {
@@ -38,7 +45,10 @@ export const imgexport: Command = {
         `imgexport: unknown compression '${compression}' (use ${COMPRESSIONS.join(", ")}).`,
       );
     }
-    await exportImage(ctx, {
+    // The key is opened (and its password checked) before anything is written.
+    const keyPath = stringFlag(flags, "sign");
+    const signingKey = keyPath === undefined ? undefined : await openSigningKey(ctx, keyPath);
+    const result = await exportImage(ctx, {
       image: positionals[0]!,
       destination: positionals[1],
       extras: stringsFlag(flags, "extra"),
@@ -46,6 +56,8 @@ export const imgexport: Command = {
       verbose: booleanFlag(flags, "verbose"),
       compression: compression as Compression,
       sourceDateEpoch: sourceDateEpoch(ctx.env),
+      signingKey,
     });
+    if (result.signaturePath) ctx.reporter.line(`Signed: ${result.signaturePath}`);
   },
 };

@@ -13,6 +13,7 @@ export const imgimport: Command = {
   imgimport [-h|--help]
   imgimport <bundle_file_name> [-p|--postscripts <noderange>] [-f|--profile <new_profile>]
             [-n|--nozip] [-v] [--dry-run] [--allow-path <dir>]... [--allow-expansion]
+            [--pubkey <key>]...
 
     -f, --profile      Import under a new profile: new root image directory, stock files
                        re-homed under <installdir>/custom, image named
@@ -27,6 +28,15 @@ export const imgimport: Command = {
     --allow-expansion  Import a bundle that unpacks to more than 200 times its compressed
                        size (refused by default, as a decompression bomb: real bundles, whose
                        root image is already compressed, stay near 1:1).
+    --pubkey KEY       Require <bundle_file_name>.minisig, a valid minisign signature by this
+                       key (a .pub file, or the base64 key as 'minisign -P' takes it).
+                       Repeatable: any one of the keys. Checked before anything else.
+
+  When site.osimgtrustedkeys is set (comma-separated public keys: base64 keys, or absolute
+  paths of .pub files), every import must be signed by one of them; --pubkey can only name
+  keys from that list. An unsigned bundle, one signed by another key, a changed or truncated
+  bundle, a signature of another file and a forged trusted comment are each refused with their
+  own message, and nothing is changed.
 
   The bundle is verified against its SHA256SUMS while it is read (a bundle made by xCAT has
   none and imports with a warning), staged under <installdir>/.osimg-staging, and committed
@@ -45,6 +55,7 @@ export const imgimport: Command = {
       "dry-run": { type: "boolean" },
       "allow-path": { type: "string", multiple: true },
       "allow-expansion": { type: "boolean" },
+      pubkey: { type: "string", multiple: true },
     }, { minPositionals: 1, maxPositionals: 1 });
     const result = await importBundle(ctx, positionals[0]!, {
       profile: stringFlag(flags, "profile"),
@@ -55,6 +66,7 @@ export const imgimport: Command = {
       maxExpansion: booleanFlag(flags, "allow-expansion") ? Infinity : undefined,
       spaceReserve: spaceReserve(ctx.env),
       lockImage: (name) => lockImage(ctx, name, "imgimport"),
+      pubkeys: stringsFlag(flags, "pubkey"),
     });
     if (result.wouldWrite) printDryRun(ctx, result.images, result.wouldWrite);
   },

@@ -112,6 +112,16 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./nodeset.ts")).nodeset,
   },
   {
+    name: "keygen",
+    summary: "make a minisign-compatible key pair for signing bundles and snapshots",
+    load: async () => (await import("./keygen.ts")).keygen,
+  },
+  {
+    name: "sign",
+    summary: "sign a bundle or any file with a minisign-compatible secret key (<file>.minisig)",
+    load: async () => (await import("./sign.ts")).sign,
+  },
+  {
     name: "demo",
     summary: "run the whole job end to end in a temporary root (define, pack, export, import...)",
     load: async () => (await import("./demo.ts")).demo,

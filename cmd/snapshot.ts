@@ -4,18 +4,21 @@ import { booleanFlag, type Command, parseFlags, stringFlag } from "../core/comma
 import { listSnapshots, type SnapshotRecord, takeSnapshot } from "../core/image/snapshot.ts";
 import { UsageError } from "../core/errors.ts";
 import { lockImage } from "../core/image/image_lock.ts";
+import { openSigningKey } from "../core/sign/sign_files.ts";
 
 export const snapshot: Command = {
   name: "snapshot",
   usage: `Usage:
   snapshot [-h|--help]
-  snapshot <image> [--note text]
+  snapshot <image> [--note text] [--sign <secret key file>]
   snapshot --list [image] [--json]
 
     <image>      Store the image's definition and files (including its unpacked root tree)
                  as a reproducible bundle under <installdir>/osimg/snapshots. An image that has
                  not changed since its latest snapshot is not stored again.
     --note text  A note kept with the snapshot.
+    --sign key   Also sign the snapshot's bundle (minisign's format, hashed as it is written):
+                 <installdir>/osimg/snapshots/blobs/<digest>.tgz.minisig.
     --list       Show the snapshots of one image, or of all: id, time, size, note, digest.
     --json       With --list: print a JSON array.
 
@@ -24,6 +27,7 @@ export const snapshot: Command = {
   async run(ctx, args) {
     const { flags, positionals } = parseFlags("snapshot", args, {
       note: { type: "string" },
+      sign: { type: "string" },
       list: { type: "boolean" },
       json: { type: "boolean" },
     }, { maxPositionals: 1 });
@@ -43,13 +47,20 @@ export const snapshot: Command = {
     if (booleanFlag(flags, "json")) {
       throw new UsageError("snapshot: --json goes with --list. Run 'snapshot --help' for usage.");
     }
+    // The key is opened (its password checked) before the image is locked or anything written.
+    const keyPath = stringFlag(flags, "sign");
+    const signingKey = keyPath === undefined ? undefined : await openSigningKey(ctx, keyPath);
     await using _lock = await lockImage(ctx, image, "snapshot");
-    const { record, created } = await takeSnapshot(ctx, image, { note: stringFlag(flags, "note") });
+    const { record, created, signaturePath } = await takeSnapshot(ctx, image, {
+      note: stringFlag(flags, "note"),
+      signingKey,
+    });
     ctx.io.out(
       created
         ? `Snapshot ${record.id} of ${image} taken (${record.size} bytes, sha256 ${record.digest}).\n`
         : `The image ${image} is unchanged since snapshot ${record.id}; nothing new was stored.\n`,
     );
+    if (signaturePath) ctx.io.out(`Signed: ${signaturePath}\n`);
   },
 };
 

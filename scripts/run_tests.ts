@@ -42,6 +42,8 @@ export const TEST_PACKAGES: Record<string, string> = {
   zypper: "zypper",
   // The PostgreSQL store's tests start their own server (testdata/support/postgres_server.ts).
   initdb: "postgresql",
+  minisign: "minisign",
+  b2sum: "coreutils",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {

@@ -20,6 +20,12 @@ import { readInstallDir, readTftpDir } from "../image/osimage.ts";
 import { checkPathComponent } from "../definitions/object_names.ts";
 import { SpaceReserve } from "./staging_limits.ts";
 import type { Store } from "../store/store.ts";
+import {
+  acceptedKeys,
+  checkSignature,
+  trustedKeysSetting,
+  type VerifiedSignature,
+} from "../sign/signature_check.ts";
 
 /** Options of {@linkcode importBundle} (the imgimport flags). */
 export interface ImportOptions {
@@ -49,12 +55,24 @@ export interface ImportOptions {
    * image's current files and rows are looked at; held until the import ends (not on a dry run).
    */
   lockImage?: (name: string) => Promise<AsyncDisposable>;
+  /**
+   * `--pubkey`: the bundle must carry a valid `<bundle>.minisig` by one of these keys (`.pub`
+   * files or base64 keys); checked before anything else. site.osimgtrustedkeys requires it too.
+   */
+  pubkeys?: readonly string[];
+  /**
+   * Rollback restores this node's own snapshot store, checked against its content digest; the
+   * signature rule is for bundles that come from elsewhere.
+   */
+  fromSnapshotStore?: boolean;
 }
 
 /** What an import did. */
 export interface ImportResult {
   /** The imported image names, in bundle order. */
   images: string[];
+  /** The bundle's signature, when one was required and verified. */
+  signature?: VerifiedSignature;
   /** On a dry run, what the import would have written (cmd/imgimport.ts prints it). */
   wouldWrite?: Pick<ImportPlan, "moves" | "rows">;
 }
@@ -119,6 +137,22 @@ export async function importBundle(
     throw new NotFoundError(`Cannot find ${bundle}`);
   }
   const store: Store = await ctx.store();
+  // The signature before anything else, the recovery of earlier imports included: a bundle
+  // refused here changes nothing on the node.
+  let signature: VerifiedSignature | undefined;
+  if (!options.fromSnapshotStore) {
+    const accepted = await acceptedKeys(
+      ctx,
+      options.pubkeys ?? [],
+      await trustedKeysSetting(store),
+    );
+    if (accepted) {
+      signature = await checkSignature(bundle, bundlePath, accepted, prefix);
+      ctx.reporter.line(
+        `Signature verified: key ${signature.keyId}, trusted comment "${signature.trustedComment}"`,
+      );
+    }
+  }
   // A dry run changes nothing, not even what an interrupted run left (the next real run will).
   if (!options.dryRun) {
     const report = await recoverInterruptedImports(ctx);
@@ -188,7 +222,11 @@ export async function importBundle(
       for (const warning of warnings) ctx.reporter.warn(warning);
     });
     if (options.dryRun) {
-      return { images: plan.images, wouldWrite: { moves: plan.moves, rows: plan.rows } };
+      return {
+        images: plan.images,
+        signature,
+        wouldWrite: { moves: plan.moves, rows: plan.rows },
+      };
     }
     await commitStaged(store, staging, { moves: plan.moves, rows: plan.rows }, {
       root: ctx.root,
@@ -196,7 +234,7 @@ export async function importBundle(
     });
     for (const line of plan.messages) ctx.reporter.line(line);
     for (const name of plan.images) ctx.reporter.line(`Successfully imported the image ${name}.`);
-    return { images: plan.images };
+    return { images: plan.images, signature };
   } catch (error) {
     throw importError(prefix, error);
   } finally {

@@ -10,6 +10,12 @@ import type { Context } from "../context.ts";
 import { readInstallDir, readTftpDir } from "../image/osimage.ts";
 import { isWithin } from "../paths.ts";
 import { MANIFEST_COLUMNS, SITE_DEFAULTS } from "../store/schema.ts";
+import {
+  acceptedKeys,
+  checkSignature,
+  trustedKeysIfAny,
+  type VerifiedSignature,
+} from "../sign/signature_check.ts";
 
 /** One image directory as verify saw it. */
 export interface VerifiedImage {
@@ -33,6 +39,8 @@ export interface VerifyReport {
   problems: string[];
   entries: number;
   bytes: number;
+  /** The signature, when --pubkey or site.osimgtrustedkeys asked for one (it verified). */
+  signature?: VerifiedSignature;
 }
 
 /**
@@ -50,8 +58,17 @@ export interface VerifyReport {
 export async function verifyBundle(
   ctx: Context,
   bundlePath: string,
-  options: { maxExpansion?: number } = {},
+  options: { maxExpansion?: number; pubkeys?: readonly string[] } = {},
 ): Promise<VerifyReport> {
+  // The signature first, alone: a bundle whose signature fails is not read any further.
+  const accepted = await acceptedKeys(ctx, options.pubkeys ?? [], await trustedKeysIfAny(ctx));
+  const signature = accepted &&
+    await checkSignature(
+      resolve(ctx.cwd, bundlePath),
+      bundlePath,
+      accepted,
+      `Bundle "${bundlePath}" failed verification`,
+    );
   const scan = await scanBundle(fileChunks(resolve(ctx.cwd, bundlePath)), {
     prefix: `Bundle "${bundlePath}"`,
     name: bundlePath,
@@ -144,5 +161,6 @@ export async function verifyBundle(
     problems,
     entries: scan.entries,
     bytes: scan.bytes,
+    ...(signature ? { signature } : {}),
   };
 }

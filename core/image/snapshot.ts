@@ -2,6 +2,7 @@
 
 import { collectBytes } from "../../formats/bytes.ts";
 import { createHash } from "node:crypto";
+import { basename } from "node:path";
 import type { Context } from "../context.ts";
 import { hostPathOf, installDir } from "../context.ts";
 import {
@@ -22,6 +23,8 @@ import { readTar } from "../../formats/archive/tar.ts";
 import { type ParsedManifest, parseManifest } from "../../formats/xcat/manifest_xml.ts";
 import { withoutLines } from "../reporter.ts";
 import { MANIFEST_COLUMNS } from "../store/schema.ts";
+import { signaturePathOf } from "../sign/file_signature.ts";
+import type { SigningKey } from "../sign/minisign_keys.ts";
 
 /** One snapshot as the index lists it. */
 export interface SnapshotRecord {
@@ -49,6 +52,8 @@ export interface SnapshotResult {
   record: SnapshotRecord;
   /** False when the image was unchanged since its latest snapshot (nothing new stored). */
   created: boolean;
+  /** Host path of the blob's signature, when the snapshot was signed. */
+  signaturePath?: string;
 }
 
 /** The management-node directory of the snapshot store. */
@@ -180,7 +185,7 @@ async function writeIndex(store: SnapshotStore, index: SnapshotIndex): Promise<v
 export async function takeSnapshot(
   ctx: Context,
   image: string,
-  options: { note?: string } = {},
+  options: { note?: string; signingKey?: SigningKey } = {},
 ): Promise<SnapshotResult> {
   checkObjectName("osimage", image);
   const store = await snapshotStore(ctx);
@@ -195,12 +200,19 @@ export async function takeSnapshot(
       image,
       destination: temporary,
       forSnapshot: true,
+      // Signed while written, naming the file the blob becomes (<digest>.tgz).
+      signingKey: options.signingKey,
+      signedName: (sha256) => basename(blobPath(store, sha256)),
     });
     const digest = exported.sha256!;
     const blob = blobPath(store, digest);
     // Same digest, same bytes: an existing blob is the one we would write.
     if (await exists(blob)) await Deno.remove(temporary);
     else await Deno.rename(temporary, blob);
+    // Beside the blob; Ed25519 is deterministic, so re-signing a stored blob with the same key
+    // gives the same file, and another key's signature is replaced by the one asked for now.
+    const signaturePath = exported.signaturePath && signaturePathOf(blob);
+    if (signaturePath) await Deno.rename(exported.signaturePath!, signaturePath);
     const result = await withIndexLock(store, image, async () => {
       const index = await readIndex(store, image);
       const latest = index.snapshots[index.snapshots.length - 1];
@@ -220,9 +232,10 @@ export async function takeSnapshot(
       return { record, created: true };
     });
     done = true;
-    return result;
+    return signaturePath ? { ...result, signaturePath } : result;
   } finally {
     await Deno.remove(temporary).catch(() => {});
+    await Deno.remove(signaturePathOf(temporary)).catch(() => {});
     if (!done) await removeEmptyDirectories(created);
   }
 }
@@ -358,7 +371,9 @@ export async function rollbackImage(
   for (const path of leftovers) if (await exists(path)) existed.add(path);
   // imgimport's own lines (restored paths, ".ORIG" moves undone below) would mislead here; its
   // warnings and recovery messages still concern the user.
-  await importBundle({ ...ctx, reporter: withoutLines(ctx.reporter) }, blob, {});
+  await importBundle({ ...ctx, reporter: withoutLines(ctx.reporter) }, blob, {
+    fromSnapshotStore: true,
+  });
   for (const path of leftovers) {
     if (!existed.has(path)) await Deno.remove(path, { recursive: true }).catch(() => {});
   }
