@@ -44,6 +44,13 @@ export const TEST_PACKAGES: Record<string, string> = {
   initdb: "postgresql",
   minisign: "minisign",
   b2sum: "coreutils",
+  // imgcapture's golden client: ssh to a chroot's sshd in a network namespace over a veth pair.
+  ssh: "openssh-client",
+  "ssh-keygen": "openssh-client",
+  setpriv: "util-linux",
+  ip: "iproute2",
+  tc: "iproute2",
+  setfattr: "attr",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {

@@ -34,6 +34,10 @@ export interface GoldenClient {
   run(argv: string[]): Promise<string>;
   /** Pids of the processes in the client's namespace (sshd and its sessions). */
   pids(): Promise<number[]>;
+  /** Limits what the client sends to `rate` (tc's units: "4mbit"), so a transfer can be caught midway. */
+  throttle(rate: string): Promise<void>;
+  /** Removes the limit. */
+  unthrottle(): Promise<void>;
   /** Stops sshd and everything in the namespace, deletes it, unmounts, removes the copy. */
   stop(): Promise<void>;
 }
@@ -237,6 +241,31 @@ export async function startGoldenClient(
     pids: async () =>
       (await sh(["ip", "netns", "pids", namespace]).catch(() => "")).split("\n")
         .filter((line) => line.trim() !== "").map(Number),
+    throttle: async (rate) => {
+      await sh([
+        "ip",
+        "netns",
+        "exec",
+        namespace,
+        "tc",
+        "qdisc",
+        "replace",
+        "dev",
+        clientIf,
+        "root",
+        "tbf",
+        "rate",
+        rate,
+        "burst",
+        "32kbit",
+        "latency",
+        "400ms",
+      ]);
+    },
+    unthrottle: async () => {
+      await sh(["ip", "netns", "exec", namespace, "tc", "qdisc", "del", "dev", clientIf, "root"])
+        .catch(() => "");
+    },
     stop: () => Promise.resolve(stopSync(client)),
   };
   (client as GoldenClient & { work: string }).work = work;
@@ -382,4 +411,31 @@ function stopSync(client: GoldenClient): void {
   }
   stopNamespaceSync(client.namespace);
   if (work) removeCopySync(work);
+}
+
+/**
+ * A second client whose `/` is a tmpfs (as a diskless node's is) showing the golden client's
+ * /usr and /etc read-only: sshd runs there, imgcapture must refuse it. Stop it when done.
+ */
+export async function tmpfsRootClient(golden: GoldenClient): Promise<GoldenClient> {
+  const work = await Deno.makeTempDir({ prefix: `osimg-golden-${Deno.pid}-` });
+  const root = `${work}/root`;
+  try {
+    await Deno.mkdir(root);
+    await sh(["mount", "-t", "tmpfs", "-o", "mode=755,size=32m", "tmpfs", root]);
+    for (const dir of ["usr", "etc", "proc", "dev", "run", "root", "var", "tmp"]) {
+      await Deno.mkdir(`${root}/${dir}`);
+    }
+    for (const dir of ["usr", "etc"]) {
+      await sh(["mount", "--bind", `${golden.root}/${dir}`, `${root}/${dir}`]);
+      await sh(["mount", "-o", "remount,bind,ro", `${root}/${dir}`]);
+    }
+    for (const link of ["bin", "sbin", "lib", "lib64"]) {
+      await Deno.symlink(`usr/${link}`, `${root}/${link}`);
+    }
+    return await startGoldenClient(work, root, golden.marker);
+  } catch (error) {
+    removeCopySync(work);
+    throw error;
+  }
 }
