@@ -149,7 +149,7 @@ export async function imgcapture(
     if (await exists(plan.target.knownHosts)) {
       await Deno.copyFile(plan.target.knownHosts, knownHosts);
     } else await Deno.writeTextFile(knownHosts, "", { mode: 0o644 });
-    const target = { ...plan.target, knownHosts };
+    const target = { ...plan.target, knownHosts, shownKnownHosts: plan.target.knownHosts };
     const facts = await probeNode(ctx.runner, target);
     checkNode(plan, facts, target);
 
@@ -482,7 +482,7 @@ async function transferRoot(
     );
     return;
   }
-  const failure = sshFailure(target, result.code, result.stderrTail);
+  const failure = sshFailure(target, result.code, result.stderrTail, false);
   if (failure) throw failure;
   throw rsyncFailure(plan, argv, result.code, result.stderrTail);
 }
@@ -602,7 +602,7 @@ async function scrub(
   ];
   const result = await ctx.runner.run(argv, { allowFailure: true });
   if (result.code !== 0) {
-    throw sshFailure(target, result.code, result.stderr) ??
+    throw sshFailure(target, result.code, result.stderr, false) ??
       rsyncFailure(plan, argv, result.code, result.stderr);
   }
   const rootName = `${plan.profile}_${plan.arch}`;

@@ -50,7 +50,17 @@ Deno.test("a captured image boots through iPXE into its own systemd, with its ow
     `ip=${client.address}`,
   ]);
   const started = performance.now();
-  await t.ok(["imgcapture", "gold", "-t", "diskless", "--ssh-key", client.privateKey]);
+  // QEMU's NIC is virtio-net on PCI: Debian builds both as modules, so the initrd needs both.
+  await t.ok([
+    "imgcapture",
+    "gold",
+    "-t",
+    "diskless",
+    "--ssh-key",
+    client.privateKey,
+    "-n",
+    "virtio_pci,virtio_net",
+  ]);
   const captured = performance.now();
   await Deno.mkdir(`${t.root}/install/custom/netboot/debian`, { recursive: true });
   await Deno.writeTextFile(`${t.root}/install/custom/netboot/debian/compute.exlist`, PACK_EXLIST);

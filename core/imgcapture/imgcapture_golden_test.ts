@@ -92,7 +92,7 @@ async function treeSummary(root: string): Promise<Map<string, string>> {
 const LEFT_OUT = [
   /^(proc|sys|dev|run|tmp|var\/tmp|install)\/./,
   /^var\/log\/.*[^/]$/,
-  /^var\/cache\/(apt|dnf|yum|zypp)\/./,
+  /^var\/cache\/(apt|dnf|yum|zypp)\/.*[^/]$/,
   /^etc\/ssh\/ssh_host_[a-z0-9]+_key(\.pub)?$/,
   /^var\/lib\/systemd\/random-seed$/,
   /^var\/lib\/dhcp\/dhclient\..*leases$/,
@@ -232,6 +232,7 @@ Deno.test("imgcapture captures the golden client: the tree equals the client's m
       "Scrubbed random-seeds: /var/lib/systemd/random-seed not captured",
       "Scrubbed dhcp-leases: /var/lib/dhcp/dhclient.ens3.leases not captured",
       "Scrubbed hostname: /etc/hostname replaced",
+      "Scrubbed dbus-machine-id: /var/lib/dbus/machine-id replaced (a link to /etc/machine-id)",
       "Scrubbed persistent-net-rules: /etc/udev/rules.d/70-persistent-net.rules not captured",
       "Scrubbed passwords: /etc/shadow: 1 password hash removed (--keep-passwords keeps them)",
       "Generalised /etc/fstab: local-disk entries commented out: / (UUID=0b7c5a3e-8f5d-4f0e-9a57-3d1c2e4b5a6f ext4), /boot/efi (UUID=6c1e-2b7a vfat), none (UUID=9d2f4c1b-5e6a-4b7c-8d9e-0f1a2b3c4d5e swap); / is tmpfs (compute_x86_64)",

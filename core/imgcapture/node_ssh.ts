@@ -12,8 +12,10 @@ export const KNOWN_HOSTS_PATH = "/etc/xcat/osimg/ssh_known_hosts";
 export interface SshTarget {
   node: string;
   ip: string;
-  /** Host path of the known_hosts file. */
+  /** Host path of the known_hosts file ssh reads and records into. */
   knownHosts: string;
+  /** The known_hosts file messages name (the real one, when ssh works on a staged copy). */
+  shownKnownHosts?: string;
   /** Host path of the private key (--ssh-key); ssh's own defaults when absent. */
   key?: string;
 }
@@ -33,6 +35,9 @@ export function sshOptions(target: SshTarget): string[] {
     `UserKnownHostsFile=${target.knownHosts}`,
     "-o",
     "GlobalKnownHostsFile=/dev/null",
+    // osimg's own list stays readable (which nodes it trusts); ssh-keygen -R works either way.
+    "-o",
+    "HashKnownHosts=no",
     "-o",
     "ConnectTimeout=15",
     "-o",
@@ -47,9 +52,14 @@ export function sshOptions(target: SshTarget): string[] {
   ];
 }
 
-/** The command line rsync runs ssh with (`-e`), each word quoted for rsync's own splitting. */
+/**
+ * The command line rsync runs ssh with (`-e`), each word quoted for rsync's own splitting. ssh
+ * dies with the rsync that started it (setpriv's parent-death signal): a killed capture must
+ * not leave a connection feeding rsync's receiver, which would go on writing into staging.
+ */
 export function rsyncShell(target: SshTarget): string {
-  return ["ssh", ...sshOptions(target)].map(quoteForRsync).join(" ");
+  return ["setpriv", "--pdeathsig", "KILL", "ssh", ...sshOptions(target)].map(quoteForRsync)
+    .join(" ");
 }
 
 /** rsync splits -e on spaces and honours single and double quotes, as a shell would. */
@@ -140,20 +150,26 @@ export function parseProbe(output: string): NodeFacts {
   };
 }
 
-/** The message of ssh's failure to connect or log in, or undefined when it ran the command. */
+/**
+ * The message of ssh's failure to connect or log in, or undefined when it ran the command.
+ * `connecting`: the status is ssh's own (the probe), so any 255 is a failure to connect; after
+ * rsync, 255 is also rsync's "unexplained error" and only ssh's own words count.
+ */
 export function sshFailure(
   target: SshTarget,
   code: number,
   stderr: string,
+  connecting = true,
 ): OsimgError | undefined {
   if (code !== 255) return undefined;
+  const knownHosts = target.shownKnownHosts ?? target.knownHosts;
   const who = `${target.node} (${target.ip})`;
   const reason = stderr.trim().split("\n").filter((line) => !/^\s*$/.test(line)).at(-1) ?? "";
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr)) {
     return new OsimgError(
-      `The ssh host key of ${who} is not the one recorded in ${target.knownHosts}: ` +
+      `The ssh host key of ${who} is not the one recorded in ${knownHosts}: ` +
         `refusing to capture from it. If the node was reinstalled, remove its old key with ` +
-        `'ssh-keygen -R ${target.ip} -f ${target.knownHosts}' and run imgcapture again.`,
+        `'ssh-keygen -R ${target.ip} -f ${knownHosts}' and run imgcapture again.`,
     );
   }
   if (/Permission denied|Too many authentication failures/.test(stderr)) {
@@ -167,6 +183,7 @@ export function sshFailure(
   if (/Identity file .* not accessible|Load key .*: /.test(stderr)) {
     return new NotFoundError(`Cannot use the ssh key ${target.key ?? ""}: ${reason}`);
   }
+  if (!connecting && !/^ssh: /m.test(stderr)) return undefined;
   return new OsimgError(
     `Cannot reach ${who} over ssh: ${reason || `ssh exited with status ${code}`}. ` +
       `Check that the node is up, that hosts.ip is its address and that sshd runs on it.`,

@@ -92,3 +92,28 @@ Deno.test("ssh failures: a changed host key, a refused key, an unreachable node 
   );
   strictEqual(sshFailure(TARGET, 1, "remote command failed"), undefined);
 });
+
+Deno.test("after rsync, status 255 is ssh's failure only in ssh's own words; the staged known_hosts is named by the real one", () => {
+  strictEqual(
+    sshFailure(TARGET, 255, "rsync: [generator] write error: Broken pipe (32)\n", false),
+    undefined,
+  );
+  ok(
+    sshFailure(
+      TARGET,
+      255,
+      "ssh: connect to host 198.51.100.2 port 22: Connection refused\n",
+      false,
+    )
+      ?.message.startsWith("Cannot reach cn01"),
+  );
+  const staged = {
+    ...TARGET,
+    knownHosts: "/r/install/.osimg-staging/x/known_hosts",
+    shownKnownHosts: "/r/etc/xcat/osimg/ssh_known_hosts",
+  };
+  const message = sshFailure(staged, 255, "Host key verification failed.\n")!.message;
+  ok(message.includes("recorded in /r/etc/xcat/osimg/ssh_known_hosts:"), message);
+  ok(!message.includes("staging"), message);
+  ok(sshOptions(TARGET).includes("HashKnownHosts=no"));
+});

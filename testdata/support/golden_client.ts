@@ -87,7 +87,10 @@ async function tuneGoldenRoot(root: string, marker: string): Promise<void> {
       .join("");
   await write("/etc/hostname", "golden\n");
   await write("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tgolden.cluster golden\n");
-  await write("/etc/machine-id", `${hex(16)}\n`, 0o444);
+  const machineId = `${hex(16)}\n`;
+  await write("/etc/machine-id", machineId, 0o444);
+  // An older install's D-Bus copy of it (a clone must not keep it either).
+  await write("/var/lib/dbus/machine-id", machineId, 0o444);
   await write(
     "/etc/fstab",
     "# /etc/fstab: static file system information.\n" +
