@@ -98,7 +98,7 @@ Deno.test("a captured image boots through iPXE into its own systemd, with its ow
   ]);
   strictEqual(
     (await t.ok(["nodeset", NODE, `osimage=${IMAGE}`])).stdout,
-    `${NODE}: netboot ${IMAGE}\n`,
+    `${NODE}: netboot debian12-x86_64-compute\n`,
   );
 
   const outcome = await bootIpxe(
