@@ -16,7 +16,7 @@ import { type RandomAccessReader, readExactly } from "../../formats/media/random
 import type { MediaTree } from "./media_tree.ts";
 
 /** How much of the image one read takes: small files next to each other come in one read. */
-const WINDOW_BYTES = 8 * 1024 * 1024;
+const WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Permission bits kept from the media: setuid, setgid and sticky are dropped, so media from

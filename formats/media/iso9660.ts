@@ -209,9 +209,9 @@ class IsoWalk {
   }
 
   /** Runs `step`, turning an IsoProblem into an IsoContentError naming `path`. */
-  async #at<T>(path: string | undefined, step: () => T | Promise<T>): Promise<T> {
+  #at<T>(path: string | undefined, step: () => T): T {
     try {
-      return await step();
+      return step();
     } catch (error) {
       if (error instanceof IsoProblem) this.#fail(path, error.rule);
       throw error;
@@ -262,7 +262,7 @@ class IsoWalk {
         );
       }
       const sector = await readExactly(this.#reader, offset, SECTOR, "A volume descriptor");
-      const descriptor = await this.#at(undefined, () => parseVolumeDescriptor(sector));
+      const descriptor = this.#at(undefined, () => parseVolumeDescriptor(sector));
       sectors.push(sector);
       if (descriptor.type === "terminator") break;
       if (descriptor.type === "primary") primary ??= descriptor;
@@ -283,7 +283,7 @@ class IsoWalk {
       this.#fail(path, "is a directory past the end of the image");
     }
     const block = await readExactly(this.#reader, offset, this.#blockSize, `Directory "/${path}"`);
-    return await this.#at(path, () => {
+    return this.#at(path, () => {
       const record = parseDirectoryRecord(block, 0, Math.min(block[0]!, block.byteLength));
       if (record.identifier.byteLength !== 1 || record.identifier[0] !== 0) {
         throw new IsoProblem('is a directory that does not start with its "." record');
@@ -320,8 +320,8 @@ class IsoWalk {
     let area = isRootDot ? record.systemUse : record.systemUse.subarray(this.#suspSkip);
     const seen = new Set<number>();
     for (let hops = 0;; hops++) {
-      const { entries, continuation } = await this.#at(path, () => parseSuspArea(area));
-      await this.#at(path, () => entries.forEach(each));
+      const { entries, continuation } = this.#at(path, () => parseSuspArea(area));
+      this.#at(path, () => entries.forEach(each));
       if (!continuation) return;
       if (hops >= this.#limits.maxContinuations) {
         this.#fail(
@@ -349,7 +349,7 @@ class IsoWalk {
   ): Promise<RockRidgeFields> {
     const accumulator = new RockRidgeAccumulator();
     await this.#suspEntries(record, path, isRootDot, (entry) => accumulator.add(entry));
-    return await this.#at(path, () => accumulator.finish());
+    return this.#at(path, () => accumulator.finish());
   }
 
   #meta(
@@ -411,7 +411,7 @@ class IsoWalk {
       if ((at % this.#blockSize) + length > this.#blockSize || at + length > bytes.byteLength) {
         this.#fail(path, "has a directory record that crosses a block boundary");
       }
-      const record = await this.#at(path, () => parseDirectoryRecord(bytes, at, length));
+      const record = this.#at(path, () => parseDirectoryRecord(bytes, at, length));
       at += length;
       const id = record.identifier;
       if (id.byteLength === 1 && (id[0] === 0 || id[0] === 1)) continue; // "." and ".."
@@ -499,7 +499,11 @@ class IsoWalk {
     if (name === "." || name === "..") this.#fail(shown, `is named "${name}"`);
     if (names.has(name)) this.#fail(shown, "appears twice in its directory");
     names.add(name);
-    if (new TextEncoder().encode(shown).byteLength > this.#limits.maxPathBytes) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most paths need no encoding to be measured.
+    if (
+      shown.length * 3 > this.#limits.maxPathBytes &&
+      encoder.encode(shown).byteLength > this.#limits.maxPathBytes
+    ) {
       this.#fail(shown, `has a path longer than ${this.#limits.maxPathBytes} bytes`);
     }
     if (++this.#entryCount > this.#limits.maxEntries) {
@@ -686,6 +690,8 @@ class IsoWalk {
     if (resolve(parent, target) === undefined) this.#fail(path, rule);
   }
 }
+
+const encoder = new TextEncoder();
 
 function join(directory: string, name: string): string {
   return directory === "" ? name : `${directory}/${name}`;

@@ -13,6 +13,7 @@ export class IsoProblem extends Error {
 }
 
 const latin1 = new TextDecoder("latin1");
+const encoder = new TextEncoder();
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const utf16 = new TextDecoder("utf-16be", { fatal: true });
 
@@ -172,6 +173,10 @@ export function decodeUcs2(bytes: Uint8Array): string {
 
 /** A Rock Ridge name or link component: Linux names are bytes, osimg takes them as UTF-8. */
 export function decodeUtf8(bytes: Uint8Array, what: string): string {
+  // Most names are ASCII: building the string here is much cheaper than a decoder call.
+  if (bytes.byteLength <= 255 && bytes.every((byte) => byte < 0x80)) {
+    return String.fromCharCode(...bytes);
+  }
   try {
     return utf8.decode(bytes);
   } catch {
@@ -181,7 +186,7 @@ export function decodeUtf8(bytes: Uint8Array, what: string): string {
 
 /** The name of an ISO 9660 identifier without its ";1" version and trailing dot (§7.5.1). */
 export function isoName(identifier: Uint8Array): string {
-  return latin1.decode(identifier).replace(/;\d*$/, "").replace(/\.$/, "");
+  return String.fromCharCode(...identifier).replace(/;\d*$/, "").replace(/\.$/, "");
 }
 
 /** A Joliet identifier without its ";1" version. */
@@ -382,7 +387,7 @@ export class RockRidgeAccumulator {
         throw new IsoProblem('has a Rock Ridge link component containing "/" or NUL');
       }
       const piece = (this.#separator && !this.#componentContinues ? "/" : "") + text;
-      this.#linkBytes += new TextEncoder().encode(piece).byteLength;
+      this.#linkBytes += encoder.encode(piece).byteLength;
       if (this.#linkBytes > MAX_LINK_BYTES) {
         throw new IsoProblem(`has a Rock Ridge link target longer than ${MAX_LINK_BYTES} bytes`);
       }
