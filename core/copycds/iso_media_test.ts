@@ -331,6 +331,25 @@ Deno.test("hostile iso: a Rock Ridge continuation area that continues into itsel
   );
 });
 
+Deno.test("hostile iso: a Rock Ridge continuation area that crosses a block", async () => {
+  await assertRefused(
+    (image) => {
+      const ce = suspEntryOffset(image, recordOf(image, "longlink"), "CE");
+      setBothEndian32(image, ce + 12, 2040);
+    },
+    '"/LONGLINK" has a Rock Ridge continuation area that crosses a block boundary',
+  );
+});
+
+Deno.test("hostile iso: directories that together read more than the bound (shared blocks)", async () => {
+  // By default the bound is the image's size; real directories never share blocks.
+  await assertRefused(
+    () => {},
+    '"/d1/d2" takes the directories past 8192 bytes in all (directories or continuation areas that share blocks)',
+    { limits: { maxMetadataBytes: 8192 } },
+  );
+});
+
 Deno.test("hostile iso: nesting deeper than the limit", async () => {
   await assertRefused(
     () => {},

@@ -41,16 +41,26 @@ export interface IsoLimits {
   maxPathBytes: number;
   /** Volume descriptors read before the terminator. */
   maxDescriptors: number;
+  /**
+   * Bytes of directories and continuation areas read in all. Undefined means the image's size:
+   * real directories never overlap, so only a hostile image (directories sharing blocks, many
+   * records reusing one continuation area) reads more than that.
+   */
+  maxMetadataBytes: number | undefined;
 }
 
 export const DEFAULT_ISO_LIMITS: IsoLimits = {
-  maxEntries: 2_000_000,
+  maxEntries: 500_000,
   maxDepth: 128,
   maxDirectoryBytes: 64 * 1024 * 1024,
   maxContinuations: 32,
   maxPathBytes: 4095,
   maxDescriptors: 64,
+  maxMetadataBytes: undefined,
 };
+
+/** One empty, shared xattr map: media carries none, and a map per entry costs memory. */
+const NO_XATTRS: ReadonlyMap<string, Uint8Array> = new Map();
 
 /** Modes for media without Rock Ridge: read-only, as the media is (and as Linux mounts it). */
 export const PLAIN_FILE_MODE = 0o444;
@@ -193,6 +203,7 @@ class IsoWalk {
   #suspSkip = 0;
   #naming: IsoNaming = "iso9660";
   #entryCount = 0;
+  #metadataBytes = 0;
   readonly #found: Found[] = [];
   readonly #nodes = new Map<string, Node>([["", { kind: "dir" }]]);
   /** Directory extents seen: a second sighting is a loop (or a directory with two parents). */
@@ -332,9 +343,11 @@ class IsoWalk {
       const offset = continuation.block * this.#blockSize + continuation.offset;
       if (seen.has(offset)) this.#fail(path, "has a Rock Ridge continuation area loop (CE)");
       seen.add(offset);
-      if (continuation.length > this.#blockSize * 32) {
-        this.#fail(path, `has a Rock Ridge continuation area of ${continuation.length} bytes`);
+      // As Linux reads them: a continuation area lies within one block.
+      if (continuation.offset + continuation.length > this.#blockSize) {
+        this.#fail(path, "has a Rock Ridge continuation area that crosses a block boundary");
       }
+      this.#countMetadata(path, continuation.length);
       if (offset + continuation.length > this.#reader.size) {
         this.#fail(path, "has a Rock Ridge continuation area past the end of the image");
       }
@@ -370,7 +383,7 @@ class IsoWalk {
       uname: "",
       gname: "",
       mtime: fields?.mtime ?? record.recorded,
-      xattrs: new Map(),
+      xattrs: NO_XATTRS,
     };
   }
 
@@ -392,6 +405,7 @@ class IsoWalk {
     if (offset + size > this.#reader.size) {
       this.#fail(path, "is a directory past the end of the image");
     }
+    this.#countMetadata(path, size);
     const bytes = await readExactly(this.#reader, offset, size, `Directory "/${path}"`);
     const names = new Set<string>();
     const subdirectories: { extent: number; size: number; path: string }[] = [];
@@ -487,6 +501,18 @@ class IsoWalk {
         );
       }
       await this.#walk(subdirectory.extent, subdirectory.size, subdirectory.path);
+    }
+  }
+
+  /** Counts directory and continuation bytes against their bound (the image size by default). */
+  #countMetadata(path: string, bytes: number): void {
+    this.#metadataBytes += bytes;
+    const limit = this.#limits.maxMetadataBytes ?? this.#reader.size;
+    if (this.#metadataBytes > limit) {
+      this.#fail(
+        path,
+        `takes the directories past ${limit} bytes in all (directories or continuation areas that share blocks)`,
+      );
     }
   }
 
