@@ -156,7 +156,10 @@ try {
   const tools: [string, (out: string) => string[]][] = [
     ["osimg", (out) => [Deno.execPath(), "run", "-A", self, "--copy-iso", iso, "--copy-to", out]],
     ["bsdtar", (out) => ["sh", "-c", `mkdir '${out}' && exec bsdtar -xf '${iso}' -C '${out}'`]],
-    ["xorriso", (out) => ["xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", out]],
+    [
+      "xorriso",
+      (out) => ["xorriso", "-osirrox", "on", "-indev", `stdio:${iso}`, "-extract", "/", out],
+    ],
   ];
   // Read the image once so every tool starts from the same (cached) state.
   await sh(`cat '${iso}' > /dev/null; sync`);
