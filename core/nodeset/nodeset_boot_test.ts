@@ -107,7 +107,8 @@ async function managementNode(
     "serialspeed=115200",
   ]);
   const { stdout } = await t.ok(["nodeset", NODE, `osimage=${IMAGE}`]);
-  strictEqual(stdout, `${NODE}: netboot ${IMAGE}\n`);
+  // xCAT's currstate names <os>-<arch>-<profile>; defineImage sets os "test", profile the image.
+  strictEqual(stdout, `${NODE}: netboot test-x86_64-${IMAGE}\n`);
 }
 
 /** The failure message: how far the guest got. */
