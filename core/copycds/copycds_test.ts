@@ -408,3 +408,8 @@ Deno.test("leftovers of a killed copycds are cleaned by the next one", async () 
     .sort();
   assertEquals(names, [".x86_64.osimg-media", "x86_64"]);
 });
+
+Deno.test("copycds --help prints its usage (golden)", async () => {
+  await using t = await testRoot();
+  await assertGolden("copycds_usage.txt", (await t.ok(["copycds", "--help"])).stdout);
+});
