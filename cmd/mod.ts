@@ -21,6 +21,11 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./tabdump.ts")).tabdump,
   },
   {
+    name: "copycds",
+    summary: "copy distro media into the install tree; define its osdistro and default osimages",
+    load: async () => (await import("./copycds.ts")).copycds,
+  },
+  {
     name: "packimage",
     summary: "pack a diskless (netboot) image into rootimg.cpio.gz, .tar.gz, .sfs, ...",
     load: async () => (await import("./packimage.ts")).packimage,

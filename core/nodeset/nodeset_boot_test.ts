@@ -145,7 +145,7 @@ Deno.test("iPXE (QEMU's ROM) follows nodeset's xnba script over HTTP into the pa
     `/tftpboot/xcat/xnba/nodes/${NODE} 200`,
     `/tftpboot/xcat/osimage/${IMAGE}/kernel 200`,
     `/tftpboot/xcat/osimage/${IMAGE}/initrd-stateless.gz 200`,
-    `/install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
+    `//install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
   ]);
 });
 
@@ -161,7 +161,7 @@ Deno.test("pxelinux reads nodeset's pxelinux.cfg/<HEXIP> over TFTP into the pack
   // IPAPPEND 2: pxelinux appends the boot NIC's MAC as BOOTIF=01-<mac with dashes>.
   assertBooted(outcome, `01-${MAC.replaceAll(":", "-")}`);
   deepStrictEqual(http.requests.map((request) => `${request.path} ${request.status}`), [
-    `/install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
+    `//install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
   ]);
 });
 
@@ -182,6 +182,6 @@ Deno.test("grub2 EFI (OVMF) reads nodeset's grub.cfg-01-<mac> over TFTP into the
   // grub2 expands $net_default_mac: the MAC with colons.
   assertBooted(outcome, MAC);
   deepStrictEqual(http.requests.map((request) => `${request.path} ${request.status}`), [
-    `/install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
+    `//install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
   ]);
 });

@@ -125,7 +125,9 @@ export function serveRoot(root: string): RootHttpServer {
   const respond = async (request: Request): Promise<Response> => {
     let segments: string[];
     try {
-      segments = decodeURIComponent(new URL(request.url).pathname).split("/");
+      // xCAT's imgurl has a double slash (`:80//install/...`), which Apache folds: so does this.
+      segments = decodeURIComponent(new URL(request.url).pathname).replace(/\/{2,}/g, "/")
+        .split("/");
     } catch {
       return new Response("bad path\n", { status: 400 });
     }
