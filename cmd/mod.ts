@@ -96,6 +96,11 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./nodels.ts")).nodels,
   },
   {
+    name: "serve",
+    summary: "serve the install and tftp trees read-only over HTTP (ranges) and TFTP",
+    load: async () => (await import("./serve.ts")).serve,
+  },
+  {
     name: "demo",
     summary: "run the whole job end to end in a temporary root (define, pack, export, import...)",
     load: async () => (await import("./demo.ts")).demo,
