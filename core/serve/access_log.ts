@@ -42,10 +42,13 @@ export function formatAccessLine(record: AccessRecord): string {
     `${Math.round(record.durationMs)}\n`;
 }
 
+/** Control characters a client may send in a path or a header (escaped in the log). */
+// deno-lint-ignore no-control-regex
+const LOG_UNSAFE = /[\\"\x00-\x1f\x7f]/g;
+
 function escape(text: string): string {
-  // deno-lint-ignore no-control-regex
   return text.replace(
-    /[\\"\x00-\x1f\x7f]/g,
+    LOG_UNSAFE,
     (char) =>
       char === "\\" || char === '"'
         ? `\\${char}`
