@@ -313,9 +313,10 @@ async function sendFile(
     new Promise<void>((resolve) =>
       socket.send(bytes, remote.port, remote.address, () => resolve())
     );
-  const readBlock = async (block: number): Promise<Uint8Array> => {
-    const start = (block - 1) * blksize;
-    const length = Math.max(0, Math.min(blksize, size - start));
+  /** The bytes of blocks first..last in one read (a window is one system call, not one per block). */
+  const readBlocks = async (first: number, last: number): Promise<Uint8Array> => {
+    const start = (first - 1) * blksize;
+    const length = Math.max(0, Math.min(last * blksize, size) - start);
     const buffer = new Uint8Array(length);
     await file.seek(start, Deno.SeekMode.Start);
     let filled = 0;
@@ -349,9 +350,15 @@ async function sendFile(
   let tries = 0;
   while (acked < lastBlock) {
     const windowEnd = Math.min(acked + windowsize, lastBlock);
+    const window = await readBlocks(acked + 1, windowEnd);
     for (let block = acked + 1; block <= windowEnd; block++) {
-      const data = await readBlock(block);
-      await send(encodeData(block, data));
+      const offset = (block - acked - 1) * blksize;
+      // Queued on the socket without waiting for each: the window leaves in one burst.
+      socket.send(
+        encodeData(block, window.subarray(offset, offset + blksize)),
+        remote.port,
+        remote.address,
+      );
     }
     const deadline = performance.now() + timeoutMs;
     let progressed = false;
