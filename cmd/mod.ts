@@ -101,6 +101,11 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./serve.ts")).serve,
   },
   {
+    name: "makedhcp",
+    summary: "write the DHCP server's configuration (Kea or dnsmasq) from the node tables",
+    load: async () => (await import("./makedhcp.ts")).makedhcp,
+  },
+  {
     name: "demo",
     summary: "run the whole job end to end in a temporary root (define, pack, export, import...)",
     load: async () => (await import("./demo.ts")).demo,

@@ -28,6 +28,9 @@ export const TEST_PACKAGES: Record<string, string> = {
   createrepo_c: "createrepo-c",
   dnf: "dnf",
   zypper: "zypper",
+  curl: "curl",
+  "kea-dhcp4": "kea-dhcp4-server",
+  dnsmasq: "dnsmasq-base",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {
