@@ -36,7 +36,13 @@ export interface HttpServer {
  * Reads of a ranged body: big enough that a gigabyte range is a thousand reads, small enough
  * that 200 clients hold 200 MB at most.
  */
-const RANGE_READ_SIZE = 1 << 20;
+const RANGE_READ_SIZE = 256 << 10;
+
+/**
+ * Files up to this size are read whole and sent as bytes: for iPXE scripts and boot configs a
+ * stream costs more than the read.
+ */
+const SMALL_FILE = 64 << 10;
 
 /**
  * Starts the HTTP server. Throws Deno's AddrInUse / PermissionDenied when the address cannot be
@@ -163,6 +169,24 @@ async function respondWithFile(
     close();
     return logged(
       new Response(null, { status: 200, headers: { ...headers, "content-length": String(size) } }),
+      undefined,
+    );
+  }
+  if (wanted.kind === "none" && size <= SMALL_FILE) {
+    const bytes = new Uint8Array(size);
+    let filled = 0;
+    try {
+      while (filled < size) {
+        const count = await file.read(bytes.subarray(filled));
+        if (count === null) break;
+        filled += count;
+      }
+    } finally {
+      close();
+    }
+    if (filled !== size) throw new Error("the file shrank while it was read");
+    return logged(
+      new Response(bytes, { status: 200, headers: { ...headers, "content-length": String(size) } }),
       undefined,
     );
   }
