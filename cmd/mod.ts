@@ -127,6 +127,16 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./sign.ts")).sign,
   },
   {
+    name: "serve",
+    summary: "serve the install and tftp trees read-only over HTTP (ranges) and TFTP",
+    load: async () => (await import("./serve.ts")).serve,
+  },
+  {
+    name: "makedhcp",
+    summary: "write the DHCP server's configuration (Kea or dnsmasq) from the node tables",
+    load: async () => (await import("./makedhcp.ts")).makedhcp,
+  },
+  {
     name: "demo",
     summary: "run the whole job end to end in a temporary root (define, pack, export, import...)",
     load: async () => (await import("./demo.ts")).demo,

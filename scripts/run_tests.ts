@@ -47,6 +47,9 @@ export const TEST_PACKAGES: Record<string, string> = {
   // Real ISO images nobody here wrote, for the ISO 9660 reader's cross-checks (paths, not programs).
   "/usr/lib/ipxe/ipxe.iso": "ipxe",
   "/usr/lib/grub-rescue/grub-rescue-cdrom.iso": "grub-rescue-pc",
+  curl: "curl",
+  "kea-dhcp4": "kea-dhcp4-server",
+  dnsmasq: "dnsmasq-base",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {
