@@ -1,5 +1,5 @@
 // The table of verbs. Each verb's module is imported only when that verb runs: a command starts
-// without loading (and evaluating) the other fifteen and their dependencies, ~50 ms of a
+// without loading (and evaluating) the others and their dependencies, ~50 ms of a
 // packimage's start. The specifiers are literal, so `deno bundle` and `deno compile` still carry
 // every module (the bundle stays one file).
 
@@ -19,6 +19,11 @@ export const VERBS: readonly Verb[] = [
     name: "tabdump",
     summary: "display an xCAT database table in CSV format",
     load: async () => (await import("./tabdump.ts")).tabdump,
+  },
+  {
+    name: "genimage",
+    summary: "build a diskless image's root from its package lists, with kernel and netboot initrd",
+    load: async () => (await import("./genimage.ts")).genimage,
   },
   {
     name: "packimage",
