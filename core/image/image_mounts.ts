@@ -14,8 +14,11 @@ export async function currentMounts(): Promise<MountInfoEntry[]> {
 }
 
 /** The mount points at or below `dir` (a host path), latest first. */
-export async function mountPointsUnder(dir: string): Promise<string[]> {
-  return mountsUnder(await currentMounts(), dir.replace(/\/+$/, "")).map((entry) =>
+export async function mountPointsUnder(
+  dir: string,
+  accept: (entry: MountInfoEntry) => boolean = () => true,
+): Promise<string[]> {
+  return mountsUnder(await currentMounts(), dir.replace(/\/+$/, "")).filter(accept).map((entry) =>
     entry.mountPoint
   );
 }
@@ -25,9 +28,13 @@ export async function mountPointsUnder(dir: string): Promise<string[]> {
  * with its child still inside the root) is detached lazily (`umount -l`): it is gone from the
  * tree at once, so nothing can delete or pack through it. Returns the mount points removed.
  */
-export async function unmountUnder(runner: ProcessRunner, dir: string): Promise<string[]> {
+export async function unmountUnder(
+  runner: ProcessRunner,
+  dir: string,
+  accept: (entry: MountInfoEntry) => boolean = () => true,
+): Promise<string[]> {
   const removed: string[] = [];
-  for (const mountPoint of await mountPointsUnder(dir)) {
+  for (const mountPoint of await mountPointsUnder(dir, accept)) {
     const plain = await runner.run(["umount", mountPoint], { allowFailure: true });
     if (plain.code !== 0) {
       const lazy = await runner.run(["umount", "-l", mountPoint], { allowFailure: true });
@@ -132,6 +139,18 @@ async function mount(runner: ProcessRunner, args: string[]): Promise<void> {
 }
 
 /**
+ * The mounts a genimage makes in a root (and xCAT's genimage, which binds the host's devtmpfs on
+ * /dev), by mount point and file system type: only these are swept. A mount an admin put in the
+ * tree on purpose is theirs (packimage leaves its contents out, as find -xdev does).
+ */
+const GENIMAGE_MOUNTS: Readonly<Record<string, readonly string[]>> = {
+  "/proc": ["proc"],
+  "/sys": ["sysfs"],
+  "/dev": ["tmpfs", "devtmpfs"],
+  "/dev/pts": ["devpts"],
+};
+
+/**
  * Unmounts what an interrupted genimage (killed with -9, or a power cut of its process) left
  * mounted in the image `name`'s root, and removes its dead work directories. Every image verb
  * runs this once it holds the image's lock, so nothing deletes, packs or copies through a
@@ -149,7 +168,13 @@ export async function sweepImageMounts(ctx: Context, name: string): Promise<stri
     if (error instanceof OsimgError) return [];
     throw error;
   }
-  const removed = await unmountUnder(ctx.runner, `${rootimgdir}/rootimg`);
+  const rootimg = `${rootimgdir}/rootimg`;
+  const removed = await unmountUnder(
+    ctx.runner,
+    rootimg,
+    (entry) =>
+      GENIMAGE_MOUNTS[entry.mountPoint.slice(rootimg.length)]?.includes(entry.fsType) ?? false,
+  );
   for (const mountPoint of removed) {
     ctx.reporter.note(`unmounted ${mountPoint}, left mounted by an interrupted genimage`);
   }
