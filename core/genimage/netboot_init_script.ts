@@ -30,6 +30,7 @@ parse_nfs_root() {
       NFS_PATH="\${spec%%:*}"
       [ "$spec" != "$NFS_PATH" ] && NFS_OPTIONS="\${spec#*:}"
       ;;
+    *://*) return 1 ;;
     *:/*)
       NFS_SERVER="\${1%%:*}"
       NFS_PATH="\${1#*:}"
