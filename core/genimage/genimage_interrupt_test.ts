@@ -140,3 +140,58 @@ Deno.test("genimage killed with SIGKILL during postinstall: rmimage unmounts bef
     endSleeper(run.sleeper);
   }
 });
+
+Deno.test("genimage stopped by SIGTERM while dnf waits on its repository: dnf is killed, the mounts come off, exit 143", async () => {
+  await using t = await testRoot();
+  const { rootimgdir } = await rpmSite(t.root, IMAGE);
+  // A repository server that accepts and never answers: dnf waits inside the mounted root.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
+    await held;
+    return new Response("", { status: 503 });
+  });
+  try {
+    await t.ok([
+      "chdef",
+      "-t",
+      "osimage",
+      "-o",
+      IMAGE,
+      `pkgdir=http://127.0.0.1:${server.addr.port}/rocky`,
+    ]);
+    const rootimg = `${t.root}${rootimgdir}/rootimg`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "--root", t.root, "genimage", IMAGE],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let mounted = 0;
+    for (let waited = 0; waited < 600 && mounted < 4; waited++) {
+      mounted = (await mountsBelow(rootimg)).length;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assertEquals(mounted, 4);
+    child.kill("SIGTERM");
+    const output = await child.output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assertEquals(output.code, 143, stderr);
+    ok(stderr.includes("Error: genimage was interrupted (SIGTERM)"), stderr);
+    assertEquals(await mountsBelow(t.root), []);
+    // No dnf is left running in the image.
+    const left = (await Array.fromAsync(Deno.readDir("/proc"))).filter((entry) =>
+      /^\d+$/.test(entry.name)
+    ).filter((entry) => {
+      try {
+        return Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).includes(rootimg);
+      } catch {
+        return false;
+      }
+    });
+    assertEquals(left, []);
+  } finally {
+    release();
+    await server.shutdown();
+  }
+});
