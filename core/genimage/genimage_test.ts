@@ -165,6 +165,8 @@ Deno.test("genimage -n -l -m statelite --permission: both initrds with the drive
     "statelite",
     "--permission",
     "700",
+    "-t",
+    "10m",
     IMAGE,
   ]);
   const dir = `${t.root}${rootimgdir}`;
@@ -178,6 +180,11 @@ Deno.test("genimage -n -l -m statelite --permission: both initrds with the drive
   const statelite = await initrdMembers(`${dir}/initrd-statelite.gz`);
   ok(statelite.some((name) => name.endsWith("/nfs.ko")), "nfs.ko not in the statelite initrd");
   assertEquals((await Deno.stat(`${dir}/rootimg/.statelite`)).mode! & 0o7777, 0o700);
+  ok(
+    (await Deno.readTextFile(`${dir}/rootimg/etc/fstab`)).includes(
+      "tmpfs   /tmp     tmpfs   defaults,size=10m   0 0\n",
+    ),
+  );
   const lsdef = await t.ok(["lsdef", "-t", "osimage", "-o", IMAGE, "-i", "netdrivers,permission"]);
   assertEquals(
     lsdef.stdout,
@@ -458,4 +465,25 @@ Deno.test("genimage: a failing postinstall is reported with its last lines, exit
   // Nothing was written back: the run did not finish.
   const lsdef = await t.ok(["lsdef", "-t", "osimage", "-o", IMAGE, "-i", "rootimgdir"]);
   assertEquals(lsdef.stdout, `Object name: ${IMAGE}\n    rootimgdir=\n`);
+});
+
+Deno.test("genimage refuses to mount on an image's /proc that is a symbolic link (it would mount outside the image)", async () => {
+  await using t = await testRoot();
+  const { rootimgdir } = await rpmSite(t.root, IMAGE);
+  await t.ok(["genimage", IMAGE]);
+  const rootimg = `${t.root}${rootimgdir}/rootimg`;
+  const outside = `${t.root}/outside`;
+  await Deno.mkdir(outside);
+  await Deno.remove(`${rootimg}/proc`);
+  await Deno.symlink(outside, `${rootimg}/proc`);
+  const out = await t.run(["genimage", IMAGE]);
+  assertEquals(out.status, 1, out.stderr);
+  assertEquals(
+    out.stderr.split("\n")[0]!.replaceAll(t.root, "<root>"),
+    "Error: Cannot mount proc in the image: <root>/install/netboot/rocky9.3/x86_64/compute/rootimg/proc " +
+      "is not a directory (a link or file there would take the mount out of the image); replace it " +
+      "with an empty directory",
+  );
+  assertEquals(await mountsBelow(t.root), []);
+  assertEquals([...Deno.readDirSync(outside)], []);
 });
