@@ -1,6 +1,28 @@
 // The /init of osimg's netboot initrd: busybox shell that fetches the packed root and switches to it.
 
 /**
+ * `in_newroot PATH`: the path in the initrd of the image's PATH under `$NEWROOT`, its links
+ * followed as the image sees them. A distro's links are absolute in the image's own terms
+ * (Debian's `/sbin/init -> /lib/systemd/systemd`): tested from the initrd they would point into
+ * the initrd. Links of the directories on the way are relative on merged-/usr distros.
+ */
+export const ROOT_PATH_FUNCTION = `
+in_newroot() {
+  path="$1"
+  hops=0
+  while [ -L "$NEWROOT$path" ] && [ "$hops" -lt 40 ]; do
+    target="$(readlink "$NEWROOT$path")"
+    case "$target" in
+      /*) path="$target" ;;
+      *) path="\${path%/*}/$target" ;;
+    esac
+    hops=$((hops + 1))
+  done
+  echo "$NEWROOT$path"
+}
+`;
+
+/**
  * The statelite part of the init, as shell functions over `$NEWROOT` (so a test can run them on
  * a directory with `mount` stubbed). xCAT's statelite initrd: the root is the image's tree
  * exported read-only over NFS (`root=nfs:server:/path[:options]`, `NFSROOT=server:/path`, or
@@ -154,7 +176,7 @@ case "$IMGURL" in nfs://*) NFSROOT_SPEC="$IMGURL" ;; esac
 # initrd-statelite.gz says so; a stateless initrd also boots an NFS root it is given.
 MODE="$(cat /etc/osimg/mode 2>/dev/null)"
 NEWROOT=/newroot
-${STATELITE_FUNCTIONS}
+${ROOT_PATH_FUNCTION}${STATELITE_FUNCTIONS}
 [ -z "$ROOTLIMIT" ] && [ -f /etc/osimg/rootlimit ] && ROOTLIMIT="$(cat /etc/osimg/rootlimit)"
 
 # Drivers, in dependency order (osimg resolved modules.dep when it built this initrd).
@@ -281,9 +303,11 @@ attempt=1
   sleep 5
 done
 
-INIT=/sbin/init
-[ -x "/newroot$INIT" ] || [ -L "/newroot$INIT" ] || INIT=/lib/systemd/systemd
-if ! [ -x "/newroot$INIT" ]; then
+INIT=
+for candidate in /sbin/init /lib/systemd/systemd /usr/lib/systemd/systemd; do
+  [ -x "$(in_newroot "$candidate")" ] && { INIT="$candidate"; break; }
+done
+if [ -z "$INIT" ]; then
   while :; do say "the root image from $IMGURL has no /sbin/init"; sleep 60; done
 fi
 echo "$NODE" > /newroot/etc/hostname 2>/dev/null

@@ -1,7 +1,7 @@
 // The statelite part of the netboot init, run by busybox sh on a directory with `mount` recorded.
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { NETBOOT_INIT, STATELITE_FUNCTIONS } from "./netboot_init_script.ts";
+import { NETBOOT_INIT, ROOT_PATH_FUNCTION, STATELITE_FUNCTIONS } from "./netboot_init_script.ts";
 import { staticBusybox } from "../../testdata/support/debian_kernel.ts";
 
 /** Runs `body` after the statelite functions in busybox sh; stdout, with mount stubbed to log. */
@@ -130,4 +130,30 @@ Deno.test("the netboot init is valid busybox sh with the statelite functions in 
   }).output();
   assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
   assertEquals(NETBOOT_INIT.includes(STATELITE_FUNCTIONS), true);
+});
+
+Deno.test("netboot init: in_newroot follows the image's absolute links inside the new root (Debian's /sbin/init -> /lib/systemd/systemd)", async () => {
+  const newroot = await Deno.makeTempDir({ prefix: "osimg-newroot-" });
+  try {
+    await Deno.mkdir(`${newroot}/usr/lib/systemd`, { recursive: true });
+    await Deno.mkdir(`${newroot}/usr/sbin`, { recursive: true });
+    await Deno.symlink("usr/lib", `${newroot}/lib`);
+    await Deno.symlink("usr/sbin", `${newroot}/sbin`);
+    await Deno.writeTextFile(`${newroot}/usr/lib/systemd/systemd`, "");
+    await Deno.symlink("/lib/systemd/systemd", `${newroot}/usr/sbin/init`);
+    await Deno.symlink("init", `${newroot}/usr/sbin/relative-init`);
+    const script = `NEWROOT='${newroot}'\n${ROOT_PATH_FUNCTION}\n` +
+      `in_newroot /sbin/init\nin_newroot /sbin/relative-init\nin_newroot /bin/missing\n`;
+    const output = await new Deno.Command(staticBusybox(), {
+      args: ["sh", "-c", script],
+      stdout: "piped",
+    }).output();
+    assertEquals(
+      new TextDecoder().decode(output.stdout).replaceAll(newroot, "<root>"),
+      "<root>/lib/systemd/systemd\n<root>/lib/systemd/systemd\n<root>/bin/missing\n",
+    );
+    assertEquals(NETBOOT_INIT.includes(ROOT_PATH_FUNCTION), true);
+  } finally {
+    await Deno.remove(newroot, { recursive: true });
+  }
 });
