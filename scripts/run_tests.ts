@@ -28,6 +28,9 @@ export const TEST_PACKAGES: Record<string, string> = {
   createrepo_c: "createrepo-c",
   dnf: "dnf",
   zypper: "zypper",
+  // genimage: proc/sys/dev mounts in the image, depmod when an image lacks modules.dep.
+  mount: "mount",
+  depmod: "kmod",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {
