@@ -1,5 +1,5 @@
 // The table of verbs. Each verb's module is imported only when that verb runs: a command starts
-// without loading (and evaluating) the other fifteen and their dependencies, ~50 ms of a
+// without loading (and evaluating) the others and their dependencies, ~50 ms of a
 // packimage's start. The specifiers are literal, so `deno bundle` and `deno compile` still carry
 // every module (the bundle stays one file).
 
@@ -24,6 +24,11 @@ export const VERBS: readonly Verb[] = [
     name: "copycds",
     summary: "copy distro media into the install tree; define its osdistro and default osimages",
     load: async () => (await import("./copycds.ts")).copycds,
+  },
+  {
+    name: "genimage",
+    summary: "build a diskless image's root from its package lists, with kernel and netboot initrd",
+    load: async () => (await import("./genimage.ts")).genimage,
   },
   {
     name: "packimage",

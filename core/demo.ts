@@ -79,8 +79,9 @@ async function buildSampleImage(runner: ProcessRunner, root: string): Promise<vo
   await Deno.mkdir(join(root, EXLIST, ".."), { recursive: true });
   await Deno.writeTextFile(join(root, EXLIST), "./usr/share/doc*\n./tmp/*\n");
   await Deno.writeTextFile(join(root, PKGLIST), "openssh-server\nchrony\nnfs-common\n");
-  // genimage is not part of osimg yet: the kernel is a labelled stand-in file, and the initrd is
-  // a real gzip'd newc cpio holding the image's /init, written by osimg's own formats.
+  // The demo stays offline, and genimage needs a distro mirror: the kernel is a labelled stand-in
+  // file, and the initrd a real gzip'd newc cpio holding the image's /init, written by osimg's
+  // own formats.
   await Deno.writeTextFile(join(dir, "kernel"), "osimg demo: stand-in for a vmlinuz\n");
   const entries: Entry[] = [
     { ...baseMeta(".", 0o755), kind: "dir" },

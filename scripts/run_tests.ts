@@ -50,6 +50,8 @@ export const TEST_PACKAGES: Record<string, string> = {
   curl: "curl",
   "kea-dhcp4": "kea-dhcp4-server",
   dnsmasq: "dnsmasq-base",
+  // genimage: proc/sys/dev mounts in the image.
+  mount: "mount",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {

@@ -32,6 +32,11 @@ export interface NetbootInitrdOptions {
   rootlimit?: string;
   /** Every member's mtime (SOURCE_DATE_EPOCH, else a time derived from the image). */
   mtime: number;
+  /**
+   * "statelite": the init mounts the NFS root and the statelite state instead of fetching a
+   * packed root (initrd-statelite.gz); default "stateless".
+   */
+  mode?: "stateless" | "statelite";
 }
 
 /** What was put in, for genimage's report. */
@@ -148,6 +153,9 @@ export async function buildNetbootInitrd(
     encoder.encode(modules.map((module) => module.relative + "\n").join("")),
     0o644,
   );
+  if (options.mode === "statelite") {
+    addFile("etc/osimg/mode", encoder.encode("statelite\n"), 0o644);
+  }
   if (options.rootlimit) {
     addFile("etc/osimg/rootlimit", encoder.encode(`${options.rootlimit}\n`), 0o644);
   }

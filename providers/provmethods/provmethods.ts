@@ -72,6 +72,11 @@ export interface Provmethod {
   packable: boolean;
   /** liteimg prepares it; bundles carry rootimgtree.gz and litefile.csv and its litefile rows. */
   statelite: boolean;
+  /**
+   * genimage builds its root, kernel and initrds (xCAT: provmethod netboot or statelite); the
+   * initrds it gets besides initrd-stateless.gz (statelite: initrd-statelite.gz too).
+   */
+  genimage?: { initrds: readonly ("stateless" | "statelite")[] };
   /** The directory family of xCAT's stock and custom profile files (`/install/custom/<dir>/...`). */
   profileDir: "install" | "netboot";
   /**
@@ -385,6 +390,7 @@ export const PROVMETHODS: readonly Provmethod[] = [
     disklessRoot: true,
     packable: true,
     statelite: false,
+    genimage: { initrds: ["stateless"] },
     profileDir: "netboot",
     usesTemplate: false,
     pattern: /netboot/,
@@ -402,6 +408,7 @@ export const PROVMETHODS: readonly Provmethod[] = [
     disklessRoot: true,
     packable: false,
     statelite: true,
+    genimage: { initrds: ["stateless", "statelite"] },
     profileDir: "netboot",
     usesTemplate: false,
     pattern: /statelite/,
