@@ -13,6 +13,7 @@ import {
 } from "../../testdata/support/genimage_testing.ts";
 import { run, sh } from "../../testdata/support/process.ts";
 import { type TestRoot, testRoot } from "../../testdata/support/testing.ts";
+import { heavyTest } from "../../testdata/support/heavy.ts";
 
 /** The kernel, systemd as init, and a busybox for the initrd; nothing else beyond minbase. */
 const BOOT_PKGLIST = "linux-image-amd64\nsystemd-sysv\nbusybox-static\n";
@@ -113,43 +114,46 @@ async function netboot(
   };
 }
 
-Deno.test("genimage builds a Debian 12 image from the machine's mirror that QEMU netboots into its own systemd, from rootimg.cpio.gz and from rootimg.sfs", async () => {
-  await using t = await testRoot();
-  const marker = `genimage-${crypto.randomUUID()}`;
-  const rootimgdir = await debianSite(t, marker);
-  const out = await t.ok(["genimage", IMAGE]);
-  ok(out.stdout.includes("the initial ramdisk for stateless is generated successfully."));
-  const dir = `${t.root}${rootimgdir}`;
-  // The listed packages are in the image, postinstall ran, nothing is mounted.
-  const status = await sh([
-    "chroot",
-    `${dir}/rootimg`,
-    "dpkg-query",
-    "-W",
-    "-f=${db:Status-Abbrev} ${Package}\\n",
-    "linux-image-amd64",
-    "systemd-sysv",
-    "busybox-static",
-  ]);
-  assertEquals(status.split("\n").filter((line) => line.startsWith("ii ")).length, 3, status);
-  ok((await Deno.stat(`${dir}/rootimg/etc/systemd/system/osimg-marker.service`)).isFile);
-  assertEquals(await Deno.readTextFile(`${dir}/rootimg/etc/machine-id`), "");
-  assertEquals(await mountsBelow(t.root), []);
+heavyTest(
+  "genimage builds a Debian 12 image from the machine's mirror that QEMU netboots into its own systemd, from rootimg.cpio.gz and from rootimg.sfs",
+  async () => {
+    await using t = await testRoot();
+    const marker = `genimage-${crypto.randomUUID()}`;
+    const rootimgdir = await debianSite(t, marker);
+    const out = await t.ok(["genimage", IMAGE]);
+    ok(out.stdout.includes("the initial ramdisk for stateless is generated successfully."));
+    const dir = `${t.root}${rootimgdir}`;
+    // The listed packages are in the image, postinstall ran, nothing is mounted.
+    const status = await sh([
+      "chroot",
+      `${dir}/rootimg`,
+      "dpkg-query",
+      "-W",
+      "-f=${db:Status-Abbrev} ${Package}\\n",
+      "linux-image-amd64",
+      "systemd-sysv",
+      "busybox-static",
+    ]);
+    assertEquals(status.split("\n").filter((line) => line.startsWith("ii ")).length, 3, status);
+    ok((await Deno.stat(`${dir}/rootimg/etc/systemd/system/osimg-marker.service`)).isFile);
+    assertEquals(await Deno.readTextFile(`${dir}/rootimg/etc/machine-id`), "");
+    assertEquals(await mountsBelow(t.root), []);
 
-  await t.ok(["packimage", "-m", "cpio", "-c", "gzip", IMAGE]);
-  const cpio = await netboot(t, rootimgdir, "rootimg.cpio.gz", marker);
-  ok(
-    cpio.serial.includes(`OSIMG-MARKER ${marker} on cn01`),
-    `no marker on the console:\n${cpio.serial.slice(-6000)}`,
-  );
-  ok(cpio.log.some((line) => line.endsWith("/rootimg.cpio.gz 200")), cpio.log.join("\n"));
+    await t.ok(["packimage", "-m", "cpio", "-c", "gzip", IMAGE]);
+    const cpio = await netboot(t, rootimgdir, "rootimg.cpio.gz", marker);
+    ok(
+      cpio.serial.includes(`OSIMG-MARKER ${marker} on cn01`),
+      `no marker on the console:\n${cpio.serial.slice(-6000)}`,
+    );
+    ok(cpio.log.some((line) => line.endsWith("/rootimg.cpio.gz 200")), cpio.log.join("\n"));
 
-  await t.ok(["packimage", "-m", "squashfs", IMAGE]);
-  const squashfs = await netboot(t, rootimgdir, "rootimg.sfs", marker);
-  ok(
-    squashfs.serial.includes(`OSIMG-MARKER ${marker} on cn01`),
-    `no marker on the console:\n${squashfs.serial.slice(-6000)}`,
-  );
-  ok(squashfs.log.some((line) => line.endsWith("/rootimg.sfs 200")), squashfs.log.join("\n"));
-  assertEquals(await mountsBelow(t.root), []);
-});
+    await t.ok(["packimage", "-m", "squashfs", IMAGE]);
+    const squashfs = await netboot(t, rootimgdir, "rootimg.sfs", marker);
+    ok(
+      squashfs.serial.includes(`OSIMG-MARKER ${marker} on cn01`),
+      `no marker on the console:\n${squashfs.serial.slice(-6000)}`,
+    );
+    ok(squashfs.log.some((line) => line.endsWith("/rootimg.sfs 200")), squashfs.log.join("\n"));
+    assertEquals(await mountsBelow(t.root), []);
+  },
+);
