@@ -44,6 +44,9 @@ export const TEST_PACKAGES: Record<string, string> = {
   initdb: "postgresql",
   minisign: "minisign",
   b2sum: "coreutils",
+  // sysclone's loop-backed disks (core/sysclone/read_disk_layout_test.ts).
+  sfdisk: "fdisk",
+  "mkfs.vfat": "dosfstools",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {
