@@ -176,7 +176,10 @@ export async function buildDeployEnvironment(
   }
 
   const parent = posix.dirname(paths.deployDir);
+  // A failed first build leaves no empty <installdir>/sysclone/deploy behind.
+  const parentExisted = await Deno.stat(parent).then(() => true, () => false);
   await Deno.mkdir(parent, { recursive: true });
+  let done = false;
   const work = await Deno.makeTempDir({
     dir: parent,
     prefix: `.${posix.basename(paths.deployDir)}.`,
@@ -203,9 +206,11 @@ export async function buildDeployEnvironment(
     const hadOld = await Deno.rename(paths.deployDir, old).then(() => true, () => false);
     await Deno.rename(work, paths.deployDir);
     if (hadOld) await Deno.remove(old, { recursive: true });
+    done = true;
     return { built: true, kernelVersion: kernel.version, archiveBytes, initrdBytes };
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
+    if (!done && !parentExisted) await Deno.remove(parent).catch(() => {});
   }
 }
 
