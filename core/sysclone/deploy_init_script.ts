@@ -30,7 +30,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo 1 > /proc/sys/kernel/printk 2>/dev/null
 
-say() { echo "osimg sysclone: $*"; }
+# To the console itself: a message said while stdout goes to a file (fstab) still shows.
+say() { echo "osimg sysclone: $*" > /dev/console; }
 # A command in the copied root, with the PATH its programs expect.
 in_target() { chroot /target /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 . /etc/osimg/sysclone/layout.conf
@@ -174,7 +175,7 @@ until udhcpc -i "$IFACE" -s /etc/osimg/udhcpc.script -n -q -t 5 -T 2 >/dev/null 
   sleep 3
 done
 # The image must answer before the disk is touched.
-if ! wget -q -s "$IMGURL"; then
+if ! wget -q --spider "$IMGURL"; then
   fail "cannot download $IMGURL (does the server answer, and did nodeset pack the image?)"
 fi
 
