@@ -20,8 +20,10 @@
  */
 export const SYSCLONE_DEPLOY_INIT = `#!/bin/sh
 # osimg sysclone deploy init (written by osimg nodeset; see core/sysclone/deploy_init_script.ts)
-# The image's own disk tools (osimg copied them with their libraries) come before busybox's.
-PATH=/osimg/bin:/bin:/sbin:/usr/bin:/usr/sbin
+# The image's own disk tools (osimg copied them with their libraries) are called by their
+# path, /osimg/bin/<name>: a static busybox runs its own applets (blkid, tar, mkswap...) in
+# preference to anything on PATH.
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /run /tmp /target /usr/bin /usr/sbin /sbin
@@ -75,9 +77,9 @@ fail() {
 # the MBR boot code, the primary GPT and its backup at the end of the disk.
 wipe_disk() {
   for part in /sys/block/$DISK_NAME/$DISK_NAME*; do
-    [ -e "$part" ] && wipefs -a -q "/dev/\${part##*/}" 2>/dev/null
+    [ -e "$part" ] && /osimg/bin/wipefs -a -q "/dev/\${part##*/}" 2>/dev/null
   done
-  wipefs -a -q "$DISK" 2>/dev/null
+  /osimg/bin/wipefs -a -q "$DISK" 2>/dev/null
   sectors="$(cat /sys/block/$DISK_NAME/size)"
   dd if=/dev/zero of="$DISK" bs=512 count=2048 conv=notrunc 2>/dev/null
   dd if=/dev/zero of="$DISK" bs=512 seek=$((sectors - 2048)) count=2048 conv=notrunc 2>/dev/null
@@ -183,7 +185,7 @@ WIPE_ON_FAILURE=yes
 say "wiping $DISK"
 wipe_disk
 say "partitioning $DISK ($TABLE, $PARTITIONS partitions, the last one grows)"
-sfdisk -q --wipe always --wipe-partitions always "$DISK" < /etc/osimg/sysclone/partitions.sfdisk >/tmp/sfdisk.log 2>&1 ||
+/osimg/bin/sfdisk -q --wipe always --wipe-partitions always "$DISK" < /etc/osimg/sysclone/partitions.sfdisk >/tmp/sfdisk.log 2>&1 ||
   fail "sfdisk could not partition $DISK: $(tail -n 3 /tmp/sfdisk.log | tr '\\n' ' ')"
 wait=0
 while [ ! -b "\${PART_PREFIX}$PARTITIONS" ]; do
@@ -198,16 +200,16 @@ while read -r number type label mountpoint options dump pass; do
   case "$type" in
     ext2|ext3|ext4)
       [ "$label" != - ] && set -- -L "$label"
-      mke2fs -q -F -t "$type" "$@" "$dev" ;;
+      /osimg/bin/mke2fs -q -F -t "$type" "$@" "$dev" ;;
     xfs)
       [ "$label" != - ] && set -- -L "$label"
-      mkfs.xfs -q -f "$@" "$dev" ;;
+      /osimg/bin/mkfs.xfs -q -f "$@" "$dev" ;;
     vfat)
       [ "$label" != - ] && set -- -n "$label"
-      mkfs.fat "$@" "$dev" >/dev/null ;;
+      /osimg/bin/mkfs.fat "$@" "$dev" >/dev/null ;;
     swap)
       [ "$label" != - ] && set -- -L "$label"
-      mkswap "$@" "$dev" >/dev/null ;;
+      /osimg/bin/mkswap "$@" "$dev" >/dev/null ;;
   esac || fail "cannot make the $type file system on $dev"
 done < /etc/osimg/sysclone/filesystems
 
@@ -224,7 +226,7 @@ case "$IMGURL" in
   *) UNPACK=cat ;;
 esac
 set -o pipefail
-wget -q -O - "$IMGURL" | $UNPACK | tar -x -p --numeric-owner --xattrs --xattrs-include='*' -f - -C /target ||
+wget -q -O - "$IMGURL" | $UNPACK | /osimg/bin/tar -x -p --numeric-owner --xattrs --xattrs-include='*' -f - -C /target ||
   fail "the download or unpacking of $IMGURL failed"
 set +o pipefail
 
@@ -232,7 +234,7 @@ say "writing /etc/fstab"
 {
   echo "# written by osimg sysclone for $NODE: the file systems of $IMAGE, with this node's UUIDs"
   while read -r number type label mountpoint options dump pass; do
-    uuid="$(blkid -p -s UUID -o value "\${PART_PREFIX}$number")"
+    uuid="$(/osimg/bin/blkid -p -s UUID -o value "\${PART_PREFIX}$number")"
     [ -n "$uuid" ] || fail "\${PART_PREFIX}$number has no UUID"
     if [ "$type" = swap ]; then
       echo "UUID=$uuid none swap $options $dump $pass"
