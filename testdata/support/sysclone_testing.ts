@@ -108,3 +108,126 @@ export async function loopDisk(
     throw error;
   }
 }
+
+/** The packages of the sysclone golden image: a bootable Debian with GRUB for BIOS and UEFI. */
+export const SYSCLONE_PKGLIST = [
+  "linux-image-amd64",
+  "systemd-sysv",
+  "openssh-server",
+  "rsync",
+  "grub-pc-bin",
+  "grub-efi-amd64-bin",
+  "grub2-common",
+  "e2fsprogs",
+  "dosfstools",
+  "util-linux",
+  "fdisk",
+  "busybox-static",
+  "",
+].join("\n");
+
+/** UEFI firmware from Debian's ovmf package. */
+export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+export const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+/** One VM run: what QEMU gets besides machine, memory and console, and when to stop. */
+export interface VmRun {
+  args: string[];
+  /** Stop once this holds for the serial console so far (QEMU is then killed). */
+  until: (serial: string) => boolean;
+  timeoutMs: number;
+  memoryMiB?: number;
+}
+
+/** What a VM run showed. */
+export interface VmOutcome {
+  serial: string;
+  /** QEMU ended by itself (the guest powered off) rather than being stopped. */
+  exited: boolean;
+  seconds: number;
+}
+
+/**
+ * Runs QEMU (software emulation) with a serial console on stdout
+ * until `until` holds, QEMU exits, or the timeout. QEMU runs under coreutils `timeout`, so a
+ * test process that dies cannot leave it running; it is always killed and waited for here.
+ */
+export async function runVm(vm: VmRun): Promise<VmOutcome> {
+  const started = performance.now();
+  const work = await Deno.makeTempDir({ prefix: "osimg-vm-" });
+  const pidfile = `${work}/qemu.pid`;
+  const hardCap = Math.ceil(vm.timeoutMs / 1000) + 30;
+  const child = new Deno.Command("timeout", {
+    args: [
+      "--signal=KILL",
+      String(hardCap),
+      "qemu-system-x86_64",
+      // Software emulation, as every boot test: nested KVM on CI hosts fails in firmware.
+      "-machine",
+      "pc,accel=tcg",
+      "-m",
+      String(vm.memoryMiB ?? 1536),
+      "-nographic",
+      "-no-reboot",
+      "-pidfile",
+      pidfile,
+      ...vm.args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let serial = "";
+  let stderr = "";
+  let exited = false;
+  const decoder = new TextDecoder();
+  const status = child.status.then((value) => (exited = true, value));
+  const stderrDone = (async () => {
+    for await (const chunk of child.stderr) stderr += new TextDecoder().decode(chunk);
+  })();
+  // SIGTERM to `timeout` is passed on to QEMU, which exits; SIGKILL by pid if it does not.
+  const kill = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  const killHard = () => {
+    try {
+      const pid = Number(Deno.readTextFileSync(pidfile).trim());
+      if (pid > 0) Deno.kill(pid, "SIGKILL");
+    } catch {
+      // no pidfile or already gone
+    }
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  const timer = setTimeout(kill, vm.timeoutMs);
+  let stopped = false;
+  try {
+    for await (const chunk of child.stdout) {
+      serial += decoder.decode(chunk, { stream: true });
+      if (vm.until(serial)) {
+        stopped = true;
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    if (!exited) kill();
+    const hard = setTimeout(killHard, 10_000);
+    await status;
+    clearTimeout(hard);
+    await stderrDone.catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+  return {
+    serial: stderr.trim() === "" ? serial : `${serial}\n[qemu stderr]\n${stderr}`,
+    exited: exited && !stopped,
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+}
