@@ -52,6 +52,9 @@ export const TEST_PACKAGES: Record<string, string> = {
   dnsmasq: "dnsmasq-base",
   // genimage: proc/sys/dev mounts in the image.
   mount: "mount",
+  // sysclone's loop-backed disks (core/sysclone/read_disk_layout_test.ts).
+  sfdisk: "fdisk",
+  "mkfs.vfat": "dosfstools",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {

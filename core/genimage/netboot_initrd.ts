@@ -49,7 +49,12 @@ export interface NetbootInitrdSummary {
 }
 
 /** Where a busybox may live in an image, most usual first. */
-const BUSYBOX_PATHS = ["/usr/bin/busybox", "/bin/busybox", "/usr/sbin/busybox", "/sbin/busybox"];
+export const BUSYBOX_PATHS = [
+  "/usr/bin/busybox",
+  "/bin/busybox",
+  "/usr/sbin/busybox",
+  "/sbin/busybox",
+];
 
 /** Programs the init uses when the image has them: zstd unpacks rootimg.*.zst. */
 const OPTIONAL_PROGRAMS = ["/usr/bin/zstd", "/bin/zstd"];
@@ -165,7 +170,7 @@ export async function buildNetbootInitrd(
   return { modules: modules.map((module) => module.relative), programs, bytes };
 }
 
-async function findInImage(
+export async function findInImage(
   rootimg: string,
   candidates: readonly string[],
 ): Promise<{ path: string; host: string } | undefined> {
@@ -177,7 +182,7 @@ async function findInImage(
 }
 
 /** Adds a program and, when it is dynamically linked, its loader and libraries from the image. */
-async function addProgram(
+export async function addProgram(
   rootimg: string,
   host: string,
   path: string,
@@ -220,7 +225,7 @@ async function addProgram(
   }
 }
 
-interface ModuleFile {
+export interface ModuleFile {
   /** Path inside the initrd. */
   path: string;
   /** Path relative to /lib/modules/<kernelVersion>, as /etc/osimg/modules lists it. */
@@ -232,7 +237,7 @@ interface ModuleFile {
  * The driver modules and their dependencies, uncompressed (busybox's insmod loads plain .ko
  * only), in load order. Built-in drivers need no file.
  */
-async function moduleFiles(
+export async function moduleFiles(
   runner: ProcessRunner,
   options: NetbootInitrdOptions,
 ): Promise<ModuleFile[]> {

@@ -29,6 +29,6 @@ export async function exclusively<T>(work: () => Promise<T>): Promise<T> {
  * heavyTest("QEMU boots the image", async () => { ... });
  * ```
  */
-export function heavyTest(name: string, fn: () => Promise<void>): void {
-  Deno.test(name, () => exclusively(fn));
+export function heavyTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
+  Deno.test(name, (t) => exclusively(() => fn(t)));
 }
