@@ -173,9 +173,20 @@ export function decodeUcs2(bytes: Uint8Array): string {
 
 /** A Rock Ridge name or link component: Linux names are bytes, osimg takes them as UTF-8. */
 export function decodeUtf8(bytes: Uint8Array, what: string): string {
-  // Most names are ASCII: building the string here is much cheaper than a decoder call.
-  if (bytes.byteLength <= 255 && bytes.every((byte) => byte < 0x80)) {
-    return String.fromCharCode(...bytes);
+  // Most names are ASCII: building the string here is much cheaper than a decoder call (a
+  // plain loop: a callback per byte, or spreading the bytes as arguments, costs more than it).
+  if (bytes.byteLength <= 255) {
+    let text = "";
+    let ascii = true;
+    for (let index = 0; index < bytes.byteLength; index++) {
+      const byte = bytes[index]!;
+      if (byte >= 0x80) {
+        ascii = false;
+        break;
+      }
+      text += String.fromCharCode(byte);
+    }
+    if (ascii) return text;
   }
   try {
     return utf8.decode(bytes);
@@ -186,7 +197,20 @@ export function decodeUtf8(bytes: Uint8Array, what: string): string {
 
 /** The name of an ISO 9660 identifier without its ";1" version and trailing dot (§7.5.1). */
 export function isoName(identifier: Uint8Array): string {
-  return String.fromCharCode(...identifier).replace(/;\d*$/, "").replace(/\.$/, "");
+  let end = identifier.byteLength;
+  // ";" and the version digits, then one trailing "." (a name without an extension).
+  for (let index = end - 1; index >= 0; index--) {
+    const byte = identifier[index]!;
+    if (byte === 0x3b) {
+      end = index;
+      break;
+    }
+    if (byte < 0x30 || byte > 0x39) break;
+  }
+  if (end > 0 && identifier[end - 1] === 0x2e) end--;
+  let text = "";
+  for (let index = 0; index < end; index++) text += String.fromCharCode(identifier[index]!);
+  return text;
 }
 
 /** A Joliet identifier without its ";1" version. */
