@@ -1,5 +1,5 @@
 // The table of verbs. Each verb's module is imported only when that verb runs: a command starts
-// without loading (and evaluating) the other fifteen and their dependencies, ~50 ms of a
+// without loading (and evaluating) the others and their dependencies, ~50 ms of a
 // packimage's start. The specifiers are literal, so `deno bundle` and `deno compile` still carry
 // every module (the bundle stays one file).
 
@@ -19,6 +19,16 @@ export const VERBS: readonly Verb[] = [
     name: "tabdump",
     summary: "display an xCAT database table in CSV format",
     load: async () => (await import("./tabdump.ts")).tabdump,
+  },
+  {
+    name: "copycds",
+    summary: "copy distro media into the install tree; define its osdistro and default osimages",
+    load: async () => (await import("./copycds.ts")).copycds,
+  },
+  {
+    name: "genimage",
+    summary: "build a diskless image's root from its package lists, with kernel and netboot initrd",
+    load: async () => (await import("./genimage.ts")).genimage,
   },
   {
     name: "packimage",
@@ -125,6 +135,16 @@ export const VERBS: readonly Verb[] = [
     name: "sign",
     summary: "sign a bundle or any file with a minisign-compatible secret key (<file>.minisig)",
     load: async () => (await import("./sign.ts")).sign,
+  },
+  {
+    name: "serve",
+    summary: "serve the install and tftp trees read-only over HTTP (ranges) and TFTP",
+    load: async () => (await import("./serve.ts")).serve,
+  },
+  {
+    name: "makedhcp",
+    summary: "write the DHCP server's configuration (Kea or dnsmasq) from the node tables",
+    load: async () => (await import("./makedhcp.ts")).makedhcp,
   },
   {
     name: "demo",

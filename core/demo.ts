@@ -18,6 +18,27 @@ const INIT_SCRIPT = `#!/bin/sh
 echo "osimg demo image booted"
 `;
 
+/**
+ * Writes a small media folder laid out like a Rocky Linux 9.3 DVD: its real metadata files
+ * (.discinfo, .treeinfo, media.repo) and stand-ins for the repositories and boot files.
+ */
+async function buildSampleMedia(dir: string): Promise<void> {
+  const files: Record<string, string> = {
+    ".discinfo": "1699827798.672747\nRocky Linux 9.3\nx86_64\nALL\n",
+    ".treeinfo":
+      "[general]\narch = x86_64\nfamily = Rocky Linux\nversion = 9.3\n\n[release]\nname = Rocky Linux\nshort = Rocky\nversion = 9.3\n",
+    "media.repo": "[InstallMedia]\nname=Rocky Linux 9.3\nmediaid=None\ngpgcheck=0\n",
+    "BaseOS/repodata/repomd.xml": "<repomd/>\n",
+    "AppStream/repodata/repomd.xml": "<repomd/>\n",
+    "images/pxeboot/vmlinuz": "osimg demo: stand-in for the installer kernel\n",
+    "images/pxeboot/initrd.img": "osimg demo: stand-in for the installer initrd\n",
+  };
+  for (const [path, content] of Object.entries(files)) {
+    await Deno.mkdir(join(dir, path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(dir, path), content);
+  }
+}
+
 /** Refuses a root that holds anything: the demo defines objects and writes files there. */
 async function requireEmptyRoot(root: string): Promise<void> {
   try {
@@ -58,8 +79,9 @@ async function buildSampleImage(runner: ProcessRunner, root: string): Promise<vo
   await Deno.mkdir(join(root, EXLIST, ".."), { recursive: true });
   await Deno.writeTextFile(join(root, EXLIST), "./usr/share/doc*\n./tmp/*\n");
   await Deno.writeTextFile(join(root, PKGLIST), "openssh-server\nchrony\nnfs-common\n");
-  // genimage is not part of osimg yet: the kernel is a labelled stand-in file, and the initrd is
-  // a real gzip'd newc cpio holding the image's /init, written by osimg's own formats.
+  // The demo stays offline, and genimage needs a distro mirror: the kernel is a labelled stand-in
+  // file, and the initrd a real gzip'd newc cpio holding the image's /init, written by osimg's
+  // own formats.
   await Deno.writeTextFile(join(dir, "kernel"), "osimg demo: stand-in for a vmlinuz\n");
   const entries: Entry[] = [
     { ...baseMeta(".", 0o755), kind: "dir" },
@@ -101,6 +123,7 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
   const managementNode = ownRoot ? ctx.root : join(base, "mn1");
   const secondNode = join(base, "mn2");
   const bundle = join(base, `${IMAGE}.tgz`);
+  const media = join(base, "rocky-9.3-dvd");
   const say = (text: string) => ctx.reporter.line(text);
   /** Runs one command; `expected` is its exit status (diff's 1: the sides differ). */
   const step = async (root: string, args: string[], expected = 0) => {
@@ -147,6 +170,12 @@ export async function runDemo(ctx: Context, options: { keep: boolean }): Promise
       "ip=|\\D+(\\d+)|10.0.0.($1+0)|",
       "mac=|\\D+(\\d+)|52:54:00:00:00:($1+10)|",
     ]);
+    say("");
+    say(`(writing a small media folder laid out like a Rocky Linux 9.3 DVD in ${media})`);
+    await buildSampleMedia(media);
+    await step(managementNode, ["copycds", "-i", media]);
+    await step(managementNode, ["copycds", media]);
+    await step(managementNode, ["lsdef", "-t", "osimage", "-o", "rocky9.3-x86_64-netboot-compute"]);
     await step(managementNode, ["lsdef", "cn03"]);
     await step(managementNode, ["nodels", "compute,-cn01"]);
     await step(managementNode, ["lsdef", "-t", "osimage", "-o", IMAGE]);

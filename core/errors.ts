@@ -63,6 +63,21 @@ export class ExternalCommandError extends OsimgError {
   }
 }
 
+/**
+ * The run was stopped by a signal (Ctrl-C, SIGTERM) after it cleaned up; exit status 128 + the
+ * signal's number, as a shell reports a program a signal ended (130 for SIGINT, 143 for SIGTERM).
+ */
+export class InterruptedError extends OsimgError {
+  override readonly exitCode: number;
+  readonly signal: "SIGINT" | "SIGTERM";
+
+  constructor(signal: "SIGINT" | "SIGTERM", message: string) {
+    super(message);
+    this.signal = signal;
+    this.exitCode = signal === "SIGINT" ? 130 : 143;
+  }
+}
+
 /** Several independent problems found in one pass (verify reports them all). */
 export class AggregateProblemsError extends OsimgError {
   readonly problems: string[];

@@ -136,24 +136,24 @@ Deno.test("genimage targets: each release family's package manager, $releasever,
   assertEquals(summary("esxi8"), undefined);
 });
 
-Deno.test("genimage targets: default net drivers by family and arch (imgutils.pm default_net_drivers)", () => {
+Deno.test("genimage targets: default net drivers by family and arch (imgutils.pm default_net_drivers, plus the virtio transport)", () => {
   const drivers = (osvers: string, arch: string) =>
     imageTargetOf(osvers)?.build.netdrivers[arch]?.join(",");
   assertEquals(
     drivers("rocky9.3", "x86_64"),
-    "tg3,bnx2,bnx2x,e1000,e1000e,igb,mlx_en,mlx5_core,virtio_net,be2net",
+    "tg3,bnx2,bnx2x,e1000,e1000e,igb,mlx_en,mlx5_core,virtio_pci,virtio_net,be2net",
   );
   assertEquals(
     drivers("sles15.5", "x86_64"),
-    "tg3,bnx2,bnx2x,e1000,e1000e,virtio_net,virtio_balloon,igb,mlx4_en,mlx5_core,be2net",
+    "tg3,bnx2,bnx2x,e1000,e1000e,virtio_pci,virtio_net,virtio_balloon,igb,mlx4_en,mlx5_core,be2net",
   );
   assertEquals(
     drivers("debian12", "x86_64"),
-    "tg3,bnx2,bnx2x,e1000,e1000e,igb,mlx_en,mlx5_core,virtio_net,overlay",
+    "tg3,bnx2,bnx2x,e1000,e1000e,igb,mlx_en,mlx5_core,virtio_pci,virtio_net,overlay",
   );
   assertEquals(
     drivers("rhels9.2", "aarch64"),
-    "tg3,bnx2,bnx2x,e1000e,igb,mlx_en,mlx5_core,virtio_net",
+    "tg3,bnx2,bnx2x,e1000e,igb,mlx_en,mlx5_core,virtio_pci,virtio_net",
   );
   assertEquals(drivers("ubuntu22.04", "sparc"), undefined);
 });

@@ -44,6 +44,17 @@ export const TEST_PACKAGES: Record<string, string> = {
   initdb: "postgresql",
   minisign: "minisign",
   b2sum: "coreutils",
+  // Real ISO images nobody here wrote, for the ISO 9660 reader's cross-checks (paths, not programs).
+  "/usr/lib/ipxe/ipxe.iso": "ipxe",
+  "/usr/lib/grub-rescue/grub-rescue-cdrom.iso": "grub-rescue-pc",
+  curl: "curl",
+  "kea-dhcp4": "kea-dhcp4-server",
+  dnsmasq: "dnsmasq-base",
+  // genimage: proc/sys/dev mounts in the image.
+  mount: "mount",
+  // sysclone's loop-backed disks (core/sysclone/read_disk_layout_test.ts).
+  sfdisk: "fdisk",
+  "mkfs.vfat": "dosfstools",
   // imgcapture's golden client: ssh to a chroot's sshd in a network namespace over a veth pair.
   ssh: "openssh-client",
   "ssh-keygen": "openssh-client",

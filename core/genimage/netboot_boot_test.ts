@@ -12,6 +12,7 @@ import {
 import { serveRoot } from "../../testdata/support/boot_clients.ts";
 import { defineImage } from "../../testdata/support/pack_testing.ts";
 import { testRoot } from "../../testdata/support/testing.ts";
+import { heavyTest } from "../../testdata/support/heavy.ts";
 
 const BOOT_TIMEOUT_MS = 240_000;
 const MAC = "52:54:00:0a:0b:0c";
@@ -75,49 +76,58 @@ async function netboot(
   };
 }
 
-Deno.test("QEMU netboots: the initrd fetches rootimg.cpio.gz over HTTP and switches to its init", async () => {
-  const { serial, marker, log } = await netboot(
-    ["-m", "cpio", "-c", "gzip"],
-    () => "rootimg.cpio.gz",
-    (text, marker) =>
-      text.includes(`MARKER: ${marker} on cn01`) || text.includes("osimg: no network interface"),
-  );
-  ok(
-    serial.includes(`MARKER: ${marker} on cn01`),
-    `no marker on the console:\n${serial.slice(-4000)}`,
-  );
-  ok(log.some((line) => /^GET \/install\/.*\/rootimg\.cpio\.gz 200$/.test(line)), log.join("\n"));
-});
+heavyTest(
+  "QEMU netboots: the initrd fetches rootimg.cpio.gz over HTTP and switches to its init",
+  async () => {
+    const { serial, marker, log } = await netboot(
+      ["-m", "cpio", "-c", "gzip"],
+      () => "rootimg.cpio.gz",
+      (text, marker) =>
+        text.includes(`MARKER: ${marker} on cn01`) || text.includes("osimg: no network interface"),
+    );
+    ok(
+      serial.includes(`MARKER: ${marker} on cn01`),
+      `no marker on the console:\n${serial.slice(-4000)}`,
+    );
+    ok(log.some((line) => /^GET \/install\/.*\/rootimg\.cpio\.gz 200$/.test(line)), log.join("\n"));
+  },
+);
 
-Deno.test("QEMU netboots: the initrd mounts rootimg.sfs with a tmpfs overlay and switches to it", async () => {
-  const { serial, marker, log } = await netboot(
-    ["-m", "squashfs"],
-    () => "rootimg.sfs",
-    (text, marker) =>
-      text.includes(`MARKER: ${marker} on cn01`) || text.includes("osimg: no network interface"),
-  );
-  ok(
-    serial.includes(`MARKER: ${marker} on cn01`),
-    `no marker on the console:\n${serial.slice(-4000)}`,
-  );
-  ok(log.some((line) => /^GET \/install\/.*\/rootimg\.sfs 200$/.test(line)), log.join("\n"));
-});
+heavyTest(
+  "QEMU netboots: the initrd mounts rootimg.sfs with a tmpfs overlay and switches to it",
+  async () => {
+    const { serial, marker, log } = await netboot(
+      ["-m", "squashfs"],
+      () => "rootimg.sfs",
+      (text, marker) =>
+        text.includes(`MARKER: ${marker} on cn01`) || text.includes("osimg: no network interface"),
+    );
+    ok(
+      serial.includes(`MARKER: ${marker} on cn01`),
+      `no marker on the console:\n${serial.slice(-4000)}`,
+    );
+    ok(log.some((line) => /^GET \/install\/.*\/rootimg\.sfs 200$/.test(line)), log.join("\n"));
+  },
+);
 
-Deno.test("QEMU netboots: a wrong imgurl prints a clear console error and retries, no panic", async () => {
-  const { serial, log } = await netboot(
-    ["-m", "cpio", "-c", "gzip"],
-    () => "rootimg-missing.cpio.gz",
-    (text) => text.includes("(attempt 2); retrying"),
-  );
-  ok(
-    /osimg: could not fetch and unpack http:\/\/10\.0\.2\.2:\d+\/.*rootimg-missing\.cpio\.gz \(attempt 1\); retrying in 5 s/
-      .test(serial),
-    serial.slice(-4000),
-  );
-  ok(serial.includes("(attempt 2)"), serial.slice(-4000));
-  ok(!/Kernel panic/.test(serial), serial.slice(-4000));
-  ok(
-    log.filter((line) => line.endsWith("rootimg-missing.cpio.gz 404")).length >= 2,
-    log.join("\n"),
-  );
-});
+heavyTest(
+  "QEMU netboots: a wrong imgurl prints a clear console error and retries, no panic",
+  async () => {
+    const { serial, log } = await netboot(
+      ["-m", "cpio", "-c", "gzip"],
+      () => "rootimg-missing.cpio.gz",
+      (text) => text.includes("(attempt 2); retrying"),
+    );
+    ok(
+      /osimg: could not fetch and unpack http:\/\/10\.0\.2\.2:\d+\/.*rootimg-missing\.cpio\.gz \(attempt 1\); retrying in 5 s/
+        .test(serial),
+      serial.slice(-4000),
+    );
+    ok(serial.includes("(attempt 2)"), serial.slice(-4000));
+    ok(!/Kernel panic/.test(serial), serial.slice(-4000));
+    ok(
+      log.filter((line) => line.endsWith("rootimg-missing.cpio.gz 404")).length >= 2,
+      log.join("\n"),
+    );
+  },
+);

@@ -1,6 +1,132 @@
 // The /init of osimg's netboot initrd: busybox shell that fetches the packed root and switches to it.
 
 /**
+ * `in_newroot PATH`: the path in the initrd of the image's PATH under `$NEWROOT`, its links
+ * followed as the image sees them. A distro's links are absolute in the image's own terms
+ * (Debian's `/sbin/init -> /lib/systemd/systemd`): tested from the initrd they would point into
+ * the initrd. Links of the directories on the way are relative on merged-/usr distros.
+ */
+export const ROOT_PATH_FUNCTION = `
+in_newroot() {
+  path="$1"
+  hops=0
+  while [ -L "$NEWROOT$path" ] && [ "$hops" -lt 40 ]; do
+    target="$(readlink "$NEWROOT$path")"
+    case "$target" in
+      /*) path="$target" ;;
+      *) path="\${path%/*}/$target" ;;
+    esac
+    hops=$((hops + 1))
+  done
+  echo "$NEWROOT$path"
+}
+`;
+
+/**
+ * The statelite part of the init, as shell functions over `$NEWROOT` (so a test can run them on
+ * a directory with `mount` stubbed). xCAT's statelite initrd: the root is the image's tree
+ * exported read-only over NFS (`root=nfs:server:/path[:options]`, `NFSROOT=server:/path`, or
+ * `imgurl=nfs://server/path`); a tmpfs on /.statelite/tmpfs takes the files liteimg listed in
+ * /.statelite/litefile.save (copied from /.default), `STATEMNT=server:/path` is mounted on
+ * /.statelite/persistent (`MNTOPTS=`, default xCAT's `nolock,rsize=32768,tcp,timeo=14`) and
+ * `persistent` entries live in its `<node>` directory, kept across boots.
+ */
+export const STATELITE_FUNCTIONS = `
+# parse_nfs_root SPEC: sets NFS_SERVER, NFS_PATH and NFS_OPTIONS, or fails.
+parse_nfs_root() {
+  NFS_SERVER=
+  NFS_PATH=
+  NFS_OPTIONS=
+  case "$1" in
+    nfs://*)
+      spec="\${1#nfs://}"
+      NFS_SERVER="\${spec%%/*}"
+      [ "$spec" = "$NFS_SERVER" ] && return 1
+      NFS_PATH="/\${spec#*/}"
+      ;;
+    nfs:*)
+      spec="\${1#nfs:}"
+      NFS_SERVER="\${spec%%:*}"
+      [ "$spec" = "$NFS_SERVER" ] && return 1
+      spec="\${spec#*:}"
+      NFS_PATH="\${spec%%:*}"
+      [ "$spec" != "$NFS_PATH" ] && NFS_OPTIONS="\${spec#*:}"
+      ;;
+    *://*) return 1 ;;
+    *:/*)
+      NFS_SERVER="\${1%%:*}"
+      NFS_PATH="\${1#*:}"
+      ;;
+    *) return 1 ;;
+  esac
+  [ -n "$NFS_SERVER" ] && [ -n "$NFS_PATH" ]
+}
+
+# The persistent area's mount point (liteimg leaves /.statelite/persistent; else in the tmpfs).
+persistent_dir() {
+  if [ -d "$NEWROOT/.statelite/persistent" ]; then
+    echo "$NEWROOT/.statelite/persistent"
+  else
+    echo "$NEWROOT/.statelite/tmpfs/.persistent"
+  fi
+}
+
+# statelite_root: the NFS root on $NEWROOT, its tmpfs and persistent files; fails to be retried.
+statelite_root() {
+  nfs_options="\${NFS_OPTIONS:-ro}"
+  case ",$nfs_options," in *,nolock,*) ;; *) nfs_options="$nfs_options,nolock" ;; esac
+  mount -t nfs -o "$nfs_options" "$NFS_SERVER:$NFS_PATH" "$NEWROOT" || return 1
+  mount -t tmpfs -o "$tmpfs_options" tmpfs "$NEWROOT/.statelite/tmpfs" || return 1
+  persist=
+  if [ -n "$STATEMNT" ]; then
+    persist="$(persistent_dir)"
+    mkdir -p "$persist"
+    mount -t nfs -o "\${MNTOPTS:-nolock,rsize=32768,tcp,timeo=14}" "$STATEMNT" "$persist" || return 1
+    mkdir -p "$persist/$NODE" || return 1
+  fi
+  [ -f "$NEWROOT/.statelite/litefile.save" ] || return 0
+  while read -r options path; do
+    [ -n "$path" ] || continue
+    file="\${path%/}"
+    source="$NEWROOT/.default$file"
+    target="$NEWROOT/.statelite/tmpfs$file"
+    mkdir -p "\${target%/*}"
+    rm -rf "$target"
+    kept=
+    case ",$options," in
+      *,persistent,*)
+        if [ -n "$persist" ]; then
+          if ! [ -e "$persist/$NODE$file" ]; then
+            mkdir -p "$persist/$NODE\${file%/*}"
+            if [ -e "$source" ]; then cp -a "$source" "$persist/$NODE$file"
+            elif [ "$path" != "$file" ]; then mkdir -p "$persist/$NODE$file"
+            else : > "$persist/$NODE$file"; fi
+          fi
+          kept="$persist/$NODE$file"
+        else
+          say "statelite: $file is persistent but no STATEMNT= is given; it is kept in memory"
+        fi
+        ;;
+    esac
+    if [ -n "$kept" ]; then
+      ln -s "\${kept#$NEWROOT}" "$target"
+    elif [ -e "$source" ]; then
+      cp -a "$source" "$target"
+    elif [ "$path" != "$file" ]; then
+      mkdir -p "$target"
+    else
+      : > "$target"
+    fi
+    case ",$options," in
+      *,link,*) ;;
+      # Not a link entry: the copy is mounted over the image's own file.
+      *) mount --bind "\${kept:-$target}" "$NEWROOT$file" || return 1 ;;
+    esac
+  done < "$NEWROOT/.statelite/litefile.save"
+}
+`;
+
+/**
  * Runs as PID 1 from the initramfs with only busybox (and the modules listed in
  * /etc/osimg/modules). It reads xCAT's kernel parameters (reference §7.6): `imgurl=` (the packed
  * root; its basename decides the format, as xCAT's xcatroot does), `BOOTIF=` / `netdev=` /
@@ -25,6 +151,9 @@ say() { echo "osimg: $*"; }
 set -o pipefail
 
 IMGURL=
+NFSROOT_SPEC=
+STATEMNT=
+MNTOPTS=
 BOOTIF=
 NETDEV=
 ROOTLIMIT=
@@ -37,8 +166,17 @@ for arg in $(cat /proc/cmdline); do
     ifname=*) NETDEV="\${arg#ifname=}"; NETDEV="\${NETDEV%%:*}" ;;
     rootlimit=*) ROOTLIMIT="\${arg#rootlimit=}" ;;
     NODE=*) NODE="\${arg#NODE=}" ;;
+    root=nfs:*) NFSROOT_SPEC="\${arg#root=}" ;;
+    NFSROOT=*) NFSROOT_SPEC="\${arg#NFSROOT=}" ;;
+    STATEMNT=*) STATEMNT="\${arg#STATEMNT=}" ;;
+    MNTOPTS=*) MNTOPTS="\${arg#MNTOPTS=}" ;;
   esac
 done
+case "$IMGURL" in nfs://*) NFSROOT_SPEC="$IMGURL" ;; esac
+# initrd-statelite.gz says so; a stateless initrd also boots an NFS root it is given.
+MODE="$(cat /etc/osimg/mode 2>/dev/null)"
+NEWROOT=/newroot
+${ROOT_PATH_FUNCTION}${STATELITE_FUNCTIONS}
 [ -z "$ROOTLIMIT" ] && [ -f /etc/osimg/rootlimit ] && ROOTLIMIT="$(cat /etc/osimg/rootlimit)"
 
 # Drivers, in dependency order (osimg resolved modules.dep when it built this initrd).
@@ -95,12 +233,25 @@ until udhcpc -i "$IFACE" -s /etc/osimg/udhcpc.script -n -q -t 5 -T 2 >/dev/null 
 done
 
 [ -n "$NODE" ] || NODE="$(hostname)"
+tmpfs_options="mode=755"
+[ -n "$ROOTLIMIT" ] && tmpfs_options="$tmpfs_options,size=$ROOTLIMIT"
+
+if [ "$MODE" = statelite ] || [ -n "$NFSROOT_SPEC" ]; then
+  if ! parse_nfs_root "$NFSROOT_SPEC"; then
+    while :; do say "statelite: no NFS root on the kernel command line (root=nfs:server:/path, NFSROOT=server:/path or imgurl=nfs://server/path)"; sleep 60; done
+  fi
+  attempt=1
+  until statelite_root; do
+    say "statelite: could not mount $NFS_SERVER:$NFS_PATH and its state (attempt $attempt); retrying in 5 s"
+    umount -l /newroot 2>/dev/null
+    attempt=$((attempt + 1))
+    sleep 5
+  done
+  IMGURL="nfs:$NFS_SERVER:$NFS_PATH"
+fi
 if [ -z "$IMGURL" ]; then
   while :; do say "no imgurl= on the kernel command line: nothing to boot"; sleep 60; done
 fi
-
-tmpfs_options="mode=755"
-[ -n "$ROOTLIMIT" ] && tmpfs_options="$tmpfs_options,size=$ROOTLIMIT"
 
 # One attempt: a fresh tmpfs, the root streamed into it (squashfs is kept whole, then mounted).
 fetch_root() {
@@ -146,18 +297,20 @@ fetch_root() {
 }
 
 attempt=1
-until fetch_root; do
+[ -n "$NFS_SERVER" ] || until fetch_root; do
   say "could not fetch and unpack $IMGURL (attempt $attempt); retrying in 5 s"
   attempt=$((attempt + 1))
   sleep 5
 done
 
-INIT=/sbin/init
-[ -x "/newroot$INIT" ] || [ -L "/newroot$INIT" ] || INIT=/lib/systemd/systemd
-if ! [ -x "/newroot$INIT" ]; then
+INIT=
+for candidate in /sbin/init /lib/systemd/systemd /usr/lib/systemd/systemd; do
+  [ -x "$(in_newroot "$candidate")" ] && { INIT="$candidate"; break; }
+done
+if [ -z "$INIT" ]; then
   while :; do say "the root image from $IMGURL has no /sbin/init"; sleep 60; done
 fi
-echo "$NODE" > /newroot/etc/hostname
+echo "$NODE" > /newroot/etc/hostname 2>/dev/null
 [ -f /etc/resolv.conf ] && cp /etc/resolv.conf /newroot/etc/resolv.conf 2>/dev/null
 say "starting $INIT"
 umount /sys

@@ -32,6 +32,11 @@ export interface NetbootInitrdOptions {
   rootlimit?: string;
   /** Every member's mtime (SOURCE_DATE_EPOCH, else a time derived from the image). */
   mtime: number;
+  /**
+   * "statelite": the init mounts the NFS root and the statelite state instead of fetching a
+   * packed root (initrd-statelite.gz); default "stateless".
+   */
+  mode?: "stateless" | "statelite";
 }
 
 /** What was put in, for genimage's report. */
@@ -44,7 +49,12 @@ export interface NetbootInitrdSummary {
 }
 
 /** Where a busybox may live in an image, most usual first. */
-const BUSYBOX_PATHS = ["/usr/bin/busybox", "/bin/busybox", "/usr/sbin/busybox", "/sbin/busybox"];
+export const BUSYBOX_PATHS = [
+  "/usr/bin/busybox",
+  "/bin/busybox",
+  "/usr/sbin/busybox",
+  "/sbin/busybox",
+];
 
 /** Programs the init uses when the image has them: zstd unpacks rootimg.*.zst. */
 const OPTIONAL_PROGRAMS = ["/usr/bin/zstd", "/bin/zstd"];
@@ -148,6 +158,9 @@ export async function buildNetbootInitrd(
     encoder.encode(modules.map((module) => module.relative + "\n").join("")),
     0o644,
   );
+  if (options.mode === "statelite") {
+    addFile("etc/osimg/mode", encoder.encode("statelite\n"), 0o644);
+  }
   if (options.rootlimit) {
     addFile("etc/osimg/rootlimit", encoder.encode(`${options.rootlimit}\n`), 0o644);
   }
@@ -157,7 +170,7 @@ export async function buildNetbootInitrd(
   return { modules: modules.map((module) => module.relative), programs, bytes };
 }
 
-async function findInImage(
+export async function findInImage(
   rootimg: string,
   candidates: readonly string[],
 ): Promise<{ path: string; host: string } | undefined> {
@@ -169,7 +182,7 @@ async function findInImage(
 }
 
 /** Adds a program and, when it is dynamically linked, its loader and libraries from the image. */
-async function addProgram(
+export async function addProgram(
   rootimg: string,
   host: string,
   path: string,
@@ -212,7 +225,7 @@ async function addProgram(
   }
 }
 
-interface ModuleFile {
+export interface ModuleFile {
   /** Path inside the initrd. */
   path: string;
   /** Path relative to /lib/modules/<kernelVersion>, as /etc/osimg/modules lists it. */
@@ -224,7 +237,7 @@ interface ModuleFile {
  * The driver modules and their dependencies, uncompressed (busybox's insmod loads plain .ko
  * only), in load order. Built-in drivers need no file.
  */
-async function moduleFiles(
+export async function moduleFiles(
   runner: ProcessRunner,
   options: NetbootInitrdOptions,
 ): Promise<ModuleFile[]> {

@@ -44,9 +44,13 @@ export interface PackageBuild {
   hostArch?: string;
   /**
    * Runs the steps inside whatever they need around them: the caller mounts /proc, /sys and
-   * /dev in the root for the install and unmounts them whatever happens.
+   * /dev in the root for the install and unmounts them whatever happens. The package database
+   * is created before, outside it: the root does not exist yet, and debootstrap mounts what it
+   * needs itself (a /dev already mounted in its target would break its device setup).
    */
   around?: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Aborting (Ctrl-C, SIGTERM) kills the running step; the install then throws the reason. */
+  signal?: AbortSignal;
 }
 
 /** What the package side did. */
@@ -106,15 +110,15 @@ export async function installPackages(
   let created = false;
   await Deno.mkdir(workDir, { recursive: true });
   try {
-    await around(async () => {
-      if (!await exists(`${build.root}/${manager.databaseMarker(target)}`)) {
-        created = true;
-        await Deno.mkdir(build.root, { recursive: true });
-        const first = build.pkglist.passes[0];
-        for (const step of manager.createDatabase(target, first ? namesOf(first) : [])) {
-          await runStep(ctx, manager, step, "create the package database", build);
-        }
+    if (!await exists(`${build.root}/${manager.databaseMarker(target)}`)) {
+      created = true;
+      await Deno.mkdir(build.root, { recursive: true });
+      const first = build.pkglist.passes[0];
+      for (const step of manager.createDatabase(target, first ? namesOf(first) : [])) {
+        await runStep(ctx, manager, step, "create the package database", build);
       }
+    }
+    await around(async () => {
       for (const file of manager.configFiles(target)) {
         await Deno.mkdir(dirname(file.path), { recursive: true });
         await Deno.writeTextFile(file.path, file.text, { mode: file.mode ?? 0o644 });
@@ -215,6 +219,7 @@ async function runStep(
       env: step.env,
       onStdoutLine: onLine,
       onStderrLine: onLine,
+      ...(build.signal ? { signal: build.signal } : {}),
     });
   } catch (error) {
     if (!(error instanceof ExternalCommandError) || error.code === 127) throw error;

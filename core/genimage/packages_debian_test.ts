@@ -16,6 +16,7 @@ import {
 } from "../../testdata/support/debian_root.ts";
 import { packageContext } from "../../testdata/support/package_testing.ts";
 import { runTool } from "../../testdata/support/process.ts";
+import { heavyTest } from "../../testdata/support/heavy.ts";
 
 /** Which of `names` dpkg in the image says are installed (it exits 1 for names it never knew). */
 async function installed(rootimg: string, names: string[]): Promise<string[]> {
@@ -53,75 +54,84 @@ Deno.test("parseAptSources: one-line and deb822 apt sources", () => {
   );
 });
 
-Deno.test("debootstrap minbase plus the pkglist's passes through the apt provider, from the machine's mirror", async () => {
-  const mirror = await debianMirror();
-  const rootimg = await debianRoot();
-  assertEquals(DEFAULT_DEBIAN_PKGLIST, "less\n#NEW_INSTALL_LIST#\nbusybox-static\n");
-  // Pass 1 came with debootstrap --include, pass 2 with apt-get inside the chroot.
-  assertEquals(await installed(rootimg, ["less", "busybox-static"]), ["busybox-static", "less"]);
-  ok((await Deno.stat(`${rootimg}/usr/bin/less`)).isFile);
-  ok((await Deno.stat(`${rootimg}/bin/busybox`)).isFile);
-  // The image's sources.list names the mirror genimage was given; the policy-rc.d is gone.
-  assertEquals(
-    await Deno.readTextFile(`${rootimg}/etc/apt/sources.list`),
-    `deb ${mirror.url} ${mirror.suite} ${mirror.components.join(" ")}\n`,
-  );
-  assertEquals(
-    await Deno.stat(`${rootimg}/usr/sbin/policy-rc.d`).catch(() => undefined),
-    undefined,
-  );
-  // minbase: no Recommends-heavy extras such as systemd came in.
-  assertEquals(await installed(rootimg, ["systemd"]), []);
-});
-
-Deno.test("a re-run on a Debian root installs what the list gained with apt-get and erases '-name'; a missing package fails with apt's last lines", async () => {
-  const work = await Deno.makeTempDir({ prefix: "osimg-debian-rerun-" });
-  const rootimg = `${work}/rootimg`;
-  try {
-    await copyDebianRoot(rootimg);
+heavyTest(
+  "debootstrap minbase plus the pkglist's passes through the apt provider, from the machine's mirror",
+  async () => {
     const mirror = await debianMirror();
-    const osvers = osversOf(mirror.suite);
-    const image = imageTargetOf(osvers)!;
-    const buildWith = async (text: string) => ({
-      root: rootimg,
-      osvers,
-      arch: "x86_64",
-      release: image.release,
-      packageManager: image.build.packageManager(image.release),
-      pkglist: await readPackageList("/pkglist", {
-        read: (path: string) => Promise.resolve(path === "/pkglist" ? text : undefined),
-      }),
-      pkgdir: `${mirror.url} ${mirror.suite} ${mirror.components.join(" ")}`,
-      noupdate: true,
-    });
-    const ctx = packageContext(work);
-    const result = await installPackages(ctx, await buildWith("less bzip2\n-busybox-static\n"));
-    assertEquals(result.created, false);
-    assertEquals(await installed(rootimg, ["less", "bzip2", "busybox-static"]), ["bzip2", "less"]);
-    ok(
-      ctx.output.progress.some((label) =>
-        /install the pkglist pass 1 packages: \d+\/\d+ /.test(label)
-      ),
-    );
-
-    const error = await installPackages(packageContext(work), await buildWith("osimg-nothere\n"))
-      .then(() => undefined, (error: unknown) => error);
-    ok(error instanceof ExternalCommandError, String(error));
+    const rootimg = await debianRoot();
+    assertEquals(DEFAULT_DEBIAN_PKGLIST, "less\n#NEW_INSTALL_LIST#\nbusybox-static\n");
+    // Pass 1 came with debootstrap --include, pass 2 with apt-get inside the chroot.
+    assertEquals(await installed(rootimg, ["less", "busybox-static"]), ["busybox-static", "less"]);
+    ok((await Deno.stat(`${rootimg}/usr/bin/less`)).isFile);
+    ok((await Deno.stat(`${rootimg}/bin/busybox`)).isFile);
+    // The image's sources.list names the mirror genimage was given; the policy-rc.d is gone.
     assertEquals(
-      error.message,
-      `apt-get could not install the pkglist pass 1 packages in ${rootimg} (exit code 100): ` +
-        "package 'osimg-nothere' is not in the mirrors of pkgdir: fix the package list or add " +
-        "the mirror or component that has it",
-    );
-    ok(
-      error.details.includes("  E: Unable to locate package osimg-nothere"),
-      error.details.join("\n"),
+      await Deno.readTextFile(`${rootimg}/etc/apt/sources.list`),
+      `deb ${mirror.url} ${mirror.suite} ${mirror.components.join(" ")}\n`,
     );
     assertEquals(
       await Deno.stat(`${rootimg}/usr/sbin/policy-rc.d`).catch(() => undefined),
       undefined,
     );
-  } finally {
-    await Deno.remove(work, { recursive: true });
-  }
-});
+    // minbase: no Recommends-heavy extras such as systemd came in.
+    assertEquals(await installed(rootimg, ["systemd"]), []);
+  },
+);
+
+heavyTest(
+  "a re-run on a Debian root installs what the list gained with apt-get and erases '-name'; a missing package fails with apt's last lines",
+  async () => {
+    const work = await Deno.makeTempDir({ prefix: "osimg-debian-rerun-" });
+    const rootimg = `${work}/rootimg`;
+    try {
+      await copyDebianRoot(rootimg);
+      const mirror = await debianMirror();
+      const osvers = osversOf(mirror.suite);
+      const image = imageTargetOf(osvers)!;
+      const buildWith = async (text: string) => ({
+        root: rootimg,
+        osvers,
+        arch: "x86_64",
+        release: image.release,
+        packageManager: image.build.packageManager(image.release),
+        pkglist: await readPackageList("/pkglist", {
+          read: (path: string) => Promise.resolve(path === "/pkglist" ? text : undefined),
+        }),
+        pkgdir: `${mirror.url} ${mirror.suite} ${mirror.components.join(" ")}`,
+        noupdate: true,
+      });
+      const ctx = packageContext(work);
+      const result = await installPackages(ctx, await buildWith("less bzip2\n-busybox-static\n"));
+      assertEquals(result.created, false);
+      assertEquals(await installed(rootimg, ["less", "bzip2", "busybox-static"]), [
+        "bzip2",
+        "less",
+      ]);
+      ok(
+        ctx.output.progress.some((label) =>
+          /install the pkglist pass 1 packages: \d+\/\d+ /.test(label)
+        ),
+      );
+
+      const error = await installPackages(packageContext(work), await buildWith("osimg-nothere\n"))
+        .then(() => undefined, (error: unknown) => error);
+      ok(error instanceof ExternalCommandError, String(error));
+      assertEquals(
+        error.message,
+        `apt-get could not install the pkglist pass 1 packages in ${rootimg} (exit code 100): ` +
+          "package 'osimg-nothere' is not in the mirrors of pkgdir: fix the package list or add " +
+          "the mirror or component that has it",
+      );
+      ok(
+        error.details.includes("  E: Unable to locate package osimg-nothere"),
+        error.details.join("\n"),
+      );
+      assertEquals(
+        await Deno.stat(`${rootimg}/usr/sbin/policy-rc.d`).catch(() => undefined),
+        undefined,
+      );
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+);

@@ -7,6 +7,7 @@ import { ConflictError, InvalidInputError } from "../errors.ts";
 import { objectNameProblem } from "../definitions/object_names.ts";
 import { isWithin } from "../paths.ts";
 import { makeDirectories, removeEmptyDirectories } from "../tree/files.ts";
+import { sweepImageMounts } from "./image_mounts.ts";
 
 /** Name of the directory, under the install dir, that holds the images' lock files. */
 export const LOCK_DIR_NAME = ".osimg-locks";
@@ -26,7 +27,8 @@ export interface LockHolder {
 
 /**
  * Takes image `name`'s lock for `verb`, under `<installdir>/.osimg-locks`, or fails at once with
- * ConflictError `image <name> is busy (<verb>, pid <pid>)` naming the verb that holds it.
+ * ConflictError `image <name> is busy (<verb>, pid <pid>)` naming the verb that holds it. Once
+ * held, mounts an interrupted genimage left in the image's root are removed (sweepImageMounts).
  * Use with `await using` around the verb's work.
  *
  * @example
@@ -39,7 +41,15 @@ export async function lockImage(ctx: Context, name: string, verb: string): Promi
   const problem = objectNameProblem("osimage", name);
   if (problem !== undefined) throw new InvalidInputError(problem);
   const dir = hostPathOf(ctx, `${await installDir(await ctx.store())}/${LOCK_DIR_NAME}`);
-  return await acquireImageLock(dir, name, verb);
+  const lock = await acquireImageLock(dir, name, verb);
+  try {
+    // Whatever a killed genimage left mounted in the root goes before this verb touches it.
+    await sweepImageMounts(ctx, name);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return lock;
 }
 
 /**

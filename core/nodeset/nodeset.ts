@@ -20,6 +20,8 @@ import { BOOTLOADERS, findBootloader } from "../../providers/bootloaders/bootloa
 import { type NodesetAction, type NodesetData, planNodeset } from "./nodeset_plan.ts";
 import { applyBootTree, type BootTreeChanges, renderPlans, stageFiles } from "./boot_tree.ts";
 import { type NodesetNetwork, systemNetwork } from "./network.ts";
+import { findProvmethod } from "../../providers/provmethods/provmethods.ts";
+import { buildSyscloneDeployEnvironment } from "../sysclone/deploy_environment.ts";
 
 export type { NodesetAction };
 
@@ -99,7 +101,7 @@ function differing(own: Row | undefined, wanted: Row): Row | undefined {
  * ```
  */
 export async function nodeset(
-  ctx: Pick<Context, "store" | "root" | "cwd" | "env" | "progress">,
+  ctx: Pick<Context, "store" | "root" | "cwd" | "env" | "progress" | "runner">,
   request: NodesetRequest,
   network: NodesetNetwork = systemNetwork,
 ): Promise<NodesetResult> {
@@ -113,6 +115,13 @@ export async function nodeset(
     const lockDir = hostPath(ctx.root, `${data.installDir}/${LOCK_DIR_NAME}`);
     for (const image of imagesOf(data, nodes, request.action)) {
       locks.push(await acquireImageLock(lockDir, image, "nodeset"));
+      // An image whose nodes boot an environment built from it (sysclone) gets it built or
+      // brought up to date now, under its lock; the plan then checks and stages its files.
+      const osimage = data.images.get(image)!.osimage;
+      if (findProvmethod(osimage.provmethod)?.boot?.deployEnvironment && !request.noUpdateInitrd) {
+        progress.label(`building the deploy environment of ${image}`);
+        await buildSyscloneDeployEnvironment(ctx.runner, ctx.root, data.installDir, image, osimage);
+      }
     }
     const plan = await planNodeset(data, nodes, request.action, {
       root: ctx.root,

@@ -23,6 +23,7 @@ import {
 } from "../../testdata/support/debian_kernel.ts";
 import { defineImage } from "../../testdata/support/pack_testing.ts";
 import { type TestRoot, testRoot } from "../../testdata/support/testing.ts";
+import { heavyTest } from "../../testdata/support/heavy.ts";
 
 const NODE = "cn01";
 const IMAGE = "debian12-x86_64-netboot-compute";
@@ -107,7 +108,8 @@ async function managementNode(
     "serialspeed=115200",
   ]);
   const { stdout } = await t.ok(["nodeset", NODE, `osimage=${IMAGE}`]);
-  strictEqual(stdout, `${NODE}: netboot ${IMAGE}\n`);
+  // xCAT's currstate names <os>-<arch>-<profile>; defineImage sets os "test", profile the image.
+  strictEqual(stdout, `${NODE}: netboot test-x86_64-${IMAGE}\n`);
 }
 
 /** The failure message: how far the guest got. */
@@ -127,60 +129,69 @@ function assertBooted(outcome: BootOutcome, bootif: string): void {
   ok(outcome.poweredOff, "QEMU did not end by itself after the image's poweroff");
 }
 
-Deno.test("iPXE (QEMU's ROM) follows nodeset's xnba script over HTTP into the packed image", async () => {
-  const marker = `osimg-nodeset-ipxe-${crypto.randomUUID()}`;
-  await using t = await testRoot();
-  await using http = serveRoot(t.root);
-  await managementNode(t, "xnba", marker, http.port);
+heavyTest(
+  "iPXE (QEMU's ROM) follows nodeset's xnba script over HTTP into the packed image",
+  async () => {
+    const marker = `osimg-nodeset-ipxe-${crypto.randomUUID()}`;
+    await using t = await testRoot();
+    await using http = serveRoot(t.root);
+    await managementNode(t, "xnba", marker, http.port);
 
-  const outcome = await bootIpxe(
-    `http://${HOST_FROM_GUEST}:${http.port}/tftpboot/xcat/xnba/nodes/${NODE}`,
-    { marker, mac: MAC },
-  );
-  console.log(`iPXE boot: ${outcome.seconds} s`);
-  assertBooted(outcome, `01-${MAC.replaceAll(":", "-")}`);
-  // The script, then the kernel and initrd nodeset staged, then the root the initrd fetched.
-  deepStrictEqual(http.requests.map((request) => `${request.path} ${request.status}`), [
-    `/tftpboot/xcat/xnba/nodes/${NODE} 200`,
-    `/tftpboot/xcat/osimage/${IMAGE}/kernel 200`,
-    `/tftpboot/xcat/osimage/${IMAGE}/initrd-stateless.gz 200`,
-    `/install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
-  ]);
-});
+    const outcome = await bootIpxe(
+      `http://${HOST_FROM_GUEST}:${http.port}/tftpboot/xcat/xnba/nodes/${NODE}`,
+      { marker, mac: MAC },
+    );
+    console.log(`iPXE boot: ${outcome.seconds} s`);
+    assertBooted(outcome, `01-${MAC.replaceAll(":", "-")}`);
+    // The script, then the kernel and initrd nodeset staged, then the root the initrd fetched.
+    deepStrictEqual(http.requests.map((request) => `${request.path} ${request.status}`), [
+      `/tftpboot/xcat/xnba/nodes/${NODE} 200`,
+      `/tftpboot/xcat/osimage/${IMAGE}/kernel 200`,
+      `/tftpboot/xcat/osimage/${IMAGE}/initrd-stateless.gz 200`,
+      `//install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
+    ]);
+  },
+);
 
-Deno.test("pxelinux reads nodeset's pxelinux.cfg/<HEXIP> over TFTP into the packed image", async () => {
-  const marker = `osimg-nodeset-pxelinux-${crypto.randomUUID()}`;
-  await using t = await testRoot();
-  await using http = serveRoot(t.root);
-  await managementNode(t, "pxe", marker, http.port);
-  installPxelinux(`${t.root}/tftpboot`);
+heavyTest(
+  "pxelinux reads nodeset's pxelinux.cfg/<HEXIP> over TFTP into the packed image",
+  async () => {
+    const marker = `osimg-nodeset-pxelinux-${crypto.randomUUID()}`;
+    await using t = await testRoot();
+    await using http = serveRoot(t.root);
+    await managementNode(t, "pxe", marker, http.port);
+    installPxelinux(`${t.root}/tftpboot`);
 
-  const outcome = await bootPxelinux(`${t.root}/tftpboot`, { marker, mac: MAC });
-  console.log(`pxelinux boot: ${outcome.seconds} s`);
-  // IPAPPEND 2: pxelinux appends the boot NIC's MAC as BOOTIF=01-<mac with dashes>.
-  assertBooted(outcome, `01-${MAC.replaceAll(":", "-")}`);
-  deepStrictEqual(http.requests.map((request) => `${request.path} ${request.status}`), [
-    `/install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
-  ]);
-});
+    const outcome = await bootPxelinux(`${t.root}/tftpboot`, { marker, mac: MAC });
+    console.log(`pxelinux boot: ${outcome.seconds} s`);
+    // IPAPPEND 2: pxelinux appends the boot NIC's MAC as BOOTIF=01-<mac with dashes>.
+    assertBooted(outcome, `01-${MAC.replaceAll(":", "-")}`);
+    deepStrictEqual(http.requests.map((request) => `${request.path} ${request.status}`), [
+      `//install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
+    ]);
+  },
+);
 
-Deno.test("grub2 EFI (OVMF) reads nodeset's grub.cfg-01-<mac> over TFTP into the packed image", async () => {
-  const marker = `osimg-nodeset-grub2-${crypto.randomUUID()}`;
-  await using t = await testRoot();
-  await using http = serveRoot(t.root);
-  await managementNode(t, "grub2", marker, http.port);
-  await installGrub2Efi(`${t.root}/tftpboot`);
-  // grub2 tries grub.cfg-01-<mac> first: the HEXIP link is removed so the boot proves it.
-  await Deno.remove(`${t.root}/tftpboot/boot/grub2/grub.cfg-0A00020F`);
+heavyTest(
+  "grub2 EFI (OVMF) reads nodeset's grub.cfg-01-<mac> over TFTP into the packed image",
+  async () => {
+    const marker = `osimg-nodeset-grub2-${crypto.randomUUID()}`;
+    await using t = await testRoot();
+    await using http = serveRoot(t.root);
+    await managementNode(t, "grub2", marker, http.port);
+    await installGrub2Efi(`${t.root}/tftpboot`);
+    // grub2 tries grub.cfg-01-<mac> first: the HEXIP link is removed so the boot proves it.
+    await Deno.remove(`${t.root}/tftpboot/boot/grub2/grub.cfg-0A00020F`);
 
-  const outcome = await bootGrub2Efi(`${t.root}/tftpboot`, `/boot/grub2/grub2-${NODE}`, {
-    marker,
-    mac: MAC,
-  });
-  console.log(`grub2 EFI boot: ${outcome.seconds} s`);
-  // grub2 expands $net_default_mac: the MAC with colons.
-  assertBooted(outcome, MAC);
-  deepStrictEqual(http.requests.map((request) => `${request.path} ${request.status}`), [
-    `/install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
-  ]);
-});
+    const outcome = await bootGrub2Efi(`${t.root}/tftpboot`, `/boot/grub2/grub2-${NODE}`, {
+      marker,
+      mac: MAC,
+    });
+    console.log(`grub2 EFI boot: ${outcome.seconds} s`);
+    // grub2 expands $net_default_mac: the MAC with colons.
+    assertBooted(outcome, MAC);
+    deepStrictEqual(http.requests.map((request) => `${request.path} ${request.status}`), [
+      `//install/netboot/test/x86_64/${IMAGE}/rootimg.cpio.gz 200`,
+    ]);
+  },
+);

@@ -562,11 +562,13 @@ function prepareImage(
   const nameProblem = objectNameProblem("osimage", name);
   if (nameProblem !== undefined) return nameProblem;
   const { osimage, linuximage } = rows;
-  const { provmethod, osvers, osarch, profile } = osimage;
-  if (!provmethod || !osvers || !osarch || !profile) {
+  const { provmethod, osvers, osarch } = osimage;
+  const profile = osimage.profile ?? "";
+  const method = provmethod ? findProvmethod(provmethod)?.boot : undefined;
+  // A sysclone image has no profile (seed 002): only methods whose state names it need one.
+  if (!provmethod || !osvers || !osarch || (profile === "" && method?.stateHasProfile !== false)) {
     return `osimage.provmethod, osimage.osvers, osimage.osarch and osimage.profile for ${name} must be set`;
   }
-  const method = findProvmethod(provmethod)?.boot;
   if (!method) {
     return `osimage.provmethod '${provmethod}' of ${name} is not one nodeset can boot (install, netboot, statelite, sysclone)`;
   }
@@ -574,7 +576,9 @@ function prepareImage(
   if (!distro) return `nodeset cannot boot ${osvers} images (osimage.osvers of ${name})`;
   let rootimgdir: string;
   try {
-    rootimgdir = rootImgDir({ name, osimage, linuximage }, data.installDir);
+    rootimgdir = method.imageDir
+      ? method.imageDir(data.installDir, name)
+      : rootImgDir({ name, osimage, linuximage }, data.installDir);
   } catch (error) {
     return (error as Error).message;
   }

@@ -241,7 +241,7 @@ export async function liteImage(
   if (!(await Deno.stat(rootimgHost).catch(() => undefined))?.isDirectory) {
     throw new NotFoundError(
       `Cannot prepare image '${name}': '${rootimg}' does not exist. ` +
-        `Put the image's root tree there first (osimg has no genimage yet).`,
+        `Build it with 'genimage ${name}' (or put the image's root tree there) first.`,
     );
   }
   const entries = selectLiteEntries(image, rows);

@@ -413,7 +413,7 @@ async function packPrepared(
   if (!info?.isDirectory) {
     throw new NotFoundError(
       `Cannot pack image '${name}': '${rootimg}' does not exist. ` +
-        `Put the image's root tree there first (osimg has no genimage yet).`,
+        `Build it with 'genimage ${name}' (or put the image's root tree there) first.`,
     );
   }
   const rules = await readExlistRules(ctx, commaList(image.linuximage.exlist));

@@ -5,6 +5,7 @@ import { testRoot } from "../../testdata/support/testing.ts";
 import { defineImage } from "../../testdata/support/pack_testing.ts";
 import { sh } from "../../testdata/support/process.ts";
 import { bootQemu, debianKernel, staticBusybox } from "../../testdata/support/debian_kernel.ts";
+import { heavyTest } from "../../testdata/support/heavy.ts";
 
 const BOOT_TIMEOUT_MS = 150_000;
 
@@ -48,7 +49,7 @@ function boot(vmlinuz: string, initrd: string, marker: string): Promise<string> 
 }
 
 for (const compression of ["gzip", "zstd", "xz"] as const) {
-  Deno.test(`QEMU boots Debian's kernel with packimage's cpio (${compression})`, async () => {
+  heavyTest(`QEMU boots Debian's kernel with packimage's cpio (${compression})`, async () => {
     const { vmlinuz, config } = await debianKernel();
     const option = { gzip: "CONFIG_RD_GZIP", zstd: "CONFIG_RD_ZSTD", xz: "CONFIG_RD_XZ" }[
       compression

@@ -64,6 +64,8 @@ export interface ImageBuild {
    * (imgutils.pm default_net_drivers); an arch not listed has none.
    */
   netdrivers: Readonly<Record<string, readonly string[]>>;
+  /** The package that puts a kernel in /boot for `osarch` (named when genimage finds none). */
+  kernelPackage(osarch: string): string;
 }
 
 /** The first number and an optional `.N` or `spN` minor of an osvers (rhels9.2, sles15sp5). */
@@ -131,7 +133,11 @@ function suiteRelease(
   };
 }
 
-/** imgutils.pm's default_net_drivers for rh (mlx_en is xCAT's alias of mlx4_en). */
+/**
+ * imgutils.pm's default_net_drivers for rh (mlx_en is xCAT's alias of mlx4_en), with virtio_pci
+ * before virtio_net: xCAT's dracut initrd pulls the virtio transport in by itself, osimg's
+ * busybox initrd loads only what the list names, and virtio_net finds no device without it.
+ */
 const RH_NETDRIVERS = {
   x86: [
     "tg3",
@@ -142,6 +148,7 @@ const RH_NETDRIVERS = {
     "igb",
     "mlx_en",
     "mlx5_core",
+    "virtio_pci",
     "virtio_net",
     "be2net",
   ],
@@ -154,11 +161,33 @@ const RH_NETDRIVERS = {
     "igb",
     "mlx_en",
     "mlx5_core",
+    "virtio_pci",
     "virtio_net",
     "be2net",
   ],
-  aarch64: ["tg3", "bnx2", "bnx2x", "e1000e", "igb", "mlx_en", "mlx5_core", "virtio_net"],
-  riscv64: ["e1000", "e1000e", "igb", "ixgbe", "r8169", "tg3", "bnx2x", "mlx5_core", "virtio_net"],
+  aarch64: [
+    "tg3",
+    "bnx2",
+    "bnx2x",
+    "e1000e",
+    "igb",
+    "mlx_en",
+    "mlx5_core",
+    "virtio_pci",
+    "virtio_net",
+  ],
+  riscv64: [
+    "e1000",
+    "e1000e",
+    "igb",
+    "ixgbe",
+    "r8169",
+    "tg3",
+    "bnx2x",
+    "mlx5_core",
+    "virtio_pci",
+    "virtio_net",
+  ],
   ppc64: ["e1000", "e1000e", "igb", "ibmveth", "ehea"],
   s390x: ["qdio", "ccwgroup"],
 } as const;
@@ -170,6 +199,7 @@ const SLES_NETDRIVERS = {
     "bnx2x",
     "e1000",
     "e1000e",
+    "virtio_pci",
     "virtio_net",
     "virtio_balloon",
     "igb",
@@ -183,6 +213,7 @@ const SLES_NETDRIVERS = {
     "bnx2x",
     "e1000",
     "e1000e",
+    "virtio_pci",
     "virtio_net",
     "virtio_balloon",
     "igb",
@@ -205,6 +236,7 @@ const DEBIAN_NETDRIVERS = {
     "igb",
     "mlx_en",
     "mlx5_core",
+    "virtio_pci",
     "virtio_net",
     "overlay",
   ],
@@ -217,6 +249,7 @@ const DEBIAN_NETDRIVERS = {
     "igb",
     "mlx_en",
     "mlx5_core",
+    "virtio_pci",
     "virtio_net",
     "overlay",
   ],
@@ -232,6 +265,7 @@ const DEBIAN_NETDRIVERS = {
     "mlx_en",
     "mlx4_en",
     "mlx5_core",
+    "virtio_pci",
     "virtio_net",
     "overlay",
   ],
@@ -245,6 +279,7 @@ const DEBIAN_NETDRIVERS = {
     "tg3",
     "bnx2x",
     "mlx5_core",
+    "virtio_pci",
     "virtio_net",
     "overlay",
   ],
@@ -256,6 +291,7 @@ const ENTERPRISE_LINUX: ImageBuild = {
   release: enterpriseLinuxRelease,
   packageManager: (release) => release.major > 7 ? "dnf" : "yum",
   netdrivers: RH_NETDRIVERS,
+  kernelPackage: () => "kernel",
 };
 
 const FEDORA: ImageBuild = {
@@ -269,6 +305,7 @@ const SUSE: ImageBuild = {
   release: suseRelease,
   packageManager: () => "zypper",
   netdrivers: SLES_NETDRIVERS,
+  kernelPackage: () => "kernel-default",
 };
 
 const UBUNTU: ImageBuild = {
@@ -284,6 +321,7 @@ const UBUNTU: ImageBuild = {
   ),
   packageManager: () => "apt",
   netdrivers: DEBIAN_NETDRIVERS,
+  kernelPackage: () => "linux-image-generic",
 };
 
 const DEBIAN: ImageBuild = {
@@ -292,6 +330,16 @@ const DEBIAN: ImageBuild = {
     { "10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie" },
     (version) => String(version.major),
   ),
+  // Debian's meta-package per architecture (linux-image-amd64, linux-image-arm64...).
+  kernelPackage: (osarch) =>
+    `linux-image-${
+      ({
+        x86_64: "amd64",
+        aarch64: "arm64",
+        ppc64le: "powerpc64le",
+        ppc64el: "powerpc64le",
+      } as Record<string, string>)[osarch] ?? osarch
+    }`,
 };
 
 /** A network-boot file on the install media: the first existing candidate, staged as `stagedAs`. */

@@ -14,7 +14,6 @@ import {
   netParams,
   serialConsole,
   serverUrl,
-  type ValuePart,
 } from "./node_boot.ts";
 import { InvalidInputError } from "../../core/errors.ts";
 
@@ -61,6 +60,13 @@ export interface ProvmethodBoot {
   ): BootFileNeed[];
   /** The kernel arguments (node problems are thrown as InvalidInputError). */
   args(input: BootArgsInput): KernelArgument[];
+  /**
+   * nodeset builds the image's deploy environment (kernel, initrd, archive) before it plans,
+   * when it is missing or older than the image (sysclone).
+   */
+  deployEnvironment?: boolean;
+  /** The image's directory when it is not linuximage.rootimgdir (management path). */
+  imageDir?(installDir: string, image: string): string;
 }
 
 /** One provisioning method of xCAT's osimage.provmethod. */
@@ -72,6 +78,11 @@ export interface Provmethod {
   packable: boolean;
   /** liteimg prepares it; bundles carry rootimgtree.gz and litefile.csv and its litefile rows. */
   statelite: boolean;
+  /**
+   * genimage builds its root, kernel and initrds (xCAT: provmethod netboot or statelite); the
+   * initrds it gets besides initrd-stateless.gz (statelite: initrd-statelite.gz too).
+   */
+  genimage?: { initrds: readonly ("stateless" | "statelite")[] };
   /** The directory family of xCAT's stock and custom profile files (`/install/custom/<dir>/...`). */
   profileDir: "install" | "netboot";
   /**
@@ -324,39 +335,85 @@ const INSTALL_BOOT: ProvmethodBoot = {
   },
 };
 
+/** The files of a sysclone image's deploy environment, in its deploy directory. */
+export const SYSCLONE_DEPLOY_FILES = {
+  kernel: "kernel",
+  initrd: "initrd-sysclone.gz",
+  /** The image repository as one tar, which the deploy initrd streams onto the disk. */
+  archive: "rootimg.tar",
+  /** A digest of what the files were built from (core/sysclone/deploy_environment.ts). */
+  stamp: "deploy.stamp",
+} as const;
+
+/**
+ * Where a sysclone image lives (management paths): its repository (the golden client's files,
+ * xCAT's `<installdir>/sysclone/images/<image>`), the disk layout captured beside it, and the
+ * deploy environment osimg builds from them.
+ */
+export function syscloneDirectories(
+  installDir: string,
+  image: string,
+): { repository: string; layout: string; deploy: string } {
+  return {
+    repository: `${installDir}/sysclone/images/${image}`,
+    layout: `${installDir}/sysclone/images/${image}.layout.json`,
+    deploy: `${installDir}/sysclone/deploy/${image}`,
+  };
+}
+
 const SYSCLONE_BOOT: ProvmethodBoot = {
   stateHasProfile: false,
   chainsToBoot: true,
   keptOnBoot: true,
+  deployEnvironment: true,
+  imageDir: (installDir, image) => syscloneDirectories(installDir, image).repository,
   needs(image) {
-    // SystemImager's deploy environment is xCAT's genesis, which osimg does not build: the
-    // entry boots one an admin put under <tftpdir>/xcat (anaconda.pm mksysclone).
-    const dir = `${image.tftpDir}/xcat`;
-    const missing =
-      `Could not find genesis.kernel.${image.osarch} or genesis.fs.${image.osarch}.{lzma,gz} in ${dir}: ` +
-      `sysclone boots xCAT's genesis, which osimg does not have; copy it there from an xCAT management node`;
+    // osimg's own deploy environment (not xCAT's genesis and SystemImager), which nodeset
+    // builds from the image before it plans (core/sysclone/deploy_environment.ts).
+    const dir = syscloneDirectories(image.installDir, image.name).deploy;
+    const missing = (file: string) =>
+      `The sysclone deploy environment of ${image.name} has no ${dir}/${file}: run nodeset again without --noupdateinitrd`;
     return [
-      { role: "kernel", dir, candidates: [`genesis.kernel.${image.osarch}`], missing },
+      {
+        role: "kernel",
+        dir,
+        candidates: [SYSCLONE_DEPLOY_FILES.kernel],
+        stagedAs: SYSCLONE_DEPLOY_FILES.kernel,
+        missing: missing(SYSCLONE_DEPLOY_FILES.kernel),
+      },
       {
         role: "initrd",
         dir,
-        candidates: [`genesis.fs.${image.osarch}.lzma`, `genesis.fs.${image.osarch}.gz`],
-        missing,
+        candidates: [SYSCLONE_DEPLOY_FILES.initrd],
+        stagedAs: SYSCLONE_DEPLOY_FILES.initrd,
+        missing: missing(SYSCLONE_DEPLOY_FILES.initrd),
+      },
+      {
+        role: "root",
+        dir,
+        candidates: [SYSCLONE_DEPLOY_FILES.archive],
+        missing: missing(SYSCLONE_DEPLOY_FILES.archive),
       },
     ];
   },
   args({ image, node, site }) {
-    const net = netParams(node);
-    const master: ValuePart[] = [node.master, `:${site.xcatdPort}`];
-    const args = [argument("ramdisk_size", "200000")];
-    args.push(argument("ksdevice", net.nicname && !net.setmac ? net.nicname : net.mac));
-    if (/ppc/.test(image.osarch)) args.push(argument("BOOTIF", net.mac));
+    const net = netParams(node, image.nodebootif);
+    const deploy = syscloneDirectories(image.installDir, image.name).deploy;
+    // Served by the management node's HTTP server, where xCAT's httpd publishes installdir.
+    const path = "/install" + deploy.slice(image.installDir.length);
+    const args: KernelArgument[] = [
+      argument(
+        "imgurl",
+        ...serverUrl(site, node.imageServer),
+        `${path}/${SYSCLONE_DEPLOY_FILES.archive}`,
+      ),
+      xcatArg(node, site),
+      argument("NODE", node.name),
+    ];
+    // Otherwise the loader appends BOOTIF (IPAPPEND 2, iPXE, grub2), as for netboot.
+    if (net.nicname && !net.setmac) args.push(argument("netdev", net.nicname));
+    else if (net.setmac) args.push(argument("BOOTIF", net.mac));
     args.push(...serialConsole(node, image.osarch, /(hard|cts|ctsrts)/, "ttyS"));
-    args.push(
-      argument("XCAT", ...master),
-      argument("xcatd", ...master),
-      argument("SCRIPTNAME", image.name),
-    );
     return args;
   },
 };
@@ -385,6 +442,7 @@ export const PROVMETHODS: readonly Provmethod[] = [
     disklessRoot: true,
     packable: true,
     statelite: false,
+    genimage: { initrds: ["stateless"] },
     profileDir: "netboot",
     usesTemplate: false,
     pattern: /netboot/,
@@ -402,6 +460,7 @@ export const PROVMETHODS: readonly Provmethod[] = [
     disklessRoot: true,
     packable: false,
     statelite: true,
+    genimage: { initrds: ["stateless", "statelite"] },
     profileDir: "netboot",
     usesTemplate: false,
     pattern: /statelite/,

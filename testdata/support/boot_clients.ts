@@ -1,12 +1,7 @@
 // Test support: real network-boot clients under QEMU (iPXE, pxelinux, grub2 EFI) and what they boot.
 
 import { existsSync } from "node:fs";
-import { gzipSync } from "node:zlib";
-import { cpioStream } from "../../formats/archive/cpio_newc.ts";
-import { baseMeta, bytesContent, type Entry } from "../../formats/archive/entry.ts";
-import { collectBytes } from "../../formats/bytes.ts";
 import { sh } from "./process.ts";
-import { staticBusybox } from "./debian_kernel.ts";
 
 /**
  * How long one boot may take before QEMU is killed. Software emulation (TCG) on a loaded
@@ -38,49 +33,6 @@ export interface InitReport {
   bootif: string;
   /** The whole kernel command line (/proc/cmdline) as the loader left it. */
   cmdline: string;
-}
-
-/**
- * Writes a gzip'd newc initramfs (osimg's own cpio writer) whose /init prints
- * `<marker> NODE=<NODE> BOOTIF=<BOOTIF>` and the kernel command line on the console, then
- * powers the machine off so QEMU ends by itself. The marker is only in /init, never on a
- * command line, so the kernel echoing its arguments cannot fake a boot.
- *
- * @example
- * ```ts
- * await writeMarkerInitramfs(`${imageDir}/initrd-stateless.gz`, marker);
- * ```
- */
-export async function writeMarkerInitramfs(path: string, marker: string): Promise<void> {
-  if (!/^[A-Za-z0-9-]+$/.test(marker)) throw new Error(`marker must be [A-Za-z0-9-]: ${marker}`);
-  const init = [
-    "#!/bin/sh",
-    "/bin/busybox mount -t proc proc /proc",
-    // One line, so a console that interleaves kernel messages cannot split the report.
-    `echo "${marker} NODE=$NODE BOOTIF=$BOOTIF CMDLINE=$(/bin/busybox cat /proc/cmdline)"`,
-    "/bin/busybox poweroff -f",
-    "",
-  ].join("\n");
-  const entry = (path: string, mode: number) => baseMeta(path, mode);
-  const entries: Entry[] = [
-    { ...entry("bin", 0o755), kind: "dir" },
-    {
-      ...entry("bin/busybox", 0o755),
-      kind: "file",
-      content: bytesContent(Deno.readFileSync(staticBusybox())),
-    },
-    { ...entry("bin/sh", 0o777), kind: "symlink", target: "busybox" },
-    { ...entry("dev", 0o755), kind: "dir" },
-    // The kernel opens /dev/console for /init's stdout; without it the marker goes nowhere.
-    { ...entry("dev/console", 0o600), kind: "chardev", devmajor: 5, devminor: 1 },
-    {
-      ...entry("init", 0o755),
-      kind: "file",
-      content: bytesContent(new TextEncoder().encode(init)),
-    },
-    { ...entry("proc", 0o755), kind: "dir" },
-  ];
-  Deno.writeFileSync(path, gzipSync(await collectBytes(cpioStream(entries))));
 }
 
 /** Reads /init's report line for `marker` out of a serial log, if the guest got that far. */
@@ -125,7 +77,9 @@ export function serveRoot(root: string): RootHttpServer {
   const respond = async (request: Request): Promise<Response> => {
     let segments: string[];
     try {
-      segments = decodeURIComponent(new URL(request.url).pathname).split("/");
+      // xCAT's imgurl has a double slash (`:80//install/...`), which Apache folds: so does this.
+      segments = decodeURIComponent(new URL(request.url).pathname).replace(/\/{2,}/g, "/")
+        .split("/");
     } catch {
       return new Response("bad path\n", { status: 400 });
     }

@@ -10,6 +10,14 @@ import { silentProgress } from "../../core/progress.ts";
 import type { Store } from "../../core/store/store.ts";
 import type { NodesetNetwork } from "../../core/nodeset/network.ts";
 import { nodeset, type NodesetAction, type NodesetResult } from "../../core/nodeset/nodeset.ts";
+import { systemRunner } from "../../core/process.ts";
+import { deployStamp } from "../../core/sysclone/deploy_environment.ts";
+import { serializeDiskLayout } from "../../formats/sysclone/disk_layout.ts";
+import {
+  SYSCLONE_DEPLOY_FILES,
+  syscloneDirectories,
+} from "../../providers/provmethods/provmethods.ts";
+import { HYBRID_LAYOUT } from "./sysclone_testing.ts";
 
 /** A network where this machine is 10.0.0.1/24 and no name resolves (hosts.ip is used). */
 export const TEST_NETWORK: NodesetNetwork = {
@@ -61,7 +69,7 @@ async function write(root: string, path: string, data: string | Uint8Array): Pro
  * Defines the cluster in `root`: nodes cn01-cn04 (x86_64: pxe, xnba, elilo, grub2) and
  * pn01-pn02 (ppc64le: grub2-tftp, grub2-http) with IPs 10.0.0.1xx, MACs, a serial console;
  * every image of {@linkcode IMAGES} with its files (the netboot kernel has an EFI stub, the
- * statelite ones have not); the media of the install images; a genesis for sysclone.
+ * statelite ones have not); the media of the install images; a sysclone image.
  */
 export async function defineNodesetCluster(root: string): Promise<void> {
   const nodes = { ...X86_NODES, ...PPC_NODES };
@@ -140,8 +148,31 @@ export async function defineNodesetCluster(root: string): Promise<void> {
   await write(root, "/install/sles15.5/x86_64/1/boot/x86_64/loader/initrd", "sles initrd\n");
   await write(root, "/install/ubuntu22.04/x86_64/casper/vmlinuz", "ubuntu kernel\n");
   await write(root, "/install/ubuntu22.04/x86_64/casper/initrd", "ubuntu initrd\n");
-  await write(root, "/tftpboot/xcat/genesis.kernel.x86_64", "genesis kernel\n");
-  await write(root, "/tftpboot/xcat/genesis.fs.x86_64.gz", "genesis fs\n");
+  await writeSyscloneImage(root, IMAGES.sysclone);
+}
+
+/**
+ * A sysclone image as capture leaves it (a small repository with a kernel, the layout beside
+ * it) and its deploy environment as nodeset built it, stamped up to date, so nodeset stages it
+ * without building (a real build needs a real root: core/sysclone/sysclone_clone_test.ts).
+ */
+export async function writeSyscloneImage(root: string, image: string): Promise<void> {
+  const dirs = syscloneDirectories("/install", image);
+  await write(root, `${dirs.repository}/boot/vmlinuz-5.14.0-284.11.1.el9_2.x86_64`, "kernel\n");
+  await write(root, `${dirs.repository}/etc/hostname`, "golden\n");
+  const layoutText = serializeDiskLayout(HYBRID_LAYOUT);
+  await write(root, dirs.layout, layoutText);
+  const files = SYSCLONE_DEPLOY_FILES;
+  await write(root, `${dirs.deploy}/${files.kernel}`, "sysclone deploy kernel\n");
+  await write(root, `${dirs.deploy}/${files.initrd}`, "sysclone deploy initrd\n");
+  await write(root, `${dirs.deploy}/${files.archive}`, "image archive\n");
+  const stamp = await deployStamp(
+    { repository: hostPath(root, dirs.repository) },
+    layoutText,
+    [],
+    "5.14.0-284.11.1.el9_2.x86_64",
+  );
+  await write(root, `${dirs.deploy}/${files.stamp}`, stamp);
 }
 
 function image(name: string, provmethod: string, osvers: string, osarch: string) {
@@ -169,6 +200,7 @@ export async function runNodeset(
         cwd: root,
         env: {},
         progress: () => silentProgress,
+        runner: systemRunner,
       },
       { range, action, noUpdateInitrd: options.noUpdateInitrd ?? false },
       options.network ?? TEST_NETWORK,

@@ -1,0 +1,430 @@
+// osimg's sysclone deploy environment for one image: the image's own kernel, an initrd of the
+// image's busybox, disk tools and modules with the deploy /init and the layout's plan, and the
+// image repository packed as one tar that the initrd streams onto the node's disk.
+
+import { createHash } from "node:crypto";
+import { posix } from "node:path";
+import { bytesContent, type Entry, type EntryMeta } from "../../formats/archive/entry.ts";
+import { cpioStream } from "../../formats/archive/cpio_newc.ts";
+import { tarStream } from "../../formats/archive/tar.ts";
+import {
+  type DiskLayout,
+  fileSystems,
+  parseDiskLayout,
+} from "../../formats/sysclone/disk_layout.ts";
+import { deployPlan } from "../../formats/sysclone/deploy_plan.ts";
+import { compressToFile } from "../compress/compress.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import type { ProcessRunner } from "../process.ts";
+import { resolveInRoot } from "../tree/root_path.ts";
+import { walkTree } from "../tree/walk.ts";
+import { addProgram, BUSYBOX_PATHS, findInImage, moduleFiles } from "../genimage/netboot_initrd.ts";
+import { UDHCPC_SCRIPT } from "../genimage/netboot_init_script.ts";
+import { SYSCLONE_DEPLOY_INIT } from "./deploy_init_script.ts";
+import {
+  SYSCLONE_DEPLOY_FILES,
+  syscloneDirectories,
+} from "../../providers/provmethods/provmethods.ts";
+import { hostPath } from "../paths.ts";
+import { commaList } from "../../formats/xcat/comma_list.ts";
+import type { Row } from "../store/store.ts";
+
+/**
+ * Bumped when the initrd's contents or the archive's form change, so every image's deploy
+ * environment is rebuilt by the next nodeset.
+ */
+const DEPLOY_FORMAT = "osimg-sysclone-deploy 1";
+
+/** Disk and NIC drivers a node may need, loaded when the image's kernel has them. */
+const HARDWARE_MODULES = [
+  "virtio_pci",
+  "virtio_blk",
+  "virtio_scsi",
+  "virtio_net",
+  "sd_mod",
+  "ahci",
+  "ata_piix",
+  "nvme",
+  "e1000",
+  "e1000e",
+  "igb",
+  "ixgbe",
+  "tg3",
+  "bnx2",
+  "efivarfs",
+];
+
+/** Modules each file system needs (vfat: the code pages its default mount options name). */
+const FILE_SYSTEM_MODULES: Record<string, { required: string[]; optional: string[] }> = {
+  ext2: { required: ["ext4"], optional: [] },
+  ext3: { required: ["ext4"], optional: [] },
+  ext4: { required: ["ext4"], optional: ["crc32c_generic"] },
+  xfs: { required: ["xfs"], optional: [] },
+  vfat: { required: ["vfat"], optional: ["nls_cp437", "nls_iso8859_1", "nls_ascii", "nls_utf8"] },
+  swap: { required: [], optional: [] },
+};
+
+/** The image's programs the init runs, by what needs them: [path in the initrd, candidates]. */
+const ALWAYS_PROGRAMS: [string, string[]][] = [
+  ["sfdisk", ["/usr/sbin/sfdisk", "/sbin/sfdisk"]],
+  ["wipefs", ["/usr/sbin/wipefs", "/sbin/wipefs"]],
+  ["blkid", ["/usr/sbin/blkid", "/sbin/blkid"]],
+  ["tar", ["/usr/bin/tar", "/bin/tar"]],
+];
+const FILE_SYSTEM_PROGRAMS: Record<string, [string, string[]][]> = {
+  ext2: [["mke2fs", ["/usr/sbin/mke2fs", "/sbin/mke2fs"]]],
+  ext3: [["mke2fs", ["/usr/sbin/mke2fs", "/sbin/mke2fs"]]],
+  ext4: [["mke2fs", ["/usr/sbin/mke2fs", "/sbin/mke2fs"]]],
+  xfs: [["mkfs.xfs", ["/usr/sbin/mkfs.xfs", "/sbin/mkfs.xfs"]]],
+  vfat: [["mkfs.fat", ["/usr/sbin/mkfs.fat", "/sbin/mkfs.fat"]]],
+  swap: [["mkswap", ["/usr/sbin/mkswap", "/sbin/mkswap"]]],
+};
+/** Which Debian/RHEL package gives each program, for the error when the image lacks it. */
+const PROGRAM_PACKAGES: Record<string, string> = {
+  sfdisk: "fdisk (util-linux on RHEL)",
+  wipefs: "util-linux",
+  blkid: "util-linux",
+  tar: "tar",
+  mke2fs: "e2fsprogs",
+  "mkfs.xfs": "xfsprogs",
+  "mkfs.fat": "dosfstools",
+  mkswap: "util-linux",
+};
+
+/** Where one image's deploy files are, as host paths. */
+export interface DeployPaths {
+  /** The image repository: the golden client's root tree. */
+  repository: string;
+  /** The disk layout file beside it. */
+  layout: string;
+  /** The directory holding kernel, initrd and archive (created when missing). */
+  deployDir: string;
+}
+
+/** What a build did. */
+export interface DeployBuild {
+  /** false: the files were up to date and left alone. */
+  built: boolean;
+  kernelVersion: string;
+  /** Archive bytes (the repository as tar). */
+  archiveBytes: number;
+  /** Initrd bytes (gzip'd cpio). */
+  initrdBytes: number;
+}
+
+/**
+ * Builds the deploy environment of `image` into `paths.deployDir` (the names in
+ * {@linkcode SYSCLONE_DEPLOY_FILES}) unless it is up to date: a stamp file records a digest of
+ * the layout, the postscripts, the kernel and every path, size, mode, owner and mtime of the
+ * repository, so an unchanged image costs one walk of its metadata. The new files are written
+ * in a sibling directory and swapped in with renames, so nodes booting meanwhile get the old set
+ * or the new one.
+ *
+ * @example
+ * ```ts
+ * await buildDeployEnvironment(ctx.runner, "rhels9-clone", paths, { postscripts: [] });
+ * ```
+ */
+export async function buildDeployEnvironment(
+  runner: ProcessRunner,
+  image: string,
+  paths: DeployPaths,
+  options: { postscripts: readonly string[] },
+): Promise<DeployBuild> {
+  const repositoryInfo = await Deno.stat(paths.repository).catch(() => undefined);
+  if (!repositoryInfo?.isDirectory) {
+    throw new NotFoundError(
+      `The sysclone image ${image} has no repository at ${paths.repository}: capture it with ` +
+        `'imgcapture <node> -t sysclone -o ${image}'`,
+    );
+  }
+  let layoutText: string;
+  try {
+    layoutText = await Deno.readTextFile(paths.layout);
+  } catch {
+    throw new NotFoundError(
+      `The sysclone image ${image} has no disk layout at ${paths.layout}: capture it again with imgcapture -t sysclone`,
+    );
+  }
+  const layout = parseDiskLayout(layoutText, paths.layout);
+  const plan = deployPlan(layout, image);
+  for (const name of options.postscripts) {
+    if (!/^[A-Za-z0-9_.+-]+$/.test(name) || name === "." || name === "..") {
+      throw new InvalidInputError(
+        `The postscript '${name}' of the osimage ${image} is not a file name under /install/postscripts`,
+      );
+    }
+  }
+  const kernel = await imageKernel(paths.repository, image);
+  const stamp = await deployStamp(paths, layoutText, options.postscripts, kernel.version);
+  const files = SYSCLONE_DEPLOY_FILES;
+  const current = await Deno.readTextFile(`${paths.deployDir}/${files.stamp}`).catch(() => "");
+  if (current === stamp) {
+    const sizes = await Promise.all(
+      [files.archive, files.initrd, files.kernel].map((name) =>
+        Deno.stat(`${paths.deployDir}/${name}`).then((info) => info.size, () => -1)
+      ),
+    );
+    if (sizes.every((size) => size >= 0)) {
+      return {
+        built: false,
+        kernelVersion: kernel.version,
+        archiveBytes: sizes[0]!,
+        initrdBytes: sizes[1]!,
+      };
+    }
+  }
+
+  const parent = posix.dirname(paths.deployDir);
+  // A failed first build leaves no empty <installdir>/sysclone/deploy behind.
+  const parentExisted = await Deno.stat(parent).then(() => true, () => false);
+  await Deno.mkdir(parent, { recursive: true });
+  let done = false;
+  const work = await Deno.makeTempDir({
+    dir: parent,
+    prefix: `.${posix.basename(paths.deployDir)}.`,
+  });
+  try {
+    const initrdBytes = await buildDeployInitrd(runner, {
+      image,
+      repository: paths.repository,
+      kernelVersion: kernel.version,
+      layout,
+      plan,
+      postscripts: options.postscripts,
+    }, `${work}/${files.initrd}`);
+    await Deno.copyFile(kernel.host, `${work}/${files.kernel}`);
+    const archiveBytes = await compressToFile(
+      runner,
+      "none",
+      tarStream(walkTree(paths.repository, { oneFileSystem: false, xattrs: true })),
+      `${work}/${files.archive}`,
+    );
+    await Deno.writeTextFile(`${work}/${files.stamp}`, stamp);
+    // Swap directories: the old set is renamed away whole, then removed.
+    const old = `${work}.old`;
+    const hadOld = await Deno.rename(paths.deployDir, old).then(() => true, () => false);
+    await Deno.rename(work, paths.deployDir);
+    if (hadOld) await Deno.remove(old, { recursive: true });
+    done = true;
+    return { built: true, kernelVersion: kernel.version, archiveBytes, initrdBytes };
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+    if (!done && !parentExisted) await Deno.remove(parent).catch(() => {});
+  }
+}
+
+/**
+ * nodeset's call: the deploy environment of the sysclone image `image` (its osimage row gives
+ * the postscripts), under `root`, built when missing or outdated.
+ */
+export function buildSyscloneDeployEnvironment(
+  runner: ProcessRunner,
+  root: string,
+  installDir: string,
+  image: string,
+  osimage: Row,
+): Promise<DeployBuild> {
+  const dirs = syscloneDirectories(installDir, image);
+  return buildDeployEnvironment(runner, image, {
+    repository: hostPath(root, dirs.repository),
+    layout: hostPath(root, dirs.layout),
+    deployDir: hostPath(root, dirs.deploy),
+  }, { postscripts: commaList(osimage.postscripts ?? "") });
+}
+
+/** The kernel the image boots: /vmlinuz's target, else the newest /boot/vmlinuz-<version>. */
+async function imageKernel(
+  repository: string,
+  image: string,
+): Promise<{ version: string; host: string }> {
+  const versions: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${repository}/boot`)) {
+      const match = /^vmlinuz-(.+)$/.exec(entry.name);
+      if (match) versions.push(match[1]!);
+    }
+  } catch {
+    // no /boot: reported below
+  }
+  const linked = await resolveInRoot(repository, "/vmlinuz");
+  const fromLink = linked ? /vmlinuz-(.+)$/.exec(linked)?.[1] : undefined;
+  const version = fromLink && versions.includes(fromLink)
+    ? fromLink
+    : versions.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).at(-1);
+  if (version === undefined) {
+    throw new NotFoundError(
+      `The sysclone image ${image} has no kernel (/boot/vmlinuz-<version>): the golden client must boot a kernel installed in its root`,
+    );
+  }
+  return { version, host: `${repository}/boot/vmlinuz-${version}` };
+}
+
+/**
+ * The digest a deploy environment is stamped with: the deploy format, the layout text, the
+ * postscripts, the kernel version and the metadata of every path of the repository.
+ */
+export async function deployStamp(
+  paths: Pick<DeployPaths, "repository">,
+  layoutText: string,
+  postscripts: readonly string[],
+  kernelVersion: string,
+): Promise<string> {
+  const digest = createHash("sha256");
+  digest.update(`${DEPLOY_FORMAT}\n${layoutText}\n${postscripts.join(",")}\n${kernelVersion}\n`);
+  await treeDigest(paths.repository, "", digest);
+  return digest.digest("hex") + "\n";
+}
+
+/** Hashes every path's metadata under `dir` in sorted order (not contents: mtimes say it). */
+async function treeDigest(
+  root: string,
+  relative: string,
+  digest: ReturnType<typeof createHash>,
+): Promise<void> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(relative === "" ? root : `${root}/${relative}`)) {
+    names.push(entry.name);
+  }
+  names.sort();
+  for (const name of names) {
+    const path = relative === "" ? name : `${relative}/${name}`;
+    const info = await Deno.lstat(`${root}/${path}`);
+    digest.update(
+      `${path}\0${info.mode}\0${info.uid}:${info.gid}\0${info.size}\0${info.mtime?.getTime()}\0${
+        info.isSymlink ? await Deno.readLink(`${root}/${path}`) : ""
+      }\n`,
+    );
+    if (info.isDirectory) await treeDigest(root, path, digest);
+  }
+}
+
+interface DeployInitrdOptions {
+  image: string;
+  repository: string;
+  kernelVersion: string;
+  layout: DiskLayout;
+  plan: ReturnType<typeof deployPlan>;
+  postscripts: readonly string[];
+}
+
+/**
+ * Every initrd member's mtime: fixed, so an unchanged image gives the same initrd bytes (the
+ * stamp, not the time, says when it must be rebuilt).
+ */
+const INITRD_MTIME = 0;
+
+/** Writes the deploy initrd (gzip'd cpio newc, members sorted, owned by root, one mtime). */
+async function buildDeployInitrd(
+  runner: ProcessRunner,
+  options: DeployInitrdOptions,
+  output: string,
+): Promise<number> {
+  const { repository, kernelVersion, image } = options;
+  const members = new Map<string, Entry>();
+  const meta = (path: string, mode: number): EntryMeta => ({
+    path,
+    mode,
+    uid: 0,
+    gid: 0,
+    uname: "root",
+    gname: "root",
+    mtime: INITRD_MTIME,
+    xattrs: new Map(),
+  });
+  const addParents = (path: string) => {
+    for (let dir = posix.dirname(path); dir !== "."; dir = posix.dirname(dir)) {
+      if (!members.has(dir)) members.set(dir, { ...meta(dir, 0o755), kind: "dir" });
+    }
+  };
+  const addFile = (path: string, bytes: Uint8Array, mode: number) => {
+    addParents(path);
+    members.set(path, { ...meta(path, mode), kind: "file", content: bytesContent(bytes) });
+  };
+  for (const dir of ["dev", "proc", "sys", "run", "tmp", "target", "etc/osimg/sysclone"]) {
+    members.set(dir, { ...meta(dir, 0o755), kind: "dir" });
+    addParents(dir);
+  }
+  members.set("dev/console", {
+    ...meta("dev/console", 0o600),
+    kind: "chardev",
+    devmajor: 5,
+    devminor: 1,
+  });
+
+  const busybox = await findInImage(repository, BUSYBOX_PATHS);
+  if (!busybox) {
+    throw new NotFoundError(
+      `Cannot build the sysclone deploy initrd of ${image}: its image has no busybox ` +
+        `(looked for ${
+          BUSYBOX_PATHS.join(", ")
+        }); install busybox (or busybox-static) on the golden client and capture again`,
+    );
+  }
+  await addProgram(repository, busybox.host, "bin/busybox", addFile, members);
+  members.set("bin/sh", { ...meta("bin/sh", 0o777), kind: "symlink", target: "busybox" });
+
+  const types = new Set(fileSystems(options.layout).map((fs) => fs.type));
+  const programs = [...ALWAYS_PROGRAMS];
+  for (const type of types) programs.push(...(FILE_SYSTEM_PROGRAMS[type] ?? []));
+  const missing: string[] = [];
+  for (const [name, candidates] of programs) {
+    if (members.has(`osimg/bin/${name}`)) continue;
+    const found = await findInImage(repository, candidates);
+    if (!found) {
+      missing.push(`${name} (${PROGRAM_PACKAGES[name]})`);
+      continue;
+    }
+    await addProgram(repository, found.host, `osimg/bin/${name}`, addFile, members);
+  }
+  if (missing.length > 0) {
+    throw new NotFoundError(
+      `Cannot build the sysclone deploy initrd of ${image}: its image lacks ${
+        missing.join(", ")
+      }; ` +
+        `install them on the golden client and capture again`,
+    );
+  }
+  const mke2fsConf = await resolveInRoot(repository, "/etc/mke2fs.conf");
+  if (mke2fsConf) addFile("etc/mke2fs.conf", await Deno.readFile(mke2fsConf), 0o644);
+
+  const required = new Set<string>();
+  const optional = new Set<string>(HARDWARE_MODULES);
+  for (const type of types) {
+    for (const module of FILE_SYSTEM_MODULES[type]?.required ?? []) required.add(module);
+    for (const module of FILE_SYSTEM_MODULES[type]?.optional ?? []) optional.add(module);
+  }
+  const modules = await moduleFiles(runner, {
+    rootimg: repository,
+    kernelVersion,
+    drivers: [...required],
+    optionalDrivers: [...optional],
+    mtime: INITRD_MTIME,
+  });
+  for (const module of modules) addFile(module.path, module.bytes, 0o644);
+
+  const grub = async (target: string) =>
+    (await resolveInRoot(repository, `/usr/lib/grub/${target}/modinfo.sh`)) !== undefined;
+  const conf = options.plan.conf +
+    `GRUB_BIOS=${(await grub("i386-pc")) ? "yes" : "no"}\n` +
+    `GRUB_EFI=${(await grub("x86_64-efi")) ? "yes" : "no"}\n`;
+  const encoder = new TextEncoder();
+  addFile("init", encoder.encode(SYSCLONE_DEPLOY_INIT), 0o755);
+  addFile("etc/osimg/udhcpc.script", encoder.encode(UDHCPC_SCRIPT), 0o755);
+  addFile("etc/osimg/kernel", encoder.encode(`${kernelVersion}\n`), 0o644);
+  addFile(
+    "etc/osimg/modules",
+    encoder.encode(modules.map((module) => module.relative + "\n").join("")),
+    0o644,
+  );
+  addFile("etc/osimg/sysclone/layout.conf", encoder.encode(conf), 0o644);
+  addFile("etc/osimg/sysclone/partitions.sfdisk", encoder.encode(options.plan.sfdisk), 0o644);
+  addFile("etc/osimg/sysclone/filesystems", encoder.encode(options.plan.filesystems), 0o644);
+  addFile(
+    "etc/osimg/sysclone/postscripts",
+    encoder.encode(options.postscripts.map((name) => name + "\n").join("")),
+    0o644,
+  );
+  const sorted = [...members.keys()].sort().map((path) => members.get(path)!);
+  return await compressToFile(runner, "gzip", cpioStream(sorted), output, { level: 6 });
+}

@@ -1,0 +1,386 @@
+// A real clone: nodeset builds the deploy environment from a Debian image repository, a QEMU VM
+// with an empty disk boots it, is partitioned and installed, then boots its own disk with no
+// network to the image's userspace — once with SeaBIOS, once with OVMF — and the failures.
+
+import { ok, strictEqual } from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { debianRoot } from "../../testdata/support/debian_root.ts";
+import { serveRoot } from "../../testdata/support/boot_clients.ts";
+import { run, runTool, sh } from "../../testdata/support/process.ts";
+import { testRoot } from "../../testdata/support/testing.ts";
+import {
+  GPT_TYPES,
+  parseDiskLayout,
+  serializeDiskLayout,
+} from "../../formats/sysclone/disk_layout.ts";
+import {
+  loopDisk,
+  OVMF_CODE,
+  OVMF_VARS,
+  runVm,
+  SYSCLONE_PKGLIST,
+} from "../../testdata/support/sysclone_testing.ts";
+import { systemRunner } from "../process.ts";
+import { readDiskLayout } from "./read_disk_layout.ts";
+import { heavyTest } from "../../testdata/support/heavy.ts";
+
+const IMAGE = "debian12-x86_64-sysclone";
+const NODE = "cn01";
+const MAC = "52:54:00:12:34:56";
+const MIB = 1024 ** 2;
+/** A clone under software emulation copies ~700 MB through the guest: allow it time. */
+const INSTALL_TIMEOUT_MS = 15 * 60_000;
+const BOOT_TIMEOUT_MS = 10 * 60_000;
+
+/** The golden client's disk: BIOS boot, ESP, swap and an ext4 root that grows on a node. */
+const GOLDEN_DISK = [
+  "label: gpt",
+  `size=1MiB, type=${GPT_TYPES.biosBoot}, name="bios"`,
+  `size=64MiB, type=${GPT_TYPES.esp}, name="EFI"`,
+  `size=32MiB, type=${GPT_TYPES.swap}`,
+  `type=${GPT_TYPES.linux}, name="root"`,
+  "",
+].join("\n");
+
+/** The systemd unit that proves the clone reached its own userspace, and what it saw. */
+function markerUnit(marker: string): string {
+  const report = [
+    `OSIMG-CLONE-MARKER ${marker}`,
+    "host=$(cat /etc/hostname)",
+    "post=$(cat /etc/osimg-postscript-ran)",
+    "root=$(findmnt -n -o UUID /)",
+    "machineid=$(cat /etc/machine-id)",
+    "hostkey=$(sha256sum /etc/ssh/ssh_host_ed25519_key.pub | cut -c1-16)",
+    "END",
+  ].join(" ");
+  return [
+    "[Unit]",
+    "Description=osimg sysclone test marker",
+    "After=local-fs.target",
+    "[Service]",
+    "Type=oneshot",
+    // systemd reads `$$` as `$` (a function replacement: in a replacement string "$$" is "$").
+    `ExecStart=/bin/sh -c 'echo ${
+      report.replaceAll("$", () => "$$")
+    } > /dev/ttyS0; systemctl poweroff'`,
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** The fields of the marker line, once the whole line is on the console. */
+function markerFields(serial: string, marker: string): Record<string, string> | undefined {
+  const line = new RegExp(`OSIMG-CLONE-MARKER ${marker} (.*?) END`).exec(serial)?.[1];
+  if (line === undefined) return undefined;
+  return Object.fromEntries(
+    line.split(" ").map((pair) => {
+      const equals = pair.indexOf("=");
+      return [pair.slice(0, equals), pair.slice(equals + 1)];
+    }),
+  );
+}
+
+/** The kernel, initrd and arguments of the node's pxelinux entry, as its loader would boot them. */
+function entryBoot(tftpboot: string): { kernel: string; initrd: string; append: string } {
+  const entry = Deno.readTextFileSync(`${tftpboot}/pxelinux.cfg/${NODE}`);
+  const kernel = /^\s*KERNEL (\S+)$/m.exec(entry)![1]!;
+  const words = /^\s*APPEND (.*)$/m.exec(entry)![1]!.split(" ");
+  const initrd = words.find((word) => word.startsWith("initrd="))!.slice("initrd=".length);
+  return {
+    kernel: `${tftpboot}/${kernel}`,
+    initrd: `${tftpboot}/${initrd}`,
+    append: words.filter((word) => !word.startsWith("initrd=")).join(" "),
+  };
+}
+
+function nicArgs(): string[] {
+  return ["-netdev", "user,id=n0", "-device", `virtio-net-pci,netdev=n0,mac=${MAC}`];
+}
+
+function diskArgs(disk: string): string[] {
+  return ["-drive", `file=${disk},format=raw,if=virtio`];
+}
+
+/** Firmware arguments: SeaBIOS is QEMU's default; OVMF with a private copy of its variables. */
+async function firmwareArgs(firmware: "bios" | "uefi", work: string): Promise<string[]> {
+  if (firmware === "bios") return [];
+  const vars = `${work}/OVMF_VARS.fd`;
+  if (!existsSync(vars)) await Deno.copyFile(OVMF_VARS, vars);
+  return [
+    "-drive",
+    `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+    "-drive",
+    `if=pflash,format=raw,unit=1,file=${vars}`,
+  ];
+}
+
+heavyTest(
+  "sysclone: nodeset's deploy environment clones a Debian image onto empty disks that then boot by themselves (BIOS and UEFI), and refuses a disk too small",
+  async (t) => {
+    const timings: string[] = [];
+    const golden = await debianRoot({ pkglist: SYSCLONE_PKGLIST });
+    await using osimg = await testRoot();
+    const root = osimg.root;
+    const work = await Deno.makeTempDir({ prefix: "osimg-sysclone-" });
+    try {
+      // The image repository: the golden client's root, as capture leaves it.
+      const repository = `${root}/install/sysclone/images/${IMAGE}`;
+      await Deno.mkdir(`${root}/install/sysclone/images`, { recursive: true });
+      let started = performance.now();
+      await run(["cp", "-a", golden, repository]);
+      // What a capture's exclusions leave out: apt's downloaded packages and lists.
+      await run([
+        "sh",
+        "-c",
+        `rm -rf '${repository}'/var/cache/apt/* '${repository}'/var/lib/apt/lists/*`,
+      ]);
+      const marker = `osimg-${crypto.randomUUID().slice(0, 8)}`;
+      await Deno.writeTextFile(
+        `${repository}/etc/systemd/system/osimg-marker.service`,
+        markerUnit(marker),
+      );
+      await Deno.symlink(
+        "/etc/systemd/system/osimg-marker.service",
+        `${repository}/etc/systemd/system/multi-user.target.wants/osimg-marker.service`,
+      );
+      await Deno.writeTextFile(
+        `${repository}/etc/default/grub`,
+        'GRUB_DEFAULT=0\nGRUB_TIMEOUT=1\nGRUB_CMDLINE_LINUX="console=ttyS0,115200"\nGRUB_TERMINAL=console\n',
+      );
+      const goldenMachineId = (await Deno.readTextFile(`${repository}/etc/machine-id`)).trim();
+      const goldenHostKey =
+        (await sh(["sha256sum", `${repository}/etc/ssh/ssh_host_ed25519_key.pub`]))
+          .slice(0, 16);
+      timings.push(`repository copy: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+      // The layout, read from a real disk partitioned and formatted like the golden client's.
+      await using disk = await loopDisk(`${work}/golden.img`, 1536 * MIB, GOLDEN_DISK);
+      await sh(["mkfs.vfat", "-n", "EFI", disk.partition(2)]);
+      await sh(["mkswap", "-L", "swap", disk.partition(3)]);
+      await sh(["mkfs.ext4", "-q", "-L", "root", disk.partition(4)]);
+      const fstab =
+        "LABEL=root / ext4 errors=remount-ro 0 1\nLABEL=EFI /boot/efi vfat umask=0077 0 1\n" +
+        `${disk.partition(3)} none swap sw 0 0\n`;
+      const layout = await readDiskLayout(systemRunner, disk.device, fstab);
+      const goldenRootUuid = layout.disks[0]!.partitions[3]!.filesystem!.uuid!;
+      await Deno.writeTextFile(
+        `${root}/install/sysclone/images/${IMAGE}.layout.json`,
+        serializeDiskLayout(layout),
+      );
+      parseDiskLayout(serializeDiskLayout(layout), "check");
+
+      await Deno.mkdir(`${root}/install/postscripts`, { recursive: true });
+      await Deno.writeTextFile(
+        `${root}/install/postscripts/osimg-test-post`,
+        '#!/bin/sh\necho "ran-on-$NODE" > /etc/osimg-postscript-ran\n',
+      );
+
+      await using server = serveRoot(root);
+      await osimg.ok(["chdef", "-t", "site", "clustersite", `httpport=${server.port}`]);
+      await osimg.ok([
+        "mkdef",
+        "-t",
+        "osimage",
+        "-o",
+        IMAGE,
+        "imagetype=linux",
+        "provmethod=sysclone",
+        "osvers=debian12",
+        "osarch=x86_64",
+        "postscripts=osimg-test-post",
+      ]);
+      await osimg.ok([
+        "mkdef",
+        "-t",
+        "node",
+        NODE,
+        "groups=all",
+        "netboot=pxe",
+        `mac=${MAC}`,
+        "ip=10.0.2.15",
+        "xcatmaster=10.0.2.2",
+        "serialport=0",
+        "serialspeed=115200",
+      ]);
+
+      await t.step("nodeset builds the deploy environment and writes the entry", async () => {
+        started = performance.now();
+        const output = await osimg.ok(["nodeset", NODE, `osimage=${IMAGE}`]);
+        timings.push(
+          `nodeset (deploy build): ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
+        strictEqual(output.stdout, `${NODE}: sysclone debian12-x86_64\n`);
+        const boot = entryBoot(`${root}/tftpboot`);
+        ok(existsSync(boot.kernel) && existsSync(boot.initrd), JSON.stringify(boot));
+        ok(
+          boot.append.startsWith(
+            `imgurl=http://10.0.2.2:${server.port}/install/sysclone/deploy/${IMAGE}/rootimg.tar `,
+          ),
+          boot.append,
+        );
+        // A second nodeset with nothing changed rebuilds nothing.
+        const stamp = await Deno.stat(`${root}/install/sysclone/deploy/${IMAGE}/deploy.stamp`);
+        started = performance.now();
+        await osimg.ok(["nodeset", NODE, `osimage=${IMAGE}`]);
+        timings.push(
+          `nodeset (up to date): ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
+        const again = await Deno.stat(`${root}/install/sysclone/deploy/${IMAGE}/deploy.stamp`);
+        strictEqual(again.mtime?.getTime(), stamp.mtime?.getTime());
+      });
+
+      for (const firmware of ["bios", "uefi"] as const) {
+        await t.step(
+          `${firmware}: the clone installs onto an empty disk, then boots from it alone`,
+          async () => {
+            const target = `${work}/${firmware}.raw`;
+            await sh(["truncate", "-s", "3G", target]);
+            const fw = await firmwareArgs(firmware, work);
+            const boot = entryBoot(`${root}/tftpboot`);
+            const install = await runVm({
+              args: [
+                ...fw,
+                "-kernel",
+                boot.kernel,
+                "-initrd",
+                boot.initrd,
+                "-append",
+                `${boot.append} osimg.done=poweroff`,
+                ...diskArgs(target),
+                ...nicArgs(),
+              ],
+              until: (serial) => /Kernel panic|osimg sysclone: ERROR/.test(serial),
+              timeoutMs: INSTALL_TIMEOUT_MS,
+            });
+            timings.push(`${firmware} install: ${install.seconds} s`);
+            ok(
+              install.serial.includes(
+                `osimg sysclone: ${NODE} is installed from ${IMAGE} on /dev/vda; poweroff`,
+              ),
+              install.serial.slice(-6000),
+            );
+            ok(
+              install.serial.includes(
+                `osimg sysclone: target disk /dev/vda (${firmware} firmware)`,
+              ),
+            );
+            // The last partition grew to the 3 GiB disk (the golden one was 1.5 GiB).
+            const table = JSON.parse(await sh(["sfdisk", "-J", target])).partitiontable;
+            strictEqual(table.partitions.length, 4);
+            ok(table.partitions[3].size * 512 > 2.5 * 1024 * MIB, JSON.stringify(table));
+
+            const own = await runVm({
+              args: [...fw, ...diskArgs(target), "-nic", "none", "-boot", "c"],
+              until: (serial) => markerFields(serial, marker) !== undefined,
+              timeoutMs: BOOT_TIMEOUT_MS,
+            });
+            timings.push(`${firmware} boot from disk: ${own.seconds} s`);
+            const fields = markerFields(own.serial, marker);
+            ok(
+              fields,
+              own.serial.split("\n").filter((line) => /osimg|OSIMG|Failed|rror/.test(line)).join(
+                "\n",
+              ) +
+                own.serial.slice(-3000),
+            );
+            strictEqual(fields.host, NODE);
+            strictEqual(fields.post, `ran-on-${NODE}`);
+            ok(fields.root && fields.root !== goldenRootUuid, `root UUID ${fields.root}`);
+            ok(/^[0-9a-f]{32}$/.test(fields.machineid!) && fields.machineid !== goldenMachineId);
+            ok(/^[0-9a-f]{16}$/.test(fields.hostkey!) && fields.hostkey !== goldenHostKey);
+            await Deno.remove(target);
+          },
+        );
+      }
+
+      await t.step(
+        "a disk too small: the console says so and the disk is left untouched",
+        async () => {
+          const target = `${work}/small.raw`;
+          await sh(["truncate", "-s", "512M", target]);
+          const boot = entryBoot(`${root}/tftpboot`);
+          const outcome = await runVm({
+            args: [
+              "-kernel",
+              boot.kernel,
+              "-initrd",
+              boot.initrd,
+              "-append",
+              `${boot.append} osimg.done=poweroff`,
+              ...diskArgs(target),
+              ...nicArgs(),
+            ],
+            until: () => false,
+            timeoutMs: INSTALL_TIMEOUT_MS,
+          });
+          timings.push(`small disk refusal: ${outcome.seconds} s`);
+          const needed = Math.round(
+            1 + 1 + 64 + 32 + layout.disks[0]!.partitions[3]!.size / MIB + 1,
+          );
+          ok(
+            outcome.serial.includes(
+              `osimg sysclone: ERROR: no disk is big enough for ${IMAGE}: it needs ${needed} MiB; disks found: vda (512 MiB)`,
+            ),
+            outcome.serial.slice(-4000),
+          );
+          ok(outcome.serial.includes(`osimg sysclone: nothing was installed on ${NODE}`));
+          ok(outcome.exited, "the deploy powered the node off (osimg.done=poweroff)");
+          strictEqual((await runTool("sfdisk", ["-d", target])).code, 1);
+          strictEqual((await runTool("blkid", ["-p", target])).code, 2);
+          await Deno.remove(target);
+        },
+      );
+
+      await t.step("a download that breaks mid-copy: the half-written disk is wiped", async () => {
+        const target = `${work}/broken.raw`;
+        await sh(["truncate", "-s", "3G", target]);
+        const archive = `${root}/install/sysclone/deploy/${IMAGE}/rootimg.tar`;
+        const whole = `${work}/rootimg.tar.whole`;
+        await Deno.rename(archive, whole);
+        try {
+          // The first 200 MB of the archive: tar meets its end in the middle of the copy.
+          await run(["head", "-c", String(200 * MIB), whole], {}).then((bytes) =>
+            Deno.writeFile(archive, bytes)
+          );
+          const boot = entryBoot(`${root}/tftpboot`);
+          const outcome = await runVm({
+            args: [
+              "-kernel",
+              boot.kernel,
+              "-initrd",
+              boot.initrd,
+              "-append",
+              `${boot.append} osimg.done=poweroff`,
+              ...diskArgs(target),
+              ...nicArgs(),
+            ],
+            until: () => false,
+            timeoutMs: INSTALL_TIMEOUT_MS,
+          });
+          timings.push(`broken download: ${outcome.seconds} s`);
+          ok(
+            outcome.serial.includes("osimg sysclone: ERROR: the download or unpacking of") &&
+              outcome.serial.includes(
+                "osimg sysclone: the disk /dev/vda was wiped: it holds no partition table and no boot loader",
+              ),
+            outcome.serial.slice(-4000),
+          );
+          strictEqual((await runTool("sfdisk", ["-d", target])).code, 1);
+          const head = new Uint8Array(512);
+          const file = await Deno.open(target);
+          await file.read(head);
+          file.close();
+          ok(head.every((byte) => byte === 0), "the MBR (boot code and table) is zeroed");
+        } finally {
+          await Deno.remove(archive).catch(() => {});
+          await Deno.rename(whole, archive);
+          await Deno.remove(target).catch(() => {});
+        }
+      });
+    } finally {
+      console.log(`sysclone timings:\n  ${timings.join("\n  ")}`);
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+);
