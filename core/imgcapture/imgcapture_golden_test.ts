@@ -12,6 +12,7 @@ import {
   tmpfsRootClient,
 } from "../../testdata/support/golden_client.ts";
 import { run, sh } from "../../testdata/support/process.ts";
+import { heavyTest } from "../../testdata/support/heavy.ts";
 import { snapshotTree, type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 
 const NODE = "gold";
@@ -166,138 +167,147 @@ async function imageState(t: TestRoot): Promise<string[]> {
   ];
 }
 
-Deno.test("imgcapture captures the golden client: the tree equals the client's minus the excluded and scrubbed paths, file by file", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await defineGolden(t, client);
-  const started = performance.now();
-  const { stdout } = await captureOk(t, client);
-  console.log(`first capture: ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const rootimg = `${t.root}${ROOTIMGDIR}/rootimg`;
-
-  const source = await treeSummary(client.root);
-  const captured = await treeSummary(rootimg);
-  const mismatches: string[] = [];
-  for (const [path, summary] of source) {
-    if (path === ".") continue;
-    const leftOut = LEFT_OUT.some((pattern) =>
-      pattern.test(path + (summary.startsWith("dir") ? "/" : ""))
-    );
-    if (leftOut) {
-      if (captured.has(path)) mismatches.push(`captured although excluded: ${path}`);
-      continue;
-    }
-    if (REWRITTEN.has(path)) continue;
-    const got = captured.get(path);
-    // Directories whose contents the capture changed get a new mtime; directory mtimes are
-    // not in the summary, so every directory compares by owner, mode and xattrs.
-    if (got !== summary) mismatches.push(`${path}\n  client: ${summary}\n  image:  ${got}`);
-  }
-  for (const path of captured.keys()) {
-    if (path !== "." && !source.has(path) && !ADDED.has(path) && !REWRITTEN.has(path)) {
-      mismatches.push(`in the image only: ${path}`);
-    }
-  }
-  assertEquals(mismatches, []);
-
-  // The scrubs, each as its own result.
-  strictEqual(await Deno.readTextFile(`${rootimg}/etc/machine-id`), "");
-  strictEqual(await Deno.readTextFile(`${rootimg}/etc/hostname`), "");
-  strictEqual(await Deno.readLink(`${rootimg}/var/lib/dbus/machine-id`), "/etc/machine-id");
-  ok(/^root:\*:/m.test(await Deno.readTextFile(`${rootimg}/etc/shadow`)));
-  ok(/^root:\$6\$/m.test(await Deno.readTextFile(`${client.root}/etc/shadow`)));
-  strictEqual((await Deno.stat(`${rootimg}/etc/shadow`)).gid, 42);
-  const fstab = await Deno.readTextFile(`${rootimg}/etc/fstab`);
-  ok(fstab.includes("#osimg-imgcapture# UUID=0b7c5a3e-8f5d-4f0e-9a57-3d1c2e4b5a6f / ext4"), fstab);
-  ok(fstab.includes("\nmgmt:/home /home nfs defaults,_netdev 0 0\n"), fstab);
-  ok(fstab.endsWith("compute_x86_64 / tmpfs rw 0 0\n"), fstab);
-  ok(!(await Deno.readTextFile(`${rootimg}/etc/hosts`)).includes("golden"));
-  ok(!(await Deno.readTextFile(`${rootimg}/etc/network/interfaces`)).includes("10.0.7.21"));
-  // -aHAXS --numeric-ids: the hard link pair, the sparse file, an owner with no name.
-  const pair = [
-    await Deno.stat(`${rootimg}/opt/tuned/settings.conf`),
-    await Deno.stat(`${rootimg}/opt/tuned/settings.link`),
-  ];
-  strictEqual(pair[0]!.ino, pair[1]!.ino);
-  const sparse = await Deno.stat(`${rootimg}/opt/tuned/sparse.img`);
-  strictEqual(sparse.size, 64 * 1024 * 1024);
-  ok(sparse.blocks! * 512 < 1024 * 1024, `sparse.img takes ${sparse.blocks! * 512} bytes`);
-  ok(source.get("opt/tuned/acl.txt")!.includes("system.posix_acl_access="));
-
-  for (
-    const line of [
-      "Capturing image on gold...",
-      "Scrubbed ssh-host-keys: /etc/ssh/ssh_host_",
-      "Scrubbed machine-id: /etc/machine-id replaced (emptied: systemd makes a new one at first boot)",
-      "Scrubbed random-seeds: /var/lib/systemd/random-seed not captured",
-      "Scrubbed dhcp-leases: /var/lib/dhcp/dhclient.ens3.leases not captured",
-      "Scrubbed hostname: /etc/hostname replaced",
-      "Scrubbed dbus-machine-id: /var/lib/dbus/machine-id replaced (a link to /etc/machine-id)",
-      "Scrubbed persistent-net-rules: /etc/udev/rules.d/70-persistent-net.rules not captured",
-      "Scrubbed passwords: /etc/shadow: 1 password hash removed (--keep-passwords keeps them)",
-      "Generalised /etc/fstab: local-disk entries commented out: / (UUID=0b7c5a3e-8f5d-4f0e-9a57-3d1c2e4b5a6f ext4), /boot/efi (UUID=6c1e-2b7a vfat), none (UUID=9d2f4c1b-5e6a-4b7c-8d9e-0f1a2b3c4d5e swap); / is tmpfs (compute_x86_64)",
-      "Generalised /etc/network/interfaces: ens3 dropped, lo kept",
-      "Generalised /etc/hosts: the golden node's name golden removed from 1 loopback line",
-      "Number of regular files transferred:",
-      "the initial ramdisk for stateless is generated successfully.",
-      `The osimage ${IMAGE} was created from gold: run 'packimage ${IMAGE}' to pack it.`,
-    ]
-  ) ok(stdout.includes(line), `missing '${line}' in:\n${stdout}`);
-
-  const lsdef = (await t.ok(["lsdef", "-t", "osimage", "-o", IMAGE])).stdout;
-  for (
-    const attribute of [
-      "provmethod=netboot",
-      "osvers=debian12",
-      "osarch=x86_64",
-      "profile=compute",
-      `rootimgdir=${ROOTIMGDIR}`,
-    ]
-  ) ok(lsdef.includes(`    ${attribute}\n`), lsdef);
-  ok((await Deno.stat(`${t.root}${ROOTIMGDIR}/kernel`)).size > 1_000_000);
-  const initrd = await sh([
-    "sh",
-    "-c",
-    `gzip -dc ${t.root}${ROOTIMGDIR}/initrd-stateless.gz | cpio -t 2>/dev/null`,
-  ]);
-  ok(/virtio_net\.ko$/m.test(initrd), initrd);
-  ok((await Deno.readTextFile(`${t.root}${KNOWN_HOSTS}`)).startsWith(`${client.address} `));
-  // Nothing of the capture is left behind: no staging, no parked old tree.
-  ok(!existsSync(`${t.root}/install/.osimg-staging`));
-});
-
-Deno.test("a recapture after one file changed on the client transfers only that file, and the image then holds it", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await defineGolden(t, client);
-  await captureOk(t, client);
-  const issue = `${client.root}/etc/issue`;
-  const original = await Deno.readTextFile(issue);
-  try {
-    await Deno.writeTextFile(issue, `${original}tuned ${crypto.randomUUID()}\n`);
+heavyTest(
+  "imgcapture captures the golden client: the tree equals the client's minus the excluded and scrubbed paths, file by file",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
     const started = performance.now();
     const { stdout } = await captureOk(t, client);
-    console.log(`recapture: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`first capture: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const rootimg = `${t.root}${ROOTIMGDIR}/rootimg`;
+
+    const source = await treeSummary(client.root);
+    const captured = await treeSummary(rootimg);
+    const mismatches: string[] = [];
+    for (const [path, summary] of source) {
+      if (path === ".") continue;
+      const leftOut = LEFT_OUT.some((pattern) =>
+        pattern.test(path + (summary.startsWith("dir") ? "/" : ""))
+      );
+      if (leftOut) {
+        if (captured.has(path)) mismatches.push(`captured although excluded: ${path}`);
+        continue;
+      }
+      if (REWRITTEN.has(path)) continue;
+      const got = captured.get(path);
+      // Directories whose contents the capture changed get a new mtime; directory mtimes are
+      // not in the summary, so every directory compares by owner, mode and xattrs.
+      if (got !== summary) mismatches.push(`${path}\n  client: ${summary}\n  image:  ${got}`);
+    }
+    for (const path of captured.keys()) {
+      if (path !== "." && !source.has(path) && !ADDED.has(path) && !REWRITTEN.has(path)) {
+        mismatches.push(`in the image only: ${path}`);
+      }
+    }
+    assertEquals(mismatches, []);
+
+    // The scrubs, each as its own result.
+    strictEqual(await Deno.readTextFile(`${rootimg}/etc/machine-id`), "");
+    strictEqual(await Deno.readTextFile(`${rootimg}/etc/hostname`), "");
+    strictEqual(await Deno.readLink(`${rootimg}/var/lib/dbus/machine-id`), "/etc/machine-id");
+    ok(/^root:\*:/m.test(await Deno.readTextFile(`${rootimg}/etc/shadow`)));
+    ok(/^root:\$6\$/m.test(await Deno.readTextFile(`${client.root}/etc/shadow`)));
+    strictEqual((await Deno.stat(`${rootimg}/etc/shadow`)).gid, 42);
+    const fstab = await Deno.readTextFile(`${rootimg}/etc/fstab`);
     ok(
-      stdout.includes("(incremental: unchanged files are taken from the current rootimg)"),
-      stdout,
+      fstab.includes("#osimg-imgcapture# UUID=0b7c5a3e-8f5d-4f0e-9a57-3d1c2e4b5a6f / ext4"),
+      fstab,
     );
-    ok(stdout.includes("\nNumber of regular files transferred: 1\n"), stdout);
-    ok(stdout.includes(`The osimage ${IMAGE} was updated from gold`), stdout);
-    strictEqual(
-      await Deno.readTextFile(`${t.root}${ROOTIMGDIR}/rootimg/etc/issue`),
-      await Deno.readTextFile(issue),
-    );
-    // The old tree is gone (no parked copy), and no hard link ties the image to it any more.
-    assertEquals(
-      [...Deno.readDirSync(`${t.root}${ROOTIMGDIR}`)].map((entry) => entry.name).sort(),
-      ["initrd-stateless.gz", "kernel", "rootimg"],
-    );
-    strictEqual((await Deno.stat(`${t.root}${ROOTIMGDIR}/rootimg/etc/passwd`)).nlink, 1);
-  } finally {
-    await Deno.writeTextFile(issue, original);
-  }
-});
+    ok(fstab.includes("\nmgmt:/home /home nfs defaults,_netdev 0 0\n"), fstab);
+    ok(fstab.endsWith("compute_x86_64 / tmpfs rw 0 0\n"), fstab);
+    ok(!(await Deno.readTextFile(`${rootimg}/etc/hosts`)).includes("golden"));
+    ok(!(await Deno.readTextFile(`${rootimg}/etc/network/interfaces`)).includes("10.0.7.21"));
+    // -aHAXS --numeric-ids: the hard link pair, the sparse file, an owner with no name.
+    const pair = [
+      await Deno.stat(`${rootimg}/opt/tuned/settings.conf`),
+      await Deno.stat(`${rootimg}/opt/tuned/settings.link`),
+    ];
+    strictEqual(pair[0]!.ino, pair[1]!.ino);
+    const sparse = await Deno.stat(`${rootimg}/opt/tuned/sparse.img`);
+    strictEqual(sparse.size, 64 * 1024 * 1024);
+    ok(sparse.blocks! * 512 < 1024 * 1024, `sparse.img takes ${sparse.blocks! * 512} bytes`);
+    ok(source.get("opt/tuned/acl.txt")!.includes("system.posix_acl_access="));
+
+    for (
+      const line of [
+        "Capturing image on gold...",
+        "Scrubbed ssh-host-keys: /etc/ssh/ssh_host_",
+        "Scrubbed machine-id: /etc/machine-id replaced (emptied: systemd makes a new one at first boot)",
+        "Scrubbed random-seeds: /var/lib/systemd/random-seed not captured",
+        "Scrubbed dhcp-leases: /var/lib/dhcp/dhclient.ens3.leases not captured",
+        "Scrubbed hostname: /etc/hostname replaced",
+        "Scrubbed dbus-machine-id: /var/lib/dbus/machine-id replaced (a link to /etc/machine-id)",
+        "Scrubbed persistent-net-rules: /etc/udev/rules.d/70-persistent-net.rules not captured",
+        "Scrubbed passwords: /etc/shadow: 1 password hash removed (--keep-passwords keeps them)",
+        "Generalised /etc/fstab: local-disk entries commented out: / (UUID=0b7c5a3e-8f5d-4f0e-9a57-3d1c2e4b5a6f ext4), /boot/efi (UUID=6c1e-2b7a vfat), none (UUID=9d2f4c1b-5e6a-4b7c-8d9e-0f1a2b3c4d5e swap); / is tmpfs (compute_x86_64)",
+        "Generalised /etc/network/interfaces: ens3 dropped, lo kept",
+        "Generalised /etc/hosts: the golden node's name golden removed from 1 loopback line",
+        "Number of regular files transferred:",
+        "the initial ramdisk for stateless is generated successfully.",
+        `The osimage ${IMAGE} was created from gold: run 'packimage ${IMAGE}' to pack it.`,
+      ]
+    ) ok(stdout.includes(line), `missing '${line}' in:\n${stdout}`);
+
+    const lsdef = (await t.ok(["lsdef", "-t", "osimage", "-o", IMAGE])).stdout;
+    for (
+      const attribute of [
+        "provmethod=netboot",
+        "osvers=debian12",
+        "osarch=x86_64",
+        "profile=compute",
+        `rootimgdir=${ROOTIMGDIR}`,
+      ]
+    ) ok(lsdef.includes(`    ${attribute}\n`), lsdef);
+    ok((await Deno.stat(`${t.root}${ROOTIMGDIR}/kernel`)).size > 1_000_000);
+    const initrd = await sh([
+      "sh",
+      "-c",
+      `gzip -dc ${t.root}${ROOTIMGDIR}/initrd-stateless.gz | cpio -t 2>/dev/null`,
+    ]);
+    ok(/virtio_net\.ko$/m.test(initrd), initrd);
+    ok((await Deno.readTextFile(`${t.root}${KNOWN_HOSTS}`)).startsWith(`${client.address} `));
+    // Nothing of the capture is left behind: no staging, no parked old tree.
+    ok(!existsSync(`${t.root}/install/.osimg-staging`));
+  },
+);
+
+heavyTest(
+  "a recapture after one file changed on the client transfers only that file, and the image then holds it",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
+    await captureOk(t, client);
+    const issue = `${client.root}/etc/issue`;
+    const original = await Deno.readTextFile(issue);
+    try {
+      await Deno.writeTextFile(issue, `${original}tuned ${crypto.randomUUID()}\n`);
+      const started = performance.now();
+      const { stdout } = await captureOk(t, client);
+      console.log(`recapture: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      ok(
+        stdout.includes("(incremental: unchanged files are taken from the current rootimg)"),
+        stdout,
+      );
+      ok(stdout.includes("\nNumber of regular files transferred: 1\n"), stdout);
+      ok(stdout.includes(`The osimage ${IMAGE} was updated from gold`), stdout);
+      strictEqual(
+        await Deno.readTextFile(`${t.root}${ROOTIMGDIR}/rootimg/etc/issue`),
+        await Deno.readTextFile(issue),
+      );
+      // The old tree is gone (no parked copy), and no hard link ties the image to it any more.
+      assertEquals(
+        [...Deno.readDirSync(`${t.root}${ROOTIMGDIR}`)].map((entry) => entry.name).sort(),
+        ["initrd-stateless.gz", "kernel", "rootimg"],
+      );
+      strictEqual((await Deno.stat(`${t.root}${ROOTIMGDIR}/rootimg/etc/passwd`)).nlink, 1);
+    } finally {
+      await Deno.writeTextFile(issue, original);
+    }
+  },
+);
 
 /** A client file big enough, at a throttled rate, for a kill to land mid-transfer. */
 async function slowTransfer(client: GoldenClient): Promise<() => Promise<void>> {
@@ -310,114 +320,123 @@ async function slowTransfer(client: GoldenClient): Promise<() => Promise<void>> 
   };
 }
 
-Deno.test("SIGKILL of osimg's rsync mid-transfer: an interrupted transfer, the previous image exactly as it was", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await defineGolden(t, client);
-  await captureOk(t, client);
-  const before = await imageState(t);
-  const restore = await slowTransfer(client);
-  try {
-    const running = capture(t, client);
-    await waitFor("the transfer of /opt/big.bin", () => transferUnderway(t.root));
-    const pids = rsyncPids(`${t.root}/install/.osimg-staging/`);
-    ok(pids.length > 0, "no rsync of ours found");
-    for (const pid of pids) Deno.kill(pid, "SIGKILL");
-    const result = await running;
-    strictEqual(result.status, 1);
-    ok(
-      /^Error: The transfer from gold was interrupted \(rsync exit \d+.*\); the image was not changed\. Run imgcapture again: it continues from what is in the current rootimg\.\n$/
-        .test(result.stderr),
-      result.stderr,
-    );
-  } finally {
-    await restore();
-  }
-  assertEquals(await imageState(t), before);
-  ok(!existsSync(`${t.root}/install/.osimg-staging`));
-});
-
-Deno.test("the client's rsync killed mid-transfer (connection lost): one clear message, nothing changed", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await defineGolden(t, client);
-  await captureOk(t, client);
-  const before = await imageState(t);
-  const restore = await slowTransfer(client);
-  try {
-    const running = capture(t, client);
-    await waitFor("the transfer of /opt/big.bin", () => transferUnderway(t.root));
-    let killed = 0;
-    for (const pid of await client.pids()) {
-      const comm = await Deno.readTextFile(`/proc/${pid}/comm`).catch(() => "");
-      if (comm.trim() === "rsync") {
-        Deno.kill(pid, "SIGKILL");
-        killed++;
-      }
+heavyTest(
+  "SIGKILL of osimg's rsync mid-transfer: an interrupted transfer, the previous image exactly as it was",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
+    await captureOk(t, client);
+    const before = await imageState(t);
+    const restore = await slowTransfer(client);
+    try {
+      const running = capture(t, client);
+      await waitFor("the transfer of /opt/big.bin", () => transferUnderway(t.root));
+      const pids = rsyncPids(`${t.root}/install/.osimg-staging/`);
+      ok(pids.length > 0, "no rsync of ours found");
+      for (const pid of pids) Deno.kill(pid, "SIGKILL");
+      const result = await running;
+      strictEqual(result.status, 1);
+      ok(
+        /^Error: The transfer from gold was interrupted \(rsync exit \d+.*\); the image was not changed\. Run imgcapture again: it continues from what is in the current rootimg\.\n$/
+          .test(result.stderr),
+        result.stderr,
+      );
+    } finally {
+      await restore();
     }
-    ok(killed > 0, "no rsync on the client");
-    const result = await running;
-    strictEqual(result.status, 1);
-    ok(
-      result.stderr.startsWith("Error: The transfer from gold was interrupted (rsync exit "),
-      result.stderr,
-    );
-    ok(
-      result.stderr.endsWith(
-        "; the image was not changed. Run imgcapture again: it continues from what is in the current rootimg.\n",
-      ),
-      result.stderr,
-    );
-  } finally {
-    await restore();
-  }
-  assertEquals(await imageState(t), before);
-});
+    assertEquals(await imageState(t), before);
+    ok(!existsSync(`${t.root}/install/.osimg-staging`));
+  },
+);
 
-Deno.test("SIGKILL of the osimg process mid-transfer: its rsync dies with it, the previous image is exactly as it was, the next capture clears the leftovers", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await defineGolden(t, client);
-  await captureOk(t, client);
-  const before = await imageState(t);
-  const restore = await slowTransfer(client);
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../../main.ts", import.meta.url).pathname,
-        "--root",
-        t.root,
-        "imgcapture",
-        NODE,
-        "-t",
-        "diskless",
-        "--ssh-key",
-        client.privateKey,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await waitFor("the transfer of /opt/big.bin", () => transferUnderway(t.root));
-    child.kill("SIGKILL");
-    await child.status;
-    await waitFor(
-      "osimg's rsync to die with it",
-      () => rsyncPids(`${t.root}/install/`).length === 0,
-      10,
+heavyTest(
+  "the client's rsync killed mid-transfer (connection lost): one clear message, nothing changed",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
+    await captureOk(t, client);
+    const before = await imageState(t);
+    const restore = await slowTransfer(client);
+    try {
+      const running = capture(t, client);
+      await waitFor("the transfer of /opt/big.bin", () => transferUnderway(t.root));
+      let killed = 0;
+      for (const pid of await client.pids()) {
+        const comm = await Deno.readTextFile(`/proc/${pid}/comm`).catch(() => "");
+        if (comm.trim() === "rsync") {
+          Deno.kill(pid, "SIGKILL");
+          killed++;
+        }
+      }
+      ok(killed > 0, "no rsync on the client");
+      const result = await running;
+      strictEqual(result.status, 1);
+      ok(
+        result.stderr.startsWith("Error: The transfer from gold was interrupted (rsync exit "),
+        result.stderr,
+      );
+      ok(
+        result.stderr.endsWith(
+          "; the image was not changed. Run imgcapture again: it continues from what is in the current rootimg.\n",
+        ),
+        result.stderr,
+      );
+    } finally {
+      await restore();
+    }
+    assertEquals(await imageState(t), before);
+  },
+);
+
+heavyTest(
+  "SIGKILL of the osimg process mid-transfer: its rsync dies with it, the previous image is exactly as it was, the next capture clears the leftovers",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
+    await captureOk(t, client);
+    const before = await imageState(t);
+    const restore = await slowTransfer(client);
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../main.ts", import.meta.url).pathname,
+          "--root",
+          t.root,
+          "imgcapture",
+          NODE,
+          "-t",
+          "diskless",
+          "--ssh-key",
+          client.privateKey,
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await waitFor("the transfer of /opt/big.bin", () => transferUnderway(t.root));
+      child.kill("SIGKILL");
+      await child.status;
+      await waitFor(
+        "osimg's rsync to die with it",
+        () => rsyncPids(`${t.root}/install/`).length === 0,
+        10,
+      );
+    } finally {
+      await restore();
+    }
+    assertEquals(await imageState(t), before);
+    ok(
+      existsSync(`${t.root}/install/.osimg-staging`),
+      "the killed run's staging is where recovery finds it",
     );
-  } finally {
-    await restore();
-  }
-  assertEquals(await imageState(t), before);
-  ok(
-    existsSync(`${t.root}/install/.osimg-staging`),
-    "the killed run's staging is where recovery finds it",
-  );
-  await captureOk(t, client);
-  ok(!existsSync(`${t.root}/install/.osimg-staging`), "the next capture removed the leftovers");
-});
+    await captureOk(t, client);
+    ok(!existsSync(`${t.root}/install/.osimg-staging`), "the next capture removed the leftovers");
+  },
+);
 
 /** A refusal: the message, status 1, and the image (or its absence) and definitions unchanged. */
 async function refused(
@@ -433,7 +452,7 @@ async function refused(
   ok(!existsSync(`${t.root}/install/.osimg-staging`));
 }
 
-Deno.test("an unreachable node: one message naming it and ssh's reason, nothing made", async () => {
+heavyTest("an unreachable node: one message naming it and ssh's reason, nothing made", async () => {
   const client = await goldenClient();
   await using t = await testRoot();
   await t.ok([
@@ -459,38 +478,44 @@ Deno.test("an unreachable node: one message naming it and ssh's reason, nothing 
   );
 });
 
-Deno.test("a node whose host key changed is refused with the way to accept the new one, nothing made", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await defineGolden(t, client);
-  const stranger = (await Deno.readTextFile(`${client.strangerKey}.pub`)).split(" ").slice(0, 2)
-    .join(" ");
-  await Deno.mkdir(`${t.root}/etc/xcat/osimg`, { recursive: true });
-  await Deno.writeTextFile(`${t.root}${KNOWN_HOSTS}`, `${client.address} ${stranger}\n`);
-  await refused(
-    t,
-    () => capture(t, client),
-    /^Error: The ssh host key of gold \(198\.51\.100\.\d+\) is not the one recorded in .*\/etc\/xcat\/osimg\/ssh_known_hosts: refusing to capture from it\. If the node was reinstalled, remove its old key with 'ssh-keygen -R 198\.51\.100\.\d+ -f .*' and run imgcapture again\.\n$/,
-  );
-});
+heavyTest(
+  "a node whose host key changed is refused with the way to accept the new one, nothing made",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
+    const stranger = (await Deno.readTextFile(`${client.strangerKey}.pub`)).split(" ").slice(0, 2)
+      .join(" ");
+    await Deno.mkdir(`${t.root}/etc/xcat/osimg`, { recursive: true });
+    await Deno.writeTextFile(`${t.root}${KNOWN_HOSTS}`, `${client.address} ${stranger}\n`);
+    await refused(
+      t,
+      () => capture(t, client),
+      /^Error: The ssh host key of gold \(198\.51\.100\.\d+\) is not the one recorded in .*\/etc\/xcat\/osimg\/ssh_known_hosts: refusing to capture from it\. If the node was reinstalled, remove its old key with 'ssh-keygen -R 198\.51\.100\.\d+ -f .*' and run imgcapture again\.\n$/,
+    );
+  },
+);
 
-Deno.test("no ssh key the node accepts (--ssh-key of another key, or ssh's defaults): one message, nothing made", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await defineGolden(t, client);
-  await refused(
-    t,
-    () => t.run(["imgcapture", NODE, "-t", "diskless", "--ssh-key", client.strangerKey]),
-    /^Error: root@gold \(198\.51\.100\.\d+\) accepted no ssh key of ours \(--ssh-key .*stranger\): add the public key to the node's \/root\/\.ssh\/authorized_keys or name the right key with --ssh-key FILE\.\n$/,
-  );
-  await refused(
-    t,
-    () => t.run(["imgcapture", NODE, "-t", "diskless"]),
-    /^Error: root@gold \(198\.51\.100\.\d+\) accepted no ssh key of ours \(ssh's default keys of the user running osimg\)/,
-  );
-});
+heavyTest(
+  "no ssh key the node accepts (--ssh-key of another key, or ssh's defaults): one message, nothing made",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
+    await refused(
+      t,
+      () => t.run(["imgcapture", NODE, "-t", "diskless", "--ssh-key", client.strangerKey]),
+      /^Error: root@gold \(198\.51\.100\.\d+\) accepted no ssh key of ours \(--ssh-key .*stranger\): add the public key to the node's \/root\/\.ssh\/authorized_keys or name the right key with --ssh-key FILE\.\n$/,
+    );
+    await refused(
+      t,
+      () => t.run(["imgcapture", NODE, "-t", "diskless"]),
+      /^Error: root@gold \(198\.51\.100\.\d+\) accepted no ssh key of ours \(ssh's default keys of the user running osimg\)/,
+    );
+  },
+);
 
-Deno.test("rsync missing on the node: one message saying to install it, nothing made", async () => {
+heavyTest("rsync missing on the node: one message saying to install it, nothing made", async () => {
   const client = await goldenClient();
   await using t = await testRoot();
   await defineGolden(t, client);
@@ -506,58 +531,67 @@ Deno.test("rsync missing on the node: one message saying to install it, nothing 
   }
 });
 
-Deno.test("a node defined with another os than it runs: refused naming both, nothing made", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await t.ok([
-    "mkdef",
-    "-t",
-    "node",
-    "-o",
-    NODE,
-    "groups=all",
-    "os=debian11",
-    "arch=x86_64",
-    "profile=compute",
-    `ip=${client.address}`,
-  ]);
-  await refused(
-    t,
-    () => capture(t, client),
-    /^Error: gold runs debian 12 \(its \/etc\/os-release\), but its definition says os=debian11: correct it with 'chdef gold os=<osvers>' or capture a node that runs that os\.\n$/,
-  );
-});
-
-Deno.test("a full disk under the install dir: one message, no half-made image or definition", async () => {
-  const client = await goldenClient();
-  await using t = await testRoot();
-  await defineGolden(t, client);
-  await Deno.mkdir(`${t.root}/install`);
-  await run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", `${t.root}/install`]);
-  try {
+heavyTest(
+  "a node defined with another os than it runs: refused naming both, nothing made",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await t.ok([
+      "mkdef",
+      "-t",
+      "node",
+      "-o",
+      NODE,
+      "groups=all",
+      "os=debian11",
+      "arch=x86_64",
+      "profile=compute",
+      `ip=${client.address}`,
+    ]);
     await refused(
       t,
       () => capture(t, client),
-      /^Error: Not enough space in \/install for the image captured from gold \(No space left on device\): free some space and run imgcapture again; the image was not changed\.\n$/,
+      /^Error: gold runs debian 12 \(its \/etc\/os-release\), but its definition says os=debian11: correct it with 'chdef gold os=<osvers>' or capture a node that runs that os\.\n$/,
     );
-    assertEquals([...Deno.readDirSync(`${t.root}/install`)], []);
-  } finally {
-    await run(["umount", `${t.root}/install`]);
-  }
-});
+  },
+);
 
-Deno.test("a node whose root is tmpfs (a diskless node) is refused with xCAT's message", async () => {
-  const golden = await goldenClient();
-  const client = await tmpfsRootClient(golden);
-  try {
+heavyTest(
+  "a full disk under the install dir: one message, no half-made image or definition",
+  async () => {
+    const client = await goldenClient();
     await using t = await testRoot();
     await defineGolden(t, client);
-    await refused(
-      t,
-      () => capture(t, client),
-      /^Error: gold: its root file system is tmpfs\. This node might not be diskful Linux node, please check it\.\n$/,
-    );
-  } finally {
-    await client.stop();
-  }
-});
+    await Deno.mkdir(`${t.root}/install`);
+    await run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", `${t.root}/install`]);
+    try {
+      await refused(
+        t,
+        () => capture(t, client),
+        /^Error: Not enough space in \/install for the image captured from gold \(No space left on device\): free some space and run imgcapture again; the image was not changed\.\n$/,
+      );
+      assertEquals([...Deno.readDirSync(`${t.root}/install`)], []);
+    } finally {
+      await run(["umount", `${t.root}/install`]);
+    }
+  },
+);
+
+heavyTest(
+  "a node whose root is tmpfs (a diskless node) is refused with xCAT's message",
+  async () => {
+    const golden = await goldenClient();
+    const client = await tmpfsRootClient(golden);
+    try {
+      await using t = await testRoot();
+      await defineGolden(t, client);
+      await refused(
+        t,
+        () => capture(t, client),
+        /^Error: gold: its root file system is tmpfs\. This node might not be diskful Linux node, please check it\.\n$/,
+      );
+    } finally {
+      await client.stop();
+    }
+  },
+);
