@@ -83,6 +83,9 @@ export interface ImgcaptureResult {
 /** Root file system types of nodes that are not diskful (xCAT refuses nfs and tmpfs). */
 const NOT_DISKFUL = /^(nfs\d*|tmpfs|ramfs|rootfs)$/;
 
+/** The pkglist imgcapture writes into the rootimgdir: the node's installed packages. */
+const PKGLIST_NAME = "imgcapture.pkglist";
+
 /** rsync's exit status when files vanished meanwhile: normal on a live system. */
 const RSYNC_VANISHED = 24;
 
@@ -194,6 +197,20 @@ export async function imgcapture(
       );
     }
 
+    // What the node had installed, as a pkglist: the image's record of its packages (and what
+    // imgexport and snapshots need of a netboot image).
+    const pkglist = facts.packages.length > 0 ? `${plan.rootimgdir}/${PKGLIST_NAME}` : undefined;
+    if (pkglist) {
+      await Deno.writeTextFile(
+        `${staging.dir}/${PKGLIST_NAME}`,
+        `# The packages installed on ${plan.node} when osimg imgcapture captured it.\n` +
+          facts.packages.join("\n") + "\n",
+      );
+      ctx.reporter.line(
+        `${pkglist}: the ${facts.packages.length} packages installed on ${plan.node}`,
+      );
+    }
+
     const moves: FileMove[] = [
       { from: staged, to: plan.rootimgHost, keepOrig: false },
       { from: `${staging.dir}/kernel`, to: `${plan.dirHost}/kernel`, keepOrig: false },
@@ -203,8 +220,15 @@ export async function imgcapture(
         keepOrig: false,
       },
       { from: knownHosts, to: plan.target.knownHosts, keepOrig: false },
+      ...(pkglist
+        ? [{
+          from: `${staging.dir}/${PKGLIST_NAME}`,
+          to: hostPathOf(ctx, pkglist),
+          keepOrig: false,
+        }]
+        : []),
     ];
-    await commitStaged(store, staging, { moves, rows: definitionRows(plan, request) }, {
+    await commitStaged(store, staging, { moves, rows: definitionRows(plan, request, pkglist) }, {
       root: ctx.root,
     });
     ctx.reporter.line(
@@ -701,7 +725,7 @@ function isYes(value: string | undefined): boolean {
 }
 
 /** The osimage and linuximage rows after the capture (an existing image's other columns kept). */
-function definitionRows(plan: CapturePlan, request: ImgcaptureRequest) {
+function definitionRows(plan: CapturePlan, request: ImgcaptureRequest, pkglist?: string) {
   const osimage: Row = {
     ...(plan.existing?.osimage ?? {
       imagetype: "linux",
@@ -718,6 +742,8 @@ function definitionRows(plan: CapturePlan, request: ImgcaptureRequest) {
     imagename: plan.image,
     rootimgdir: plan.rootimgdir,
   };
+  // An image's own pkglist is the admin's; a captured image without one gets the node's.
+  if (pkglist && !linuximage.pkglist) linuximage.pkglist = pkglist;
   if (request.nodebootif !== undefined) linuximage.nodebootif = request.nodebootif;
   if (request.netdrivers !== undefined) linuximage.netdrivers = request.netdrivers;
   return [

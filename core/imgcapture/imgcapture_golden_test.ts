@@ -258,9 +258,15 @@ heavyTest(
         "osarch=x86_64",
         "profile=compute",
         `rootimgdir=${ROOTIMGDIR}`,
+        `pkglist=${ROOTIMGDIR}/imgcapture.pkglist`,
       ]
     ) ok(lsdef.includes(`    ${attribute}\n`), lsdef);
     ok((await Deno.stat(`${t.root}${ROOTIMGDIR}/kernel`)).size > 1_000_000);
+    const packages = (await Deno.readTextFile(`${t.root}${ROOTIMGDIR}/imgcapture.pkglist`))
+      .split("\n");
+    for (const name of ["openssh-server", "rsync", "systemd-sysv", "busybox-static"]) {
+      ok(packages.includes(name), name);
+    }
     const initrd = await sh([
       "sh",
       "-c",
@@ -300,7 +306,7 @@ heavyTest(
       // The old tree is gone (no parked copy), and no hard link ties the image to it any more.
       assertEquals(
         [...Deno.readDirSync(`${t.root}${ROOTIMGDIR}`)].map((entry) => entry.name).sort(),
-        ["initrd-stateless.gz", "kernel", "rootimg"],
+        ["imgcapture.pkglist", "initrd-stateless.gz", "kernel", "rootimg"],
       );
       strictEqual((await Deno.stat(`${t.root}${ROOTIMGDIR}/rootimg/etc/passwd`)).nlink, 1);
     } finally {
@@ -593,5 +599,73 @@ heavyTest(
     } finally {
       await client.stop();
     }
+  },
+);
+
+heavyTest(
+  "an <profile>.<os>.<arch>.imgcapture.exlist under /install/custom/netboot/<platform> replaces the default list, its + lines put paths back",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
+    const exlist = "/install/custom/netboot/debian/compute.debian12.x86_64.imgcapture.exlist";
+    await Deno.mkdir(`${t.root}/install/custom/netboot/debian`, { recursive: true });
+    await Deno.writeTextFile(
+      `${t.root}${exlist}`,
+      "# xCAT's find -path patterns\n./opt/tuned/*\n+./opt/tuned/settings.conf\n./usr/share/doc*\n",
+    );
+    await captureOk(t, client);
+    const rootimg = `${t.root}${ROOTIMGDIR}/rootimg`;
+    assertEquals(
+      [...Deno.readDirSync(`${rootimg}/opt/tuned`)].map((entry) => entry.name),
+      ["settings.conf"],
+    );
+    ok(!existsSync(`${rootimg}/usr/share/doc`));
+    ok(
+      existsSync(`${rootimg}/usr/share/man`) || existsSync(`${rootimg}/usr/share/common-licenses`),
+    );
+    // Not the default list any more: the files of /var/log are captured...
+    const logs = [...Deno.readDirSync(`${client.root}/var/log`)].filter((entry) => entry.isFile);
+    ok(logs.length > 0);
+    ok(existsSync(`${rootimg}/var/log/${logs[0]!.name}`), logs[0]!.name);
+    // ...but the scrubs still hold whatever the exlist says.
+    ok(!existsSync(`${rootimg}/etc/ssh/ssh_host_ed25519_key`));
+    strictEqual(await Deno.readTextFile(`${rootimg}/etc/machine-id`), "");
+  },
+);
+
+heavyTest(
+  "with site.osimgsnapshots=yes a recapture first keeps the previous image as a snapshot",
+  async () => {
+    const client = await goldenClient();
+    await using t = await testRoot();
+    await defineGolden(t, client);
+    const first = await captureOk(t, client);
+    ok(!first.stdout.includes("Snapshot "), "no snapshot of an image that did not exist");
+    await t.ok(["chdef", "-t", "site", "-o", "clustersite", "osimgsnapshots=yes"]);
+    // A deployed image is packed: the snapshot keeps the packed root and the tree.
+    await t.ok(["packimage", "-m", "cpio", "-c", "gzip", IMAGE]);
+    const issue = `${client.root}/etc/issue`;
+    const original = await Deno.readTextFile(issue);
+    try {
+      await Deno.writeTextFile(issue, `${original}changed for the snapshot test\n`);
+      const started = performance.now();
+      const { stdout } = await captureOk(t, client);
+      console.log(
+        `recapture with snapshot: ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+      ok(
+        stdout.includes(`Snapshot 1 of ${IMAGE} keeps the image as it was before this capture.`),
+        stdout,
+      );
+    } finally {
+      await Deno.writeTextFile(issue, original);
+    }
+    const list = JSON.parse((await t.ok(["snapshot", "--list", IMAGE, "--json"])).stdout);
+    strictEqual(list.length, 1);
+    strictEqual(list[0].note, "before imgcapture from gold");
+    // The snapshot holds the old /etc/issue: rolled back, the image has it again.
+    await t.ok(["rollback", IMAGE, "1"]);
+    strictEqual(await Deno.readTextFile(`${t.root}${ROOTIMGDIR}/rootimg/etc/issue`), original);
   },
 );

@@ -81,6 +81,8 @@ export interface NodeFacts {
   swapFiles: string[];
   /** The node's hostname (its /etc/hostname, else `hostname`). */
   hostname: string;
+  /** The packages installed on the node (dpkg's or rpm's names), sorted; empty if it has neither. */
+  packages: string[];
   /** Paths on the node matching each scrub rule's globs, by rule name. */
   scrubPaths: Map<string, string[]>;
 }
@@ -110,6 +112,10 @@ export function probeScript(): string {
     `echo ${SECTION}`,
     ...globs,
     `echo ${SECTION}`,
+    // Whichever package database the node has: what the image's pkglist records.
+    "if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f '${db:Status-Abbrev} ${Package}\\n' | awk '$1 ~ /^.i/ { print $2 }';" +
+    " elif command -v rpm >/dev/null 2>&1; then rpm -qa --qf '%{NAME}\\n'; fi",
+    `echo ${SECTION}`,
     "",
   ].join("\n");
 }
@@ -117,11 +123,11 @@ export function probeScript(): string {
 /** Parses the probe's output (sections in probeScript's order). */
 export function parseProbe(output: string): NodeFacts {
   const sections = output.split(`${SECTION}\n`);
-  if (sections.length < 8) {
+  if (sections.length < 9) {
     throw new InvalidInputError(
       `imgcapture: the node's answer to the probe is incomplete (${
         sections.length - 1
-      } of 7 sections)`,
+      } of 8 sections)`,
     );
   }
   const lines = (index: number) =>
@@ -146,6 +152,7 @@ export function parseProbe(output: string): NodeFacts {
     rsync: lines(3)[0] ?? "",
     swapFiles: lines(4).filter((path) => path.startsWith("/")),
     hostname: lines(5)[0] ?? "",
+    packages: [...new Set(lines(7))].sort(),
     scrubPaths,
   };
 }

@@ -39,6 +39,7 @@ Deno.test("the probe, run by sh on this machine, reads os-release, arch, root fs
   ok(facts.rootFsType !== "", output);
   strictEqual(facts.rsync, "/usr/bin/rsync");
   ok(Array.isArray(facts.swapFiles));
+  ok(facts.packages.includes("rsync"), "dpkg's list of this machine");
 });
 
 Deno.test("parseProbe: sections, quotes stripped, scrub paths grouped by rule", () => {
@@ -52,6 +53,7 @@ Deno.test("parseProbe: sections, quotes stripped, scrub paths grouped by rule", 
       "/swapfile",
       "golden",
       "ssh-host-keys /etc/ssh/ssh_host_rsa_key\nssh-host-keys /etc/ssh/ssh_host_rsa_key.pub\nmachine-id /etc/machine-id",
+      "zsh\nbash\nbash",
       "",
     ].join(`\n${S}\n`),
   );
@@ -68,6 +70,7 @@ Deno.test("parseProbe: sections, quotes stripped, scrub paths grouped by rule", 
     "/etc/ssh/ssh_host_rsa_key.pub",
   ]);
   assertEquals(facts.scrubPaths.get("machine-id"), ["/etc/machine-id"]);
+  assertEquals(facts.packages, ["bash", "zsh"]);
 });
 
 Deno.test("ssh failures: a changed host key, a refused key, an unreachable node each get their own message", () => {
