@@ -111,6 +111,11 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./diff.ts")).diff,
   },
   {
+    name: "imgcapture",
+    summary: "capture a running node's root file system as a diskless osimage (rsync over ssh)",
+    load: async () => (await import("./imgcapture.ts")).imgcapture,
+  },
+  {
     name: "nodels",
     summary: "list nodes and their attributes from the xCAT database",
     load: async () => (await import("./nodels.ts")).nodels,

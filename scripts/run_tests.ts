@@ -55,6 +55,13 @@ export const TEST_PACKAGES: Record<string, string> = {
   // sysclone's loop-backed disks (core/sysclone/read_disk_layout_test.ts).
   sfdisk: "fdisk",
   "mkfs.vfat": "dosfstools",
+  // imgcapture's golden client: ssh to a chroot's sshd in a network namespace over a veth pair.
+  ssh: "openssh-client",
+  "ssh-keygen": "openssh-client",
+  setpriv: "util-linux",
+  ip: "iproute2",
+  tc: "iproute2",
+  setfattr: "attr",
 };
 
 async function run(argv: string[], env?: Record<string, string>): Promise<number> {

@@ -1,5 +1,6 @@
 // genimage: a diskless image's root from its package lists, then its kernel and netboot initrds.
 
+import { compareKernelVersions, findKernel, kernelsIn } from "./netboot_boot_files.ts";
 import { basename, dirname, posix } from "node:path";
 import type { Context } from "../context.ts";
 import { hostPathOf, installDir, tftpDir } from "../context.ts";
@@ -439,67 +440,8 @@ function kernelRepositories(ctx: Context, plan: GenimagePlan): string {
   return pkgdir ? `${pkgdir},${kerneldir}` : kerneldir;
 }
 
-/** Compares kernel versions as sort -V does: digit runs by value, the rest as text. */
-export function compareKernelVersions(a: string, b: string): number {
-  const parts = (text: string) => text.match(/\d+|\D+/g) ?? [];
-  const left = parts(a);
-  const right = parts(b);
-  for (let index = 0; index < Math.max(left.length, right.length); index++) {
-    const x = left[index];
-    const y = right[index];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    if (x === y) continue;
-    const numeric = /^\d/.test(x) && /^\d/.test(y);
-    if (numeric) return Number(x) - Number(y) || x.length - y.length;
-    return x < y ? -1 : 1;
-  }
-  return 0;
-}
-
-/** Kernel images as distros name them in /boot (xCAT's order: vmlinux, vmlinuz, image). */
-const KERNEL_PREFIXES = ["vmlinuz-", "vmlinux-", "image-"];
-
-/**
- * The kernels in the image by version: /boot/{vmlinuz,vmlinux,image}-<v> (rescue kernels left
- * aside) and /lib/modules/<v>/vmlinuz (where Fedora and EL 9 put it).
- */
-export async function kernelsIn(rootimg: string): Promise<Map<string, string>> {
-  const candidates = new Map<string, string>();
-  const names = async (path: string) => {
-    const dir = await resolveInRoot(rootimg, path);
-    if (!dir) return [];
-    return (await Array.fromAsync(Deno.readDir(dir)).catch(() => [])).map((entry) => entry.name)
-      .sort();
-  };
-  const file = async (path: string) => {
-    const host = await resolveInRoot(rootimg, path);
-    return host && (await Deno.stat(host)).isFile ? host : undefined;
-  };
-  for (const name of await names("/lib/modules")) {
-    const host = await file(`/lib/modules/${name}/vmlinuz`);
-    if (host) candidates.set(name, host);
-  }
-  for (const prefix of [...KERNEL_PREFIXES].reverse()) {
-    for (const name of await names("/boot")) {
-      if (!name.startsWith(prefix) || /rescue/.test(name)) continue;
-      const host = await file(`/boot/${name}`);
-      if (host) candidates.set(name.slice(prefix.length), host);
-    }
-  }
-  return candidates;
-}
-
-/** The kernel to boot: `wanted` if given, else the newest in the image. */
-export async function findKernel(
-  rootimg: string,
-  wanted?: string,
-): Promise<{ version: string; file: string } | undefined> {
-  const candidates = await kernelsIn(rootimg);
-  const version = wanted ?? [...candidates.keys()].sort(compareKernelVersions).at(-1);
-  const file = version === undefined ? undefined : candidates.get(version);
-  return version !== undefined && file !== undefined ? { version, file } : undefined;
-}
+// The kernel choice is shared with imgcapture (netboot_boot_files.ts); re-exported for callers.
+export { compareKernelVersions, findKernel, kernelsIn };
 
 async function kernelMissing(plan: GenimagePlan): Promise<OsimgError> {
   const found = [...(await kernelsIn(plan.rootimg)).keys()].sort(compareKernelVersions);

@@ -148,13 +148,24 @@ export interface BootOptions {
   mac?: string;
   /** Overrides {@linkcode BOOT_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /** Guest memory (default 512 MiB; a full distro booting into a RAM root needs more). */
+  memoryMiB?: number;
 }
 
 const DEFAULT_MAC = "52:54:00:12:34:56";
 
 /** QEMU's machine, memory and console, shared by every client. Software emulation, no KVM. */
-function machineArgs(): string[] {
-  return ["-machine", "pc,accel=tcg", "-m", "512", "-nographic", "-no-reboot", "-boot", "n"];
+function machineArgs(memoryMiB = 512): string[] {
+  return [
+    "-machine",
+    "pc,accel=tcg",
+    "-m",
+    String(memoryMiB),
+    "-nographic",
+    "-no-reboot",
+    "-boot",
+    "n",
+  ];
 }
 
 /**
@@ -276,7 +287,10 @@ export function bootIpxe(bootUrl: string, options: BootOptions): Promise<BootOut
   // QEMU's DHCP puts bootfile in the BOOTP file field (128 bytes): a longer URL is cut off.
   if (bootUrl.length >= 128) throw new Error(`boot URL too long for DHCP's file field: ${bootUrl}`);
   return runQemu(
-    [...machineArgs(), ...nicArgs(`bootfile=${bootUrl}`, options.mac ?? DEFAULT_MAC)],
+    [
+      ...machineArgs(options.memoryMiB),
+      ...nicArgs(`bootfile=${bootUrl}`, options.mac ?? DEFAULT_MAC),
+    ],
     options,
   );
 }

@@ -91,6 +91,14 @@ export interface DebianRootOptions {
 
 export const DEFAULT_DEBIAN_PKGLIST = "less\n#NEW_INSTALL_LIST#\nbusybox-static\n";
 
+/**
+ * A root that boots by itself and serves as a golden client: Debian's kernel, systemd as init,
+ * busybox for osimg's netboot initrd, and sshd and rsync for imgcapture and sysclone to reach it.
+ * The genimage, imgcapture and sysclone tests share it so they hit one cache entry.
+ */
+export const BOOTABLE_DEBIAN_PKGLIST =
+  "linux-image-amd64\nsystemd-sysv\nbusybox-static\nopenssh-server\nrsync\n";
+
 /** The cache directory of the shared roots. */
 export function testCacheDir(): string {
   return Deno.env.get("OSIMG_TEST_CACHE") ?? "/var/tmp/osimg-test-cache";
