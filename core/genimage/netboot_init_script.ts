@@ -24,7 +24,7 @@ in_newroot() {
 
 /**
  * The statelite part of the init, as shell functions over `$NEWROOT` (so a test can run them on
- * a directory with `mount` stubbed). xCAT's statelite initrd: the root is the image's tree
+ * a directory, with `mount` replaced by a recording shell function). xCAT's statelite initrd: the root is the image's tree
  * exported read-only over NFS (`root=nfs:server:/path[:options]`, `NFSROOT=server:/path`, or
  * `imgurl=nfs://server/path`); a tmpfs on /.statelite/tmpfs takes the files liteimg listed in
  * /.statelite/litefile.save (copied from /.default), `STATEMNT=server:/path` is mounted on
