@@ -2,22 +2,18 @@
 // positioned reads on the image and a streaming copy that never writes outside its destination.
 
 import { createHash } from "node:crypto";
-import { closeSync, fchmodSync, futimesSync, lutimesSync, openSync, writeSync } from "node:fs";
-import { kernelCopier } from "../tree/kernel_copy.ts";
+import { lutimesSync } from "node:fs";
+import { type ExtentCopyFailure, ExtentCopyWorkers } from "./extent_copy_workers.ts";
 import { ConflictError, IntegrityError, InvalidInputError } from "../errors.ts";
 import type { Progress } from "../progress.ts";
 import {
   type IsoEntry,
-  type IsoFileEntry,
   type IsoImage,
   type IsoLimits,
   readIso9660,
 } from "../../formats/media/iso9660.ts";
 import { type RandomAccessReader, readExactly } from "../../formats/media/random_access_reader.ts";
 import type { MediaTree } from "./media_tree.ts";
-
-/** How much of the image one read takes: small files next to each other come in one read. */
-const WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Permission bits kept from the media: setuid, setgid and sticky are dropped, so media from
@@ -93,10 +89,8 @@ class IsoMedia implements MediaTree {
   readonly #image: IsoImage;
   readonly #byPath: Map<string, IsoEntry>;
   #closed = false;
-  /** The image's path and a plain descriptor of it, for copy_file_range. */
+  /** The image's path: each copy Worker opens it for itself. */
   readonly #path: string;
-  #imageFd: number | undefined;
-  #kernelCopyUnsupported = false;
 
   constructor(
     source: string,
@@ -145,21 +139,13 @@ class IsoMedia implements MediaTree {
     return Promise.resolve(`iso9660:${hash.digest("hex")}`);
   }
 
-  copyTo(destination: string, progress: Progress): Promise<void> {
-    try {
-      this.#copy(destination, progress);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
   /**
-   * Synchronous on purpose: media holds tens of thousands of small files, and each awaited call
-   * costs more than the write itself. Files go in the order of their content in the image, read
-   * through one window, so the image is read front to back with few, large reads.
+   * Directories, links and checks on this thread, file content by one Worker per core (see
+   * ExtentCopyWorkers): media holds tens of thousands of small files, and creating them is what
+   * the copy's time goes to. Files are handed out in the order of their content in the image, so
+   * the image is still read front to back.
    */
-  #copy(destination: string, progress: Progress): void {
+  async copyTo(destination: string, progress: Progress): Promise<void> {
     const info = Deno.lstatSync(destination);
     if (!info.isDirectory) {
       throw new ConflictError(`Cannot copy "${this.source}": "${destination}" is not a directory`);
@@ -170,30 +156,47 @@ class IsoMedia implements MediaTree {
     const directories = new Set<string>([""]);
     const created: IsoEntry[] = [];
     const links: Extract<IsoEntry, { kind: "symlink" }>[] = [];
-    const window = new ImageWindow(this.#file, this.#reader.size, this.source);
-    for (const entry of this.#image.entries) {
-      this.#checkPath(entry.path, directories);
-      const host = `${destination}/${entry.path}`;
-      switch (entry.kind) {
-        case "dir":
-          // 0700 until the end: the media's own mode (often 0555) would stop us filling it.
-          Deno.mkdirSync(host, { mode: 0o700 });
-          directories.add(entry.path);
-          created.push(entry);
-          break;
-        case "symlink":
-          // Made after every file and directory, so no write can ever pass through one.
-          links.push(entry);
-          break;
-        case "file":
-          progress.label(entry.path);
-          this.#copyFile(window, entry, host);
-          progress.advance(entry.content.size);
-          break;
-        case "hardlink":
-          Deno.linkSync(`${destination}/${entry.target}`, host);
-          break;
+    const hardlinks: Extract<IsoEntry, { kind: "hardlink" }>[] = [];
+    const pool = new ExtentCopyWorkers(this.#path, (bytes) => progress.advance(bytes));
+    try {
+      for (const entry of this.#image.entries) {
+        if (pool.failed) break;
+        this.#checkPath(entry.path, directories);
+        const host = `${destination}/${entry.path}`;
+        switch (entry.kind) {
+          case "dir":
+            // 0700 until the end: the media's own mode (often 0555) would stop us filling it.
+            Deno.mkdirSync(host, { mode: 0o700 });
+            directories.add(entry.path);
+            created.push(entry);
+            break;
+          case "symlink":
+            // Made after every file and directory, so no write can ever pass through one.
+            links.push(entry);
+            break;
+          case "file":
+            progress.label(entry.path);
+            await pool.add({
+              path: entry.path,
+              host,
+              extents: entry.content.extents.flatMap((extent) => [extent.offset, extent.length]),
+              mode: entry.mode & SAFE_MODE_BITS,
+              mtime: entry.mtime,
+            }, entry.content.size);
+            break;
+          case "hardlink":
+            // After the Workers are done: the file it names may not exist yet.
+            hardlinks.push(entry);
+            break;
+        }
       }
+      const failure = await pool.finish();
+      if (failure) throw this.#copyFailure(failure);
+    } finally {
+      pool.close();
+    }
+    for (const link of hardlinks) {
+      Deno.linkSync(`${destination}/${link.target}`, `${destination}/${link.path}`);
     }
     for (const link of links) {
       Deno.symlinkSync(link.target, `${destination}/${link.path}`);
@@ -207,6 +210,20 @@ class IsoMedia implements MediaTree {
     }
     Deno.chmodSync(destination, this.#image.root.mode & SAFE_MODE_BITS);
     Deno.utimeSync(destination, this.#image.root.mtime, this.#image.root.mtime);
+  }
+
+  #copyFailure(failure: ExtentCopyFailure): Error {
+    if (failure.cutShort) {
+      return new IntegrityError(
+        `Cannot copy "${this.source}": the content of "/${failure.path}" is cut short ` +
+          `(${failure.message}; the image changed while it was being copied?)`,
+      );
+    }
+    return new ConflictError(
+      `Cannot copy "${this.source}"${
+        failure.path ? `: cannot write "/${failure.path}"` : ""
+      }: ${failure.message}`,
+    );
   }
 
   /**
@@ -226,96 +243,11 @@ class IsoMedia implements MediaTree {
     }
   }
 
-  /** In-kernel copy of one extent; false when the kernel cannot do it for these files. */
-  #kernelCopy(offset: number, out: number, length: number, path: string): boolean {
-    if (this.#kernelCopyUnsupported || length === 0) return false;
-    const copy = kernelCopier();
-    this.#imageFd ??= openSync(this.#path, "r");
-    try {
-      if (copy?.(this.#imageFd, offset, out, length)) return true;
-    } catch (error) {
-      throw new IntegrityError(
-        `Cannot copy "${this.source}": the content of "/${path}" is cut short ` +
-          `(${(error as Error).message}; the image changed while it was being copied?)`,
-      );
-    }
-    this.#kernelCopyUnsupported = true;
-    return false;
-  }
-
-  #copyFile(window: ImageWindow, entry: IsoFileEntry, host: string): void {
-    // "wx" (O_EXCL): never lands on, or follows, anything already there. Mode and times are set
-    // through the open descriptor: path-based chmod and utime cost a third of the copy's time
-    // on media of many small files (two more path lookups each).
-    const out = openSync(host, "wx", 0o600);
-    try {
-      for (const extent of entry.content.extents) {
-        if (!this.#kernelCopy(extent.offset, out, extent.length, entry.path)) {
-          window.copy(extent.offset, extent.length, out, entry.path);
-        }
-      }
-      fchmodSync(out, entry.mode & SAFE_MODE_BITS);
-      futimesSync(out, entry.mtime, entry.mtime);
-    } finally {
-      closeSync(out);
-    }
-  }
-
   [Symbol.asyncDispose](): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
       this.#file.close();
-      if (this.#imageFd !== undefined) closeSync(this.#imageFd);
     }
     return Promise.resolve();
-  }
-}
-
-/** A sliding window over the image: one large read serves many small files that follow. */
-class ImageWindow {
-  readonly #buffer = new Uint8Array(WINDOW_BYTES);
-  #start = 0;
-  #length = 0;
-  /** Where the file's position is, so a seek is made only when reading jumps. */
-  #position = -1;
-
-  constructor(
-    readonly file: Deno.FsFile,
-    readonly size: number,
-    readonly source: string,
-  ) {}
-
-  copy(offset: number, length: number, out: number, path: string): void {
-    let at = offset;
-    const end = offset + length;
-    while (at < end) {
-      if (at < this.#start || at >= this.#start + this.#length) this.#fill(at, path);
-      const from = at - this.#start;
-      const take = Math.min(end - at, this.#length - from);
-      const piece = this.#buffer.subarray(from, from + take);
-      let written = 0;
-      while (written < take) written += writeSync(out, piece, written, take - written);
-      at += take;
-    }
-  }
-
-  #fill(at: number, path: string): void {
-    if (this.#position !== at) this.file.seekSync(at, Deno.SeekMode.Start);
-    const want = Math.min(WINDOW_BYTES, this.size - at);
-    let filled = 0;
-    while (filled < want) {
-      const read = this.file.readSync(this.#buffer.subarray(filled, want));
-      if (read === null || read === 0) break;
-      filled += read;
-    }
-    this.#position = at + filled;
-    this.#start = at;
-    this.#length = filled;
-    if (filled === 0) {
-      throw new IntegrityError(
-        `Cannot copy "${this.source}": the content of "/${path}" is cut short at byte ${at} ` +
-          `(the image changed while it was being copied?)`,
-      );
-    }
   }
 }
