@@ -17,6 +17,11 @@ export type SchemaStep =
   }
   | { kind: "add-column"; table: string; column: string };
 
+/** For a backend's exhaustive switch over SchemaStep: a kind it does not know is a bug. */
+export function unhandledStep(step: never): never {
+  throw new Error(`unhandled schema step ${JSON.stringify(step)}`);
+}
+
 /** A schema migration; `version` is what the database records after it ran. */
 export interface Migration {
   version: number;

@@ -2,9 +2,16 @@
 
 import postgres from "postgres";
 import { readFileSync } from "node:fs";
-import { findTable, isDisabled, type TableSpec } from "./schema.ts";
-import { MIGRATIONS, newerSchemaError, SCHEMA_VERSION, type SchemaStep } from "./migrations.ts";
-import { InvalidInputError, NotFoundError, OsimgError } from "../errors.ts";
+import type { TableSpec } from "./schema.ts";
+import { checkColumns, columnsToWrite, requireTable, rowOfRecord } from "./row_rules.ts";
+import {
+  MIGRATIONS,
+  newerSchemaError,
+  SCHEMA_VERSION,
+  type SchemaStep,
+  unhandledStep,
+} from "./migrations.ts";
+import { OsimgError } from "../errors.ts";
 import type { ReadOptions, Row, Store, StoreReader, StoreWriter } from "./store.ts";
 import { describeConnection, isSocket, type PostgresConnection } from "./postgres_connection.ts";
 
@@ -56,25 +63,7 @@ export function postgresStatements(step: SchemaStep): string[] {
         } TEXT`,
       ];
     default:
-      return assertNever(step);
-  }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled schema step ${JSON.stringify(value)}`);
-}
-
-function tableSpec(name: string): TableSpec {
-  const spec = findTable(name);
-  if (!spec) throw new NotFoundError(`No such table: ${name}`);
-  return spec;
-}
-
-function checkColumns(spec: TableSpec, row: Row): void {
-  for (const column of Object.keys(row)) {
-    if (!spec.columns.includes(column)) {
-      throw new InvalidInputError(`Table '${spec.name}' has no column '${column}'.`);
-    }
+      return unhandledStep(step);
   }
 }
 
@@ -454,7 +443,7 @@ class PostgresStore implements Store {
   // the write-behind of upsert relies on. Their `then` is the driver's, which sends the query.
 
   #rowsQuery(db: Sql | Tx, table: string, where: Row = {}, options: ReadOptions = {}) {
-    const spec = tableSpec(table);
+    const spec = requireTable(table);
     const { sql, values } = whereClause(spec, where);
     return db.unsafe(
       `SELECT * FROM ${quoteIdent(table)}${sql} ORDER BY ${ORDER_COLUMN}`,
@@ -463,13 +452,8 @@ class PostgresStore implements Store {
     ).then((raw) => {
       const rows: Row[] = [];
       for (const record of raw) {
-        const row: Row = {};
-        for (const column of spec.columns) {
-          const value = record[column];
-          if (typeof value === "string" && value !== "") row[column] = value;
-        }
-        if (!options.includeDisabled && isDisabled(row)) continue;
-        rows.push(row);
+        const row = rowOfRecord(spec, record, options);
+        if (row) rows.push(row);
       }
       return rows;
     });
@@ -477,25 +461,8 @@ class PostgresStore implements Store {
 
   /** A row checked for `table` (a throw names what is wrong), ready for a batch. */
   #prepareUpsert(table: string, row: Row): PreparedUpsert {
-    const spec = tableSpec(table);
-    checkColumns(spec, row);
-    for (const key of spec.keys) {
-      if (!row[key]) {
-        throw new InvalidInputError(`A row of table '${table}' needs a value for '${key}'.`);
-      }
-    }
-    const present = this.#columns.get(table) ?? new Set();
-    const columns = Object.keys(row).filter((column) => present.has(column));
-    for (const column of columns) {
-      // PostgreSQL's text cannot hold a NUL byte: the same refusal as the SQLite store's.
-      if (row[column]!.includes("\0")) {
-        throw new InvalidInputError(
-          `Cannot store a NUL byte in '${table}.${column}' (${
-            spec.keys.map((key) => `${key}=${row[key]!.replaceAll("\0", "\\0")}`).join(",")
-          }).`,
-        );
-      }
-    }
+    const spec = requireTable(table);
+    const columns = columnsToWrite(spec, row, this.#columns.get(table) ?? new Set());
     return {
       spec,
       columns,
@@ -505,7 +472,7 @@ class PostgresStore implements Store {
   }
 
   #deleteQuery(tx: Tx, table: string, where: Row): PromiseLike<number> {
-    const spec = tableSpec(table);
+    const spec = requireTable(table);
     const { sql, values } = whereClause(spec, where);
     return tx.unsafe(`DELETE FROM ${quoteIdent(table)}${sql}`, values, { prepare: true })
       .then((result) => result.count);

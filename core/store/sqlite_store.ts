@@ -3,9 +3,16 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { findTable, isDisabled, type TableSpec } from "./schema.ts";
-import { MIGRATIONS, newerSchemaError, SCHEMA_VERSION, type SchemaStep } from "./migrations.ts";
-import { InvalidInputError, NotFoundError, OsimgError } from "../errors.ts";
+import type { TableSpec } from "./schema.ts";
+import { checkColumns, columnsToWrite, requireTable, rowOfRecord } from "./row_rules.ts";
+import {
+  MIGRATIONS,
+  newerSchemaError,
+  SCHEMA_VERSION,
+  type SchemaStep,
+  unhandledStep,
+} from "./migrations.ts";
+import { OsimgError } from "../errors.ts";
 import type { ReadOptions, Row, Store, StoreReader, StoreWriter } from "./store.ts";
 
 function quoteIdent(name: string): string {
@@ -25,25 +32,7 @@ export function sqliteStatement(step: SchemaStep): string {
     case "add-column":
       return `ALTER TABLE ${quoteIdent(step.table)} ADD COLUMN ${quoteIdent(step.column)} TEXT`;
     default:
-      return assertNever(step);
-  }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled schema step ${JSON.stringify(value)}`);
-}
-
-function tableSpec(name: string): TableSpec {
-  const spec = findTable(name);
-  if (!spec) throw new NotFoundError(`No such table: ${name}`);
-  return spec;
-}
-
-function checkColumns(spec: TableSpec, row: Row): void {
-  for (const column of Object.keys(row)) {
-    if (!spec.columns.includes(column)) {
-      throw new InvalidInputError(`Table '${spec.name}' has no column '${column}'.`);
-    }
+      return unhandledStep(step);
   }
 }
 
@@ -164,45 +153,22 @@ class SqliteStore implements Store {
   }
 
   #rows(table: string, where: Row = {}, options: ReadOptions = {}): Row[] {
-    const spec = tableSpec(table);
+    const spec = requireTable(table);
     const { sql, values } = whereClause(spec, where);
     const raw = this.#prepare(`SELECT * FROM ${quoteIdent(table)}${sql} ORDER BY rowid`).all(
       ...values,
     ) as Record<string, unknown>[];
     const rows: Row[] = [];
     for (const record of raw) {
-      const row: Row = {};
-      for (const column of spec.columns) {
-        const value = record[column];
-        if (typeof value === "string" && value !== "") row[column] = value;
-      }
-      if (!options.includeDisabled && isDisabled(row)) continue;
-      rows.push(row);
+      const row = rowOfRecord(spec, record, options);
+      if (row) rows.push(row);
     }
     return rows;
   }
 
   #upsert(table: string, row: Row): void {
-    const spec = tableSpec(table);
-    checkColumns(spec, row);
-    const present = this.#sqlColumns(table);
-    for (const key of spec.keys) {
-      if (!row[key]) {
-        throw new InvalidInputError(`A row of table '${table}' needs a value for '${key}'.`);
-      }
-    }
-    const columns = Object.keys(row).filter((column) => present.has(column));
-    for (const column of columns) {
-      // SQLite's text binding ends a string at a NUL byte: refuse rather than store a truncation
-      // (mkdef, chdef and tabrestore name the object first; this guards every other writer).
-      if (row[column]!.includes("\0")) {
-        throw new InvalidInputError(
-          `Cannot store a NUL byte in '${table}.${column}' (${
-            spec.keys.map((key) => `${key}=${row[key]!.replaceAll("\0", "\\0")}`).join(",")
-          }).`,
-        );
-      }
-    }
+    const spec = requireTable(table);
+    const columns = columnsToWrite(spec, row, this.#sqlColumns(table));
     const keyWhere = spec.keys.map((key) => `${quoteIdent(key)} = ?`).join(" AND ");
     const keyValues = spec.keys.map((key) => row[key]!);
     const exists = this.#prepare(`SELECT 1 FROM ${quoteIdent(table)} WHERE ${keyWhere}`).get(
@@ -227,7 +193,7 @@ class SqliteStore implements Store {
   }
 
   #delete(table: string, where: Row): number {
-    const spec = tableSpec(table);
+    const spec = requireTable(table);
     const { sql, values } = whereClause(spec, where);
     const result = this.#prepare(`DELETE FROM ${quoteIdent(table)}${sql}`).run(...values);
     return Number(result.changes);

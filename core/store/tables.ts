@@ -1,20 +1,16 @@
 // Whole-table operations: tabdump's listing and filters, tabrestore's replace or append.
 
 import type { Store } from "./store.ts";
-import { findTable, TABLES, type TableSpec } from "./schema.ts";
-import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { TABLES, type TableSpec } from "./schema.ts";
+import { requireTable } from "./row_rules.ts";
+
+export { requireTable };
+import { InvalidInputError } from "../errors.ts";
 import { rowNameProblem } from "../definitions/object_names.ts";
 import type { Row, StoreWriter } from "./store.ts";
 import type { TableDump } from "../../formats/xcat/tabdump_csv.ts";
 import { NODE_KEYED_TABLES } from "../nodes/node_universe.ts";
 import { showValue, storedValueProblem } from "./stored_value.ts";
-
-/** The table named `name` or xCAT's error for an unknown one. */
-export function requireTable(name: string): TableSpec {
-  const spec = findTable(name);
-  if (!spec) throw new NotFoundError(`No such table: ${name}`);
-  return spec;
-}
 
 /** Table names, sorted, as `tabdump` with no argument prints them. */
 export function tableNames(): string[] {
