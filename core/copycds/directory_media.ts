@@ -25,6 +25,20 @@ export function escapingLinkProblem(path: string, target: string): string | unde
   return undefined;
 }
 
+/** The media's file information, or xCAT's error for media that is not there. */
+export async function statMedia(path: string): Promise<Deno.FileInfo> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new NotFoundError(
+        `The management server was unable to find/read ${path}. Ensure that file exists on the server at the specified location.`,
+      );
+    }
+    throw error;
+  }
+}
+
 /**
  * Opens the media folder `path` (an unpacked or loop-mounted disc): walks it once, refusing,
  * with an InvalidInputError naming the path and the rule, a device node, FIFO or socket, an
@@ -38,17 +52,7 @@ export function escapingLinkProblem(path: string, target: string): string | unde
  * ```
  */
 export async function openDirectoryMedia(path: string): Promise<MediaTree> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new NotFoundError(
-        `The management server was unable to find/read ${path}. Ensure that file exists on the server at the specified location.`,
-      );
-    }
-    throw error;
-  }
+  const info = await statMedia(path);
   if (!info.isDirectory) throw new InvalidInputError(`'${path}' is not a directory.`);
   const refuse = (member: string, rule: string) =>
     new InvalidInputError(`Cannot copy the media '${path}': '${member}' ${rule}.`);

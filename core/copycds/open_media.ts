@@ -1,7 +1,6 @@
 // Which MediaTree a copycds argument is: a folder (unpacked media) or an ISO image file.
 
-import { NotFoundError } from "../errors.ts";
-import { openDirectoryMedia } from "./directory_media.ts";
+import { openDirectoryMedia, statMedia } from "./directory_media.ts";
 import { openIsoMedia } from "./iso_media.ts";
 import type { MediaTree } from "./media_tree.ts";
 
@@ -16,17 +15,7 @@ import type { MediaTree } from "./media_tree.ts";
  * ```
  */
 export async function openMedia(path: string): Promise<MediaTree> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new NotFoundError(
-        `The management server was unable to find/read ${path}. Ensure that file exists on the server at the specified location.`,
-      );
-    }
-    throw error;
-  }
+  const info = await statMedia(path);
   if (info.isDirectory) return await openDirectoryMedia(path);
   return await openIsoMedia(path);
 }
