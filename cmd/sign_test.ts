@@ -366,3 +366,66 @@ Deno.test("snapshot --sign: the blob's .minisig verifies with minisign; rollback
     ),
   );
 });
+
+/** A root whose image has snapshot 1 (signed with k.key when `signed`), then a changed profile. */
+async function snapshotSetup(signed: boolean): Promise<TestRoot> {
+  const t = await signedSetup();
+  await t.ok(["imgimport", "b.tgz"]);
+  await t.ok(["snapshot", IMAGE, ...(signed ? ["--sign", "k.key"] : [])]);
+  await t.ok(["chdef", "-t", "osimage", "-o", IMAGE, "profile=changed"]);
+  return t;
+}
+
+/** Runs a refused rollback: the message, exit status 1, and the root (files, rows) unchanged. */
+async function assertRollbackRefused(t: TestRoot, args: string[], message: string) {
+  const before = await rootState(t);
+  const output = await t.run(["rollback", IMAGE, "1", ...args]);
+  assertEquals({ status: output.status, stderr: output.stderr }, {
+    status: 1,
+    stderr: `Error: Cannot roll back '${IMAGE}' to snapshot 1: ${message}\n`,
+  });
+  assertEquals(await rootState(t), before);
+}
+
+Deno.test("rollback --pubkey checks the snapshot's signature first, then restores it", async () => {
+  await using t = await snapshotSetup(true);
+  const output = await t.ok(["rollback", IMAGE, "1", "--pubkey", "k.pub"]);
+  ok(
+    /^Signature verified: key [0-9A-F]+, trusted comment "file:[0-9a-f]{64}\.tgz\timage:/.test(
+      output.stdout,
+    ),
+    output.stdout,
+  );
+  ok(
+    (await t.ok(["lsdef", "-t", "osimage", "-o", IMAGE, "-i", "profile"])).stdout.includes(
+      "profile=compute",
+    ),
+  );
+});
+
+Deno.test("rollback --pubkey refuses an unsigned snapshot and changes nothing", async () => {
+  await using t = await snapshotSetup(false);
+  const digest = (await t.ok(["snapshot", "--list", IMAGE, "--json"])).stdout.match(
+    /[0-9a-f]{64}/,
+  )![0];
+  await assertRollbackRefused(
+    t,
+    ["--pubkey", "k.pub"],
+    `it is not signed (there is no ${digest}.tgz.minisig beside it), and a signature by the key given with --pubkey is required`,
+  );
+});
+
+Deno.test("rollback --pubkey refuses a snapshot signed by another key and changes nothing", async () => {
+  await using t = await snapshotSetup(true);
+  await t.ok(["keygen", "-o", "other", "--no-password"]);
+  const output = await t.run(["rollback", IMAGE, "1", "--pubkey", "other.pub"]);
+  ok(
+    /^Error: Cannot roll back .* signed by key [0-9A-F]+, not by /.test(output.stderr),
+    output.stderr,
+  );
+  await assertRollbackRefused(
+    t,
+    ["--pubkey", "other.pub"],
+    output.stderr.slice(`Error: Cannot roll back '${IMAGE}' to snapshot 1: `.length, -1),
+  );
+});

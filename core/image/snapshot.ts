@@ -25,6 +25,12 @@ import { withoutLines } from "../reporter.ts";
 import { MANIFEST_COLUMNS } from "../store/schema.ts";
 import { signaturePathOf } from "../sign/file_signature.ts";
 import type { SigningKey } from "../sign/minisign_keys.ts";
+import {
+  acceptedKeys,
+  checkSignature,
+  trustedKeysSetting,
+  type VerifiedSignature,
+} from "../sign/signature_check.ts";
 
 /** One snapshot as the index lists it. */
 export interface SnapshotRecord {
@@ -322,6 +328,8 @@ export interface RollbackResult {
   restored: SnapshotRecord;
   /** The snapshot of the state before the rollback (undefined when the image did not exist or --force skipped it). */
   saved?: SnapshotRecord;
+  /** The snapshot's signature, when --pubkey asked for one (it verified). */
+  signature?: VerifiedSignature;
 }
 
 /**
@@ -336,9 +344,28 @@ export async function rollbackImage(
   ctx: Context,
   image: string,
   selector?: string,
-  options: { force?: boolean } = {},
+  options: {
+    force?: boolean;
+    /** Require the snapshot's `.minisig` by one of these keys, checked before anything else. */
+    pubkeys?: readonly string[];
+  } = {},
 ): Promise<RollbackResult> {
   const restored = await findSnapshot(ctx, image, selector);
+  let signature: VerifiedSignature | undefined;
+  if (options.pubkeys?.length) {
+    // Within site.osimgtrustedkeys when the node has it, as imgimport's --pubkey is.
+    const accepted = await acceptedKeys(
+      ctx,
+      options.pubkeys,
+      await trustedKeysSetting(await ctx.store()),
+    );
+    signature = await checkSignature(
+      blobPath(await snapshotStore(ctx), restored.digest),
+      `${restored.digest}.tgz`,
+      accepted!,
+      `Cannot roll back '${image}' to snapshot ${restored.id}`,
+    );
+  }
   const blob = await verifyBlob(ctx, restored);
   const store = await ctx.store();
   const defined = await store.read(async (reader) =>
@@ -377,7 +404,7 @@ export async function rollbackImage(
   for (const path of leftovers) {
     if (!existed.has(path)) await Deno.remove(path, { recursive: true }).catch(() => {});
   }
-  return { restored, saved };
+  return { restored, saved, signature };
 }
 
 /** The manifest of a bundle: its first member, read without going further. */
