@@ -1,22 +1,18 @@
 // osimg's netboot initrd, assembled from the image's own busybox and kernel modules.
 
-import { posix } from "node:path";
-import { bytesContent, type Entry, type EntryMeta } from "../../formats/archive/entry.ts";
-import { cpioStream } from "../../formats/archive/cpio_newc.ts";
-import { elfDependencies } from "../../formats/linux/elf.ts";
 import {
   moduleLoadOrder,
   parseModulesBuiltin,
   parseModulesDep,
 } from "../../formats/linux/modules_dep.ts";
 import { collectBytes } from "../../formats/bytes.ts";
-import { compressToFile } from "../compress/compress.ts";
 import { decompress } from "../compress/decompress.ts";
 import { NotFoundError } from "../errors.ts";
 import type { ProcessRunner } from "../process.ts";
 import { resolveInRoot } from "../tree/root_path.ts";
 import { fileChunks } from "../tree/files.ts";
-import { NETBOOT_INIT, UDHCPC_SCRIPT } from "./netboot_init_script.ts";
+import { NETBOOT_INIT } from "./netboot_init_script.ts";
+import { findInImage, InitrdTree } from "./initrd_tree.ts";
 
 /** What goes into a netboot initrd. */
 export interface NetbootInitrdOptions {
@@ -39,6 +35,12 @@ export interface NetbootInitrdOptions {
   mode?: "stateless" | "statelite";
 }
 
+/** Which modules an initrd gets, from which image and kernel. */
+export type ModuleOptions = Pick<
+  NetbootInitrdOptions,
+  "rootimg" | "kernelVersion" | "drivers" | "optionalDrivers"
+>;
+
 /** What was put in, for genimage's report. */
 export interface NetbootInitrdSummary {
   /** Module files in load order, relative to /lib/modules/<kernelVersion>. */
@@ -48,33 +50,8 @@ export interface NetbootInitrdSummary {
   bytes: number;
 }
 
-/** Where a busybox may live in an image, most usual first. */
-export const BUSYBOX_PATHS = [
-  "/usr/bin/busybox",
-  "/bin/busybox",
-  "/usr/sbin/busybox",
-  "/sbin/busybox",
-];
-
 /** Programs the init uses when the image has them: zstd unpacks rootimg.*.zst. */
 const OPTIONAL_PROGRAMS = ["/usr/bin/zstd", "/bin/zstd"];
-
-/**
- * Directories the dynamic loader searches by default on the distributions osimg builds
- * (glibc's multiarch and lib64 layouts); libraries are looked up here inside the image.
- */
-const LIBRARY_DIRECTORIES = [
-  "/lib/x86_64-linux-gnu",
-  "/usr/lib/x86_64-linux-gnu",
-  "/lib/aarch64-linux-gnu",
-  "/usr/lib/aarch64-linux-gnu",
-  "/lib/powerpc64le-linux-gnu",
-  "/usr/lib/powerpc64le-linux-gnu",
-  "/lib64",
-  "/usr/lib64",
-  "/lib",
-  "/usr/lib",
-];
 
 /**
  * Builds `<output>`: a gzip'd cpio newc initramfs whose /init (netboot_init_script.ts) brings up
@@ -94,135 +71,41 @@ export async function buildNetbootInitrd(
   options: NetbootInitrdOptions,
   output: string,
 ): Promise<NetbootInitrdSummary> {
-  const { rootimg, kernelVersion } = options;
-  const members = new Map<string, Entry>();
-  const meta = (path: string, mode: number): EntryMeta => ({
-    path,
-    mode,
-    uid: 0,
-    gid: 0,
-    uname: "root",
-    gname: "root",
-    mtime: options.mtime,
-    xattrs: new Map(),
-  });
-  const addFile = (path: string, bytes: Uint8Array, mode: number) => {
-    addParents(path);
-    members.set(path, { ...meta(path, mode), kind: "file", content: bytesContent(bytes) });
-  };
-  const addParents = (path: string) => {
-    for (let dir = posix.dirname(path); dir !== "."; dir = posix.dirname(dir)) {
-      if (!members.has(dir)) members.set(dir, { ...meta(dir, 0o755), kind: "dir" });
-    }
-  };
-  for (const dir of ["dev", "proc", "sys", "run", "tmp", "newroot", "etc/osimg"]) {
-    members.set(dir, { ...meta(dir, 0o755), kind: "dir" });
-    addParents(dir);
-  }
-  // The kernel opens /dev/console for init before anything is mounted: without the node, init
-  // runs with no stdout and its messages are lost.
-  members.set("dev/console", {
-    ...meta("dev/console", 0o600),
-    kind: "chardev",
-    devmajor: 5,
-    devminor: 1,
-  });
-
-  const busybox = await findInImage(rootimg, BUSYBOX_PATHS);
-  if (!busybox) {
-    throw new NotFoundError(
-      `Cannot build the netboot initrd: the image ${rootimg} has no busybox ` +
-        `(looked for ${
-          BUSYBOX_PATHS.join(", ")
-        }); add busybox to its pkglist and run genimage again`,
-    );
-  }
+  const { rootimg } = options;
+  const initrd = new InitrdTree(rootimg, "the netboot initrd", options.mtime, [
+    "newroot",
+    "etc/osimg",
+  ]);
+  await initrd.addBusybox("add busybox to its pkglist and run genimage again");
   const programs: string[] = [];
-  await addProgram(rootimg, busybox.host, "bin/busybox", addFile, members);
-  // The kernel execs /init by its "#!/bin/sh" line before busybox has installed its applets.
-  members.set("bin/sh", { ...meta("bin/sh", 0o777), kind: "symlink", target: "busybox" });
   const zstd = await findInImage(rootimg, OPTIONAL_PROGRAMS);
   if (zstd) {
-    await addProgram(rootimg, zstd.host, "bin/zstd", addFile, members);
+    await initrd.addProgram(zstd.host, "bin/zstd");
     programs.push(zstd.path);
   }
-
-  const modules = await moduleFiles(runner, options);
-  for (const module of modules) addFile(module.path, module.bytes, 0o644);
-  const encoder = new TextEncoder();
-  addFile("init", encoder.encode(NETBOOT_INIT), 0o755);
-  addFile("etc/osimg/udhcpc.script", encoder.encode(UDHCPC_SCRIPT), 0o755);
-  addFile("etc/osimg/kernel", encoder.encode(`${kernelVersion}\n`), 0o644);
-  addFile(
-    "etc/osimg/modules",
-    encoder.encode(modules.map((module) => module.relative + "\n").join("")),
-    0o644,
-  );
-  if (options.mode === "statelite") {
-    addFile("etc/osimg/mode", encoder.encode("statelite\n"), 0o644);
-  }
-  if (options.rootlimit) {
-    addFile("etc/osimg/rootlimit", encoder.encode(`${options.rootlimit}\n`), 0o644);
-  }
-
-  const sorted = [...members.keys()].sort().map((path) => members.get(path)!);
-  const bytes = await compressToFile(runner, "gzip", cpioStream(sorted), output, { level: 9 });
+  const modules = await addModules(initrd, runner, options);
+  initrd.addText("init", NETBOOT_INIT, 0o755);
+  initrd.addUdhcpcScript();
+  if (options.mode === "statelite") initrd.addText("etc/osimg/mode", "statelite\n");
+  if (options.rootlimit) initrd.addText("etc/osimg/rootlimit", `${options.rootlimit}\n`);
+  const bytes = await initrd.write(runner, output, 9);
   return { modules: modules.map((module) => module.relative), programs, bytes };
 }
 
-export async function findInImage(
-  rootimg: string,
-  candidates: readonly string[],
-): Promise<{ path: string; host: string } | undefined> {
-  for (const path of candidates) {
-    const host = await resolveInRoot(rootimg, path);
-    if (host && (await Deno.stat(host)).isFile) return { path, host };
-  }
-  return undefined;
-}
-
-/** Adds a program and, when it is dynamically linked, its loader and libraries from the image. */
-export async function addProgram(
-  rootimg: string,
-  host: string,
-  path: string,
-  addFile: (path: string, bytes: Uint8Array, mode: number) => void,
-  members: ReadonlyMap<string, Entry>,
-): Promise<void> {
-  const pending: Array<{ host: string; path: string; mode: number }> = [{
-    host,
-    path,
-    mode: 0o755,
-  }];
-  while (pending.length > 0) {
-    const next = pending.shift()!;
-    if (members.has(next.path)) continue;
-    const bytes = await Deno.readFile(next.host);
-    addFile(next.path, bytes, next.mode);
-    const dependencies = elfDependencies(bytes, next.host);
-    if (dependencies.interpreter) {
-      const loader = await resolveInRoot(rootimg, dependencies.interpreter);
-      if (!loader) {
-        throw new NotFoundError(
-          `Cannot build the netboot initrd: ${next.path} needs the loader ${dependencies.interpreter}, ` +
-            `which the image does not have`,
-        );
-      }
-      pending.push({ host: loader, path: dependencies.interpreter.slice(1), mode: 0o755 });
-    }
-    for (const soname of dependencies.needed) {
-      const found = await findInImage(
-        rootimg,
-        LIBRARY_DIRECTORIES.map((dir) => `${dir}/${soname}`),
-      );
-      if (!found) {
-        throw new NotFoundError(
-          `Cannot build the netboot initrd: ${next.path} needs ${soname}, which the image does not have`,
-        );
-      }
-      pending.push({ host: found.host, path: found.path.slice(1), mode: 0o755 });
-    }
-  }
+/**
+ * The modules (moduleFiles) put into `initrd`, with /etc/osimg/kernel and /etc/osimg/modules,
+ * the load order the init follows.
+ */
+export async function addModules(
+  initrd: InitrdTree,
+  runner: ProcessRunner,
+  options: ModuleOptions,
+): Promise<ModuleFile[]> {
+  const modules = await moduleFiles(runner, options, initrd.name);
+  for (const module of modules) initrd.addFile(module.path, module.bytes, 0o644);
+  initrd.addText("etc/osimg/kernel", `${options.kernelVersion}\n`);
+  initrd.addText("etc/osimg/modules", modules.map((module) => module.relative + "\n").join(""));
+  return modules;
 }
 
 export interface ModuleFile {
@@ -239,14 +122,15 @@ export interface ModuleFile {
  */
 export async function moduleFiles(
   runner: ProcessRunner,
-  options: NetbootInitrdOptions,
+  options: ModuleOptions,
+  name = "the netboot initrd",
 ): Promise<ModuleFile[]> {
   const { rootimg, kernelVersion } = options;
   const moduleDir = `/lib/modules/${kernelVersion}`;
   const depPath = await resolveInRoot(rootimg, `${moduleDir}/modules.dep`);
   if (!depPath) {
     throw new NotFoundError(
-      `Cannot build the netboot initrd: the image has no ${moduleDir}/modules.dep ` +
+      `Cannot build ${name}: the image has no ${moduleDir}/modules.dep ` +
         `(is the kernel ${kernelVersion} installed in it? genimage -k names another)`,
     );
   }
@@ -259,9 +143,7 @@ export async function moduleFiles(
   const unknown = required.missing.filter((name) => !builtin.has(name.replaceAll("-", "_")));
   if (unknown.length > 0) {
     throw new NotFoundError(
-      `Cannot build the netboot initrd: kernel ${kernelVersion} has no module ${
-        unknown.join(", ")
-      } ` +
+      `Cannot build ${name}: kernel ${kernelVersion} has no module ${unknown.join(", ")} ` +
         `(netdrivers names modules of the image's kernel, as modprobe does)`,
     );
   }
@@ -272,7 +154,7 @@ export async function moduleFiles(
     const host = await resolveInRoot(rootimg, `${moduleDir}/${relative}`);
     if (!host) {
       throw new NotFoundError(
-        `Cannot build the netboot initrd: modules.dep lists ${relative}, which is not in ${moduleDir}`,
+        `Cannot build ${name}: modules.dep lists ${relative}, which is not in ${moduleDir}`,
       );
     }
     const plain = relative.replace(/\.ko\.(xz|gz|zst)$/, ".ko");

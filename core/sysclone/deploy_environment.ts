@@ -4,8 +4,6 @@
 
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { bytesContent, type Entry, type EntryMeta } from "../../formats/archive/entry.ts";
-import { cpioStream } from "../../formats/archive/cpio_newc.ts";
 import { tarStream } from "../../formats/archive/tar.ts";
 import {
   type DiskLayout,
@@ -18,8 +16,8 @@ import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { ProcessRunner } from "../process.ts";
 import { resolveInRoot } from "../tree/root_path.ts";
 import { walkTree } from "../tree/walk.ts";
-import { addProgram, BUSYBOX_PATHS, findInImage, moduleFiles } from "../genimage/netboot_initrd.ts";
-import { UDHCPC_SCRIPT } from "../genimage/netboot_init_script.ts";
+import { addModules } from "../genimage/netboot_initrd.ts";
+import { findInImage, InitrdTree } from "../genimage/initrd_tree.ts";
 import { SYSCLONE_DEPLOY_INIT } from "./deploy_init_script.ts";
 import {
   SYSCLONE_DEPLOY_FILES,
@@ -321,61 +319,28 @@ async function buildDeployInitrd(
   output: string,
 ): Promise<number> {
   const { repository, kernelVersion, image } = options;
-  const members = new Map<string, Entry>();
-  const meta = (path: string, mode: number): EntryMeta => ({
-    path,
-    mode,
-    uid: 0,
-    gid: 0,
-    uname: "root",
-    gname: "root",
-    mtime: INITRD_MTIME,
-    xattrs: new Map(),
-  });
-  const addParents = (path: string) => {
-    for (let dir = posix.dirname(path); dir !== "."; dir = posix.dirname(dir)) {
-      if (!members.has(dir)) members.set(dir, { ...meta(dir, 0o755), kind: "dir" });
-    }
-  };
-  const addFile = (path: string, bytes: Uint8Array, mode: number) => {
-    addParents(path);
-    members.set(path, { ...meta(path, mode), kind: "file", content: bytesContent(bytes) });
-  };
-  for (const dir of ["dev", "proc", "sys", "run", "tmp", "target", "etc/osimg/sysclone"]) {
-    members.set(dir, { ...meta(dir, 0o755), kind: "dir" });
-    addParents(dir);
-  }
-  members.set("dev/console", {
-    ...meta("dev/console", 0o600),
-    kind: "chardev",
-    devmajor: 5,
-    devminor: 1,
-  });
-
-  const busybox = await findInImage(repository, BUSYBOX_PATHS);
-  if (!busybox) {
-    throw new NotFoundError(
-      `Cannot build the sysclone deploy initrd of ${image}: its image has no busybox ` +
-        `(looked for ${
-          BUSYBOX_PATHS.join(", ")
-        }); install busybox (or busybox-static) on the golden client and capture again`,
-    );
-  }
-  await addProgram(repository, busybox.host, "bin/busybox", addFile, members);
-  members.set("bin/sh", { ...meta("bin/sh", 0o777), kind: "symlink", target: "busybox" });
+  const initrd = new InitrdTree(
+    repository,
+    `the sysclone deploy initrd of ${image}`,
+    INITRD_MTIME,
+    ["target", "etc/osimg/sysclone"],
+  );
+  await initrd.addBusybox(
+    "install busybox (or busybox-static) on the golden client and capture again",
+  );
 
   const types = new Set(fileSystems(options.layout).map((fs) => fs.type));
   const programs = [...ALWAYS_PROGRAMS];
   for (const type of types) programs.push(...(FILE_SYSTEM_PROGRAMS[type] ?? []));
   const missing: string[] = [];
   for (const [name, candidates] of programs) {
-    if (members.has(`osimg/bin/${name}`)) continue;
+    if (initrd.has(`osimg/bin/${name}`)) continue;
     const found = await findInImage(repository, candidates);
     if (!found) {
       missing.push(`${name} (${PROGRAM_PACKAGES[name]})`);
       continue;
     }
-    await addProgram(repository, found.host, `osimg/bin/${name}`, addFile, members);
+    await initrd.addProgram(found.host, `osimg/bin/${name}`);
   }
   if (missing.length > 0) {
     throw new NotFoundError(
@@ -386,7 +351,7 @@ async function buildDeployInitrd(
     );
   }
   const mke2fsConf = await resolveInRoot(repository, "/etc/mke2fs.conf");
-  if (mke2fsConf) addFile("etc/mke2fs.conf", await Deno.readFile(mke2fsConf), 0o644);
+  if (mke2fsConf) initrd.addFile("etc/mke2fs.conf", await Deno.readFile(mke2fsConf), 0o644);
 
   const required = new Set<string>();
   const optional = new Set<string>(HARDWARE_MODULES);
@@ -394,37 +359,26 @@ async function buildDeployInitrd(
     for (const module of FILE_SYSTEM_MODULES[type]?.required ?? []) required.add(module);
     for (const module of FILE_SYSTEM_MODULES[type]?.optional ?? []) optional.add(module);
   }
-  const modules = await moduleFiles(runner, {
+  await addModules(initrd, runner, {
     rootimg: repository,
     kernelVersion,
     drivers: [...required],
     optionalDrivers: [...optional],
-    mtime: INITRD_MTIME,
   });
-  for (const module of modules) addFile(module.path, module.bytes, 0o644);
 
   const grub = async (target: string) =>
     (await resolveInRoot(repository, `/usr/lib/grub/${target}/modinfo.sh`)) !== undefined;
   const conf = options.plan.conf +
     `GRUB_BIOS=${(await grub("i386-pc")) ? "yes" : "no"}\n` +
     `GRUB_EFI=${(await grub("x86_64-efi")) ? "yes" : "no"}\n`;
-  const encoder = new TextEncoder();
-  addFile("init", encoder.encode(SYSCLONE_DEPLOY_INIT), 0o755);
-  addFile("etc/osimg/udhcpc.script", encoder.encode(UDHCPC_SCRIPT), 0o755);
-  addFile("etc/osimg/kernel", encoder.encode(`${kernelVersion}\n`), 0o644);
-  addFile(
-    "etc/osimg/modules",
-    encoder.encode(modules.map((module) => module.relative + "\n").join("")),
-    0o644,
-  );
-  addFile("etc/osimg/sysclone/layout.conf", encoder.encode(conf), 0o644);
-  addFile("etc/osimg/sysclone/partitions.sfdisk", encoder.encode(options.plan.sfdisk), 0o644);
-  addFile("etc/osimg/sysclone/filesystems", encoder.encode(options.plan.filesystems), 0o644);
-  addFile(
+  initrd.addText("init", SYSCLONE_DEPLOY_INIT, 0o755);
+  initrd.addUdhcpcScript();
+  initrd.addText("etc/osimg/sysclone/layout.conf", conf);
+  initrd.addText("etc/osimg/sysclone/partitions.sfdisk", options.plan.sfdisk);
+  initrd.addText("etc/osimg/sysclone/filesystems", options.plan.filesystems);
+  initrd.addText(
     "etc/osimg/sysclone/postscripts",
-    encoder.encode(options.postscripts.map((name) => name + "\n").join("")),
-    0o644,
+    options.postscripts.map((name) => name + "\n").join(""),
   );
-  const sorted = [...members.keys()].sort().map((path) => members.get(path)!);
-  return await compressToFile(runner, "gzip", cpioStream(sorted), output, { level: 6 });
+  return await initrd.write(runner, output, 6);
 }
