@@ -133,8 +133,8 @@ statelite_root() {
  * busybox sh with `fetch_root` and `sleep` replaced). The servers, in the order they are tried:
  * - `imgurl=URL[,URL...]`: each URL of the packed root (a comma separates them; a URL with a
  *   comma of its own must be written %2C);
- * - `imgservers=HOST[,HOST...]`: more servers of the same file, each put in place of the first
- *   URL's host (its scheme, port and path kept). nodeset writes it for a node of an xCAT service
+ * - `imgservers=HOST[:PORT][,HOST[:PORT]...]`: more servers of the same file, each put in place
+ *   of the first URL's host (its scheme and path kept, and its port unless one is given). nodeset writes it for a node of an xCAT service
  *   node pool (noderes.servicenode naming several service nodes, any of which serves /install):
  *   kept apart from imgurl= so that an initrd of xCAT's own, which takes one URL, still boots
  *   from the first server.
@@ -163,7 +163,16 @@ image_urls() {
       path="\${rest#"$hostport"}"
       port=
       case "$hostport" in *]) ;; *:*) port=":\${hostport##*:}" ;; esac
-      for server in $(echo "$2" | tr ',' ' '); do echo "$scheme://$server$port$path"; done
+      for server in $(echo "$2" | tr ',' ' '); do
+        # A server with its own port keeps it; else it gets the first URL's.
+        case "$server" in
+          *]:*) ;;
+          *]) server="$server$port" ;;
+          *:*) ;;
+          *) server="$server$port" ;;
+        esac
+        echo "$scheme://$server$path"
+      done
     fi
   } | awk 'NF && !seen[$0]++'
 }

@@ -177,12 +177,14 @@ async function imageFetch(body: string): Promise<{ stdout: string; stderr: strin
   return { stdout: new TextDecoder().decode(output.stdout), stderr };
 }
 
-Deno.test("netboot init: image_urls lists imgurl='s URLs, then imgservers= in the first URL's place, each once", async () => {
+Deno.test("netboot init: image_urls lists imgurl='s URLs, then imgservers= in the first URL's host and port, each once", async () => {
   const { stdout } = await imageFetch(
     `image_urls 'http://10.0.0.1:80//install/netboot/img/rootimg.cpio.gz' ''; echo --\n` +
       `image_urls 'http://a/r.cpio.gz,http://b:8080/x/r.cpio.gz,http://a/r.cpio.gz' ''; echo --\n` +
       `image_urls 'http://10.0.0.1:80//install/r.sfs' '10.0.0.2,10.0.0.3,10.0.0.1'; echo --\n` +
       `image_urls 'https://mn/install/r.tar.gz?x=1' 'sn1'; echo --\n` +
+      // A server's own port (IPv6 in brackets too) is kept.
+      `image_urls 'http://mn:80//i/r.sfs' 'sn1:8080,[fd00::2],[fd00::3]:81'; echo --\n` +
       // No scheme in the first URL: there is no host to replace, the servers are left out.
       `image_urls 'r.cpio.gz' 'sn1'; echo --\n`,
   );
@@ -193,6 +195,8 @@ Deno.test("netboot init: image_urls lists imgurl='s URLs, then imgservers= in th
       "http://10.0.0.1:80//install/r.sfs\nhttp://10.0.0.2:80//install/r.sfs\n" +
       "http://10.0.0.3:80//install/r.sfs\n--\n" +
       "https://mn/install/r.tar.gz?x=1\nhttps://sn1/install/r.tar.gz?x=1\n--\n" +
+      "http://mn:80//i/r.sfs\nhttp://sn1:8080//i/r.sfs\nhttp://[fd00::2]:80//i/r.sfs\n" +
+      "http://[fd00::3]:81//i/r.sfs\n--\n" +
       "r.cpio.gz\n--\n",
   );
 });
