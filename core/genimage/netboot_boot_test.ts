@@ -32,11 +32,15 @@ async function markerRoot(rootimg: string, marker: string): Promise<void> {
   await Deno.chmod(`${rootimg}/sbin/init`, 0o755);
 }
 
-/** Packs a marker root with `packArgs`, builds the initrd, boots, returns the console and log. */
+/**
+ * Packs a marker root with `packArgs`, builds the initrd, boots, returns the console and log.
+ * `imgurl` makes the kernel's imgurl= from the served URL (for servers the test runs itself).
+ */
 async function netboot(
   packArgs: string[],
   archive: (dirHost: string) => string,
   until: (serial: string, marker: string) => boolean,
+  imgurl: (served: string, rootimg: string) => Promise<string> | string = (served) => served,
 ): Promise<{ serial: string; marker: string; log: string[] }> {
   const kernel = await debianKernel();
   const t = await testRoot();
@@ -62,7 +66,10 @@ async function netboot(
   const serial = await bootQemu({
     vmlinuz: kernel.vmlinuz,
     initrd: `${dirHost}/initrd-stateless.gz`,
-    append: `imgurl=${url} XCAT=10.0.2.2:3001 NODE=cn01 BOOTIF=01-${MAC.replaceAll(":", "-")} ` +
+    append: `imgurl=${await imgurl(
+      url,
+      `${dirHost}/${archive(dirHost)}`,
+    )} XCAT=10.0.2.2:3001 NODE=cn01 BOOTIF=01-${MAC.replaceAll(":", "-")} ` +
       `console=ttyS0 panic=-1 quiet`,
     args: ["-nic", `user,model=virtio-net-pci,mac=${MAC}`],
     memoryMiB: 512,
@@ -119,7 +126,7 @@ heavyTest(
       (text) => text.includes("(attempt 2); retrying"),
     );
     ok(
-      /osimg: could not fetch and unpack http:\/\/10\.0\.2\.2:\d+\/.*rootimg-missing\.cpio\.gz \(attempt 1\); retrying in 5 s/
+      /osimg: could not fetch and unpack http:\/\/10\.0\.2\.2:\d+\/.*rootimg-missing\.cpio\.gz \(attempt 1\); retrying in [5-7] s/
         .test(serial),
       serial.slice(-4000),
     );
@@ -128,6 +135,105 @@ heavyTest(
     ok(
       log.filter((line) => line.endsWith("rootimg-missing.cpio.gz 404")).length >= 2,
       log.join("\n"),
+    );
+  },
+);
+
+/**
+ * The first image server of a failover test: answers the rootimg request with its full
+ * Content-Length, sends the first half, then drops the connection and stops listening (a server
+ * that dies mid-download). `dead` is resolved once it has.
+ */
+function dyingServer(rootimg: Uint8Array): { port: number; dead: Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = (async () => {
+    const conn = await listener.accept();
+    try {
+      await conn.read(new Uint8Array(8192));
+      const head = `HTTP/1.1 200 OK\r\nContent-Length: ${rootimg.length}\r\n` +
+        `Content-Type: application/octet-stream\r\n\r\n`;
+      await conn.write(new TextEncoder().encode(head));
+      const half = rootimg.subarray(0, rootimg.length >> 1);
+      let written = 0;
+      while (written < half.length) written += await conn.write(half.subarray(written));
+    } finally {
+      conn.close();
+      listener.close();
+    }
+  })();
+  return { port: listener.addr.port, dead };
+}
+
+/** A loopback port nothing listens on. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
+
+const failedOver = (text: string, marker: string) =>
+  text.includes(`MARKER: ${marker} on cn01`) || text.includes("(attempt 3)");
+
+heavyTest(
+  "QEMU netboots: the first image server dies mid-download, the initrd clears it and boots from the second",
+  async () => {
+    let first: { port: number; dead: Promise<void> } | undefined;
+    const { serial, marker, log } = await netboot(
+      ["-m", "cpio", "-c", "gzip"],
+      () => "rootimg.cpio.gz",
+      failedOver,
+      async (served, rootimg) => {
+        first = dyingServer(await Deno.readFile(rootimg));
+        const path = new URL(served).pathname;
+        return `http://10.0.2.2:${first.port}${path},${served}`;
+      },
+    );
+    await first!.dead;
+    // busybox wget's own word that the body was cut short: a failure mid-download.
+    ok(serial.includes("wget: connection closed prematurely"), serial.slice(-4000));
+    ok(
+      new RegExp(
+        `osimg: could not fetch and unpack http://10\\.0\\.2\\.2:${
+          first!.port
+        }/\\S*rootimg\\.cpio\\.gz \\(attempt 1\\); trying the next image server`,
+      ).test(serial),
+      serial.slice(-4000),
+    );
+    ok(
+      /osimg: fetching the root from http:\/\/10\.0\.2\.2:\d+\/\S*rootimg\.cpio\.gz \(attempt 2, image server 2 of 2\)/
+        .test(serial),
+      serial.slice(-4000),
+    );
+    ok(
+      serial.includes(`MARKER: ${marker} on cn01`),
+      `no marker on the console:\n${serial.slice(-4000)}`,
+    );
+    ok(log.some((line) => /^GET \/install\/.*\/rootimg\.cpio\.gz 200$/.test(line)), log.join("\n"));
+  },
+);
+
+heavyTest(
+  "QEMU netboots: the image server of imgurl= is not listening at all, the initrd boots from imgservers=",
+  async () => {
+    const port = closedPort();
+    const { serial, marker } = await netboot(
+      ["-m", "cpio", "-c", "gzip"],
+      () => "rootimg.cpio.gz",
+      failedOver,
+      // As nodeset writes a service node pool: one imgurl=, the other servers by address.
+      (served) =>
+        `http://10.0.2.2:${port}${new URL(served).pathname} imgservers=${new URL(served).host}`,
+    );
+    ok(
+      serial.includes(
+        `osimg: could not fetch and unpack http://10.0.2.2:${port}/`,
+      ) && serial.includes("(attempt 1); trying the next image server"),
+      serial.slice(-4000),
+    );
+    ok(
+      serial.includes(`MARKER: ${marker} on cn01`),
+      `no marker on the console:\n${serial.slice(-4000)}`,
     );
   },
 );

@@ -1,5 +1,7 @@
 // The /init of osimg's netboot initrd: busybox shell that fetches the packed root and switches to it.
 
+import { initrdNetworkFunctions } from "./initrd_network_script.ts";
+
 /**
  * `in_newroot PATH`: the path in the initrd of the image's PATH under `$NEWROOT`, its links
  * followed as the image sees them. A distro's links are absolute in the image's own terms
@@ -127,9 +129,149 @@ statelite_root() {
 `;
 
 /**
+ * Fetching the root from one of several image servers, as shell functions (a test runs them in
+ * busybox sh with `fetch_root` and `sleep` replaced). The servers, in the order they are tried:
+ * - `imgurl=URL[,URL...]`: each URL of the packed root (a comma separates them; a URL with a
+ *   comma of its own must be written %2C);
+ * - `imgservers=HOST[:PORT][,HOST[:PORT]...]`: more servers of the same file, each put in place
+ *   of the first URL's host (its scheme and path kept, and its port unless one is given). nodeset writes it for a node of an xCAT service
+ *   node pool (noderes.servicenode naming several service nodes, any of which serves /install):
+ *   kept apart from imgurl= so that an initrd of xCAT's own, which takes one URL, still boots
+ *   from the first server.
+ * Each URL is tried once per round, in order, the same URL only once. Anything short of a whole
+ * root moves to the next server: a refused or lost connection, an HTTP error, a download cut
+ * short, an archive that does not unpack, and a server that sends nothing for `$FETCH_TIMEOUT`
+ * (30) seconds. Busybox wget has no usable read timeout (Debian's build crashes on `-T`), so a
+ * guard watches how much wget has read (/proc/<pid>/io) and stops it when that stands still.
+ * After a round where every server failed, the node waits 5 s, doubling each round up to 60 s,
+ * plus a random 0-50% (from the kernel's /dev/urandom, so nodes booted together do not come
+ * back together), and starts again; it never gives up. Every attempt prints a console line
+ * naming its server, and what a failed attempt unpacked is cleared before the next.
+ */
+export const IMAGE_FETCH_FUNCTIONS = `
+FETCH_TIMEOUT="\${FETCH_TIMEOUT:-30}"
+
+# image_urls IMGURL IMGSERVERS: every URL to try, one a line, in order, each once.
+image_urls() {
+  first="\${1%%,*}"
+  {
+    echo "$1" | tr ',' '\\n'
+    rest="\${first#*://}"
+    if [ -n "$2" ] && [ "$rest" != "$first" ]; then
+      scheme="\${first%%://*}"
+      hostport="\${rest%%/*}"
+      path="\${rest#"$hostport"}"
+      port=
+      case "$hostport" in *]) ;; *:*) port=":\${hostport##*:}" ;; esac
+      for server in $(echo "$2" | tr ',' ' '); do
+        # A server with its own port keeps it; else it gets the first URL's.
+        case "$server" in
+          *]:*) ;;
+          *]) server="$server$port" ;;
+          *:*) ;;
+          *) server="$server$port" ;;
+        esac
+        echo "$scheme://$server$path"
+      done
+    fi
+  } | awk 'NF && !seen[$0]++'
+}
+
+# backoff_seconds ROUND: the wait after the ROUNDth round in which no server gave the root.
+backoff_seconds() {
+  delay=5
+  round_at=1
+  while [ "$round_at" -lt "$1" ] && [ "$delay" -lt 60 ]; do
+    delay=$((delay * 2))
+    round_at=$((round_at + 1))
+  done
+  [ "$delay" -gt 60 ] && delay=60
+  random="$(od -An -N2 -tu2 /dev/urandom 2>/dev/null | tr -d ' \\n')"
+  case "$random" in ''|*[!0-9]*) random="\${RANDOM:-0}" ;; esac
+  echo $((delay + random % (delay / 2 + 1)))
+}
+
+# stall_guard PID URL: stops the download PID once it has read nothing for FETCH_TIMEOUT s.
+stall_guard() {
+  last=
+  idle=0
+  while sleep 1; do
+    # wget has ended (or the kernel keeps no I/O counts: then there is no guard).
+    now="$(grep '^rchar' "/proc/$1/io" 2>/dev/null)" || return 0
+    if [ "$now" != "$last" ]; then
+      last="$now"
+      idle=0
+      continue
+    fi
+    idle=$((idle + 1))
+    if [ "$idle" -ge "$FETCH_TIMEOUT" ]; then
+      say "$2 sent nothing for $FETCH_TIMEOUT s; giving up on it" >&2
+      kill "$1" 2>/dev/null
+      return 0
+    fi
+  done
+}
+
+# download URL: the file on stdout; fails on any error, a short body or a stall.
+download() {
+  wget -q -O - "$1" &
+  wget_pid=$!
+  stall_guard "$wget_pid" "$1" >/dev/null &
+  guard_pid=$!
+  wait "$wget_pid"
+  status=$?
+  kill "$guard_pid" 2>/dev/null
+  wait "$guard_pid" 2>/dev/null
+  return "$status"
+}
+
+# clear_root: nothing of an earlier attempt stays (its tmpfs and overlay, a half-unpacked tree).
+clear_root() {
+  for mnt in "$NEWROOT" /run/osimg/lower /run/osimg; do
+    while grep -q " $mnt " /proc/mounts; do
+      umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || break
+    done
+  done
+  rm -rf "$NEWROOT"
+  mkdir -p "$NEWROOT"
+}
+
+# fetch_with_failover URLS (one a line): fetch_root from each in turn until one gives the root,
+# which it leaves in IMGURL; after a round with none, backoff_seconds and again.
+fetch_with_failover() {
+  count="$(echo "$1" | wc -l)"
+  attempt=1
+  round=1
+  while :; do
+    index=0
+    while [ "$index" -lt "$count" ]; do
+      index=$((index + 1))
+      url="$(echo "$1" | sed -n "\${index}p")"
+      say "fetching the root from $url (attempt $attempt, image server $index of $count)"
+      if fetch_root "$url"; then
+        IMGURL="$url"
+        return 0
+      fi
+      clear_root
+      if [ "$index" -lt "$count" ]; then
+        say "could not fetch and unpack $url (attempt $attempt); trying the next image server"
+      else
+        delay="$(backoff_seconds "$round")"
+        say "could not fetch and unpack $url (attempt $attempt); retrying in $delay s"
+      fi
+      attempt=$((attempt + 1))
+    done
+    sleep "$delay"
+    round=$((round + 1))
+  done
+}
+`;
+
+/**
  * Runs as PID 1 from the initramfs with only busybox (and the modules listed in
  * /etc/osimg/modules). It reads xCAT's kernel parameters (reference §7.6): `imgurl=` (the packed
- * root; its basename decides the format, as xCAT's xcatroot does), `BOOTIF=` / `netdev=` /
+ * root; its basename decides the format, as xCAT's xcatroot does; several URLs and
+ * `imgservers=` give it image servers to fail over to, see IMAGE_FETCH_FUNCTIONS), `BOOTIF=` / `netdev=` /
  * `ifname=` (the boot NIC), `rootlimit=` (tmpfs size), `NODE=` (the hostname), `XCAT=` (kept for
  * the image's own scripts in /proc/cmdline). Every failure prints one line on the console and is
  * retried: a node whose server is down keeps trying instead of panicking, and says why.
@@ -151,6 +293,7 @@ say() { echo "osimg: $*"; }
 set -o pipefail
 
 IMGURL=
+IMGSERVERS=
 NFSROOT_SPEC=
 STATEMNT=
 MNTOPTS=
@@ -161,6 +304,7 @@ NODE=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     imgurl=*) IMGURL="\${arg#imgurl=}" ;;
+    imgservers=*) IMGSERVERS="\${arg#imgservers=}" ;;
     BOOTIF=*) BOOTIF="\${arg#BOOTIF=}" ;;
     netdev=*) NETDEV="\${arg#netdev=}" ;;
     ifname=*) NETDEV="\${arg#ifname=}"; NETDEV="\${NETDEV%%:*}" ;;
@@ -176,61 +320,15 @@ case "$IMGURL" in nfs://*) NFSROOT_SPEC="$IMGURL" ;; esac
 # initrd-statelite.gz says so; a stateless initrd also boots an NFS root it is given.
 MODE="$(cat /etc/osimg/mode 2>/dev/null)"
 NEWROOT=/newroot
-${ROOT_PATH_FUNCTION}${STATELITE_FUNCTIONS}
+${ROOT_PATH_FUNCTION}${STATELITE_FUNCTIONS}${IMAGE_FETCH_FUNCTIONS}
 [ -z "$ROOTLIMIT" ] && [ -f /etc/osimg/rootlimit ] && ROOTLIMIT="$(cat /etc/osimg/rootlimit)"
 
-# Drivers, in dependency order (osimg resolved modules.dep when it built this initrd).
-KVER="$(cat /etc/osimg/kernel)"
-while read -r module; do
-  [ -n "$module" ] && insmod "/lib/modules/$KVER/$module" 2>/dev/null
-done < /etc/osimg/modules
-
-# BOOTIF=01-52-54-00-12-34-56 (pxelinux IPAPPEND 2, iPXE, grub2) names the NIC by its MAC.
-mac_of_bootif() {
-  case "$1" in
-    01-*) echo "\${1#01-}" | tr '-' ':' | tr 'A-F' 'a-f' ;;
-    *:*) echo "$1" | tr 'A-F' 'a-f' ;;
-  esac
-}
-
-pick_interface() {
-  if [ -n "$NETDEV" ]; then
-    case "$NETDEV" in
-      *:*) BOOTIF="$NETDEV" ;;
-      *) [ -e "/sys/class/net/$NETDEV" ] && { echo "$NETDEV"; return 0; } ;;
-    esac
-  fi
-  want="$(mac_of_bootif "$BOOTIF")"
-  for path in /sys/class/net/*; do
-    name="\${path##*/}"
-    [ "$name" = lo ] && continue
-    if [ -n "$want" ]; then
-      [ "$(cat "$path/address")" = "$want" ] && { echo "$name"; return 0; }
-    else
-      echo "$name"
-      return 0
-    fi
-  done
-  return 1
-}
-
-wait=0
-until IFACE="$(pick_interface)"; do
-  wait=$((wait + 1))
-  if [ "$wait" -ge 30 ]; then
-    say "no network interface matches BOOTIF=$BOOTIF netdev=$NETDEV; loaded drivers: $(cut -d' ' -f1 /proc/modules | tr '\\n' ' ')"
-    wait=0
-  fi
-  sleep 1
-done
-say "booting $NODE from $IMGURL over $IFACE"
-
-ip link set lo up
-ip link set "$IFACE" up
-until udhcpc -i "$IFACE" -s /etc/osimg/udhcpc.script -n -q -t 5 -T 2 >/dev/null 2>&1; do
-  say "no DHCP answer on $IFACE; retrying"
-  sleep 3
-done
+# A network that is late is waited for, saying so every 30 s (or 10 DHCP tries).
+network_wait_failed() { say "$*; still trying"; }
+${initrdNetworkFunctions()}
+load_modules
+network_up
+say "booting $NODE over $IFACE"
 
 [ -n "$NODE" ] || NODE="$(hostname)"
 tmpfs_options="mode=755"
@@ -253,16 +351,15 @@ if [ -z "$IMGURL" ]; then
   while :; do say "no imgurl= on the kernel command line: nothing to boot"; sleep 60; done
 fi
 
-# One attempt: a fresh tmpfs, the root streamed into it (squashfs is kept whole, then mounted).
+# fetch_root URL, one attempt: a fresh tmpfs, the root streamed into it (squashfs is kept
+# whole, then mounted with an overlay).
 fetch_root() {
-  umount /newroot 2>/dev/null
-  umount /run/osimg/lower 2>/dev/null
-  umount /run/osimg 2>/dev/null
-  case "$IMGURL" in
+  clear_root
+  case "$1" in
     *.sfs)
       mkdir -p /run/osimg
       mount -t tmpfs -o "$tmpfs_options" tmpfs /run/osimg || return 1
-      wget -q -O /run/osimg/rootimg.sfs "$IMGURL" || return 1
+      download "$1" > /run/osimg/rootimg.sfs || return 1
       mkdir -p /run/osimg/lower /run/osimg/upper /run/osimg/work
       mount -t squashfs -o loop,ro /run/osimg/rootimg.sfs /run/osimg/lower || return 1
       mount -t overlay overlay \\
@@ -271,37 +368,32 @@ fetch_root() {
       ;;
   esac
   mount -t tmpfs -o "$tmpfs_options" tmpfs /newroot || return 1
-  case "$IMGURL" in
-    *.cpio.gz) wget -q -O - "$IMGURL" | gzip -dc | (cd /newroot && cpio -idmu 2>/dev/null) ;;
-    *.cpio.xz) wget -q -O - "$IMGURL" | xz -dc | (cd /newroot && cpio -idmu 2>/dev/null) ;;
-    *.cpio) wget -q -O - "$IMGURL" | (cd /newroot && cpio -idmu 2>/dev/null) ;;
-    *.tar.gz|*.tgz) wget -q -O - "$IMGURL" | tar -xzf - -C /newroot ;;
-    *.tar.xz) wget -q -O - "$IMGURL" | tar -xJf - -C /newroot ;;
-    *.tar.bz2) wget -q -O - "$IMGURL" | tar -xjf - -C /newroot ;;
-    *.tar) wget -q -O - "$IMGURL" | tar -xf - -C /newroot ;;
+  case "$1" in
+    *.cpio.gz) download "$1" | gzip -dc | (cd /newroot && cpio -idmu 2>/dev/null) ;;
+    *.cpio.xz) download "$1" | xz -dc | (cd /newroot && cpio -idmu 2>/dev/null) ;;
+    *.cpio) download "$1" | (cd /newroot && cpio -idmu 2>/dev/null) ;;
+    *.tar.gz|*.tgz) download "$1" | tar -xzf - -C /newroot ;;
+    *.tar.xz) download "$1" | tar -xJf - -C /newroot ;;
+    *.tar.bz2) download "$1" | tar -xjf - -C /newroot ;;
+    *.tar) download "$1" | tar -xf - -C /newroot ;;
     *.zst)
       if ! command -v zstd >/dev/null; then
-        say "$IMGURL is zstd-compressed but this initrd has no zstd (install zstd in the image and rerun genimage)"
+        say "$1 is zstd-compressed but this initrd has no zstd (install zstd in the image and rerun genimage)"
         return 1
       fi
-      case "$IMGURL" in
-        *.cpio.zst) wget -q -O - "$IMGURL" | zstd -dcq | (cd /newroot && cpio -idmu 2>/dev/null) ;;
-        *) wget -q -O - "$IMGURL" | zstd -dcq | tar -xf - -C /newroot ;;
+      case "$1" in
+        *.cpio.zst) download "$1" | zstd -dcq | (cd /newroot && cpio -idmu 2>/dev/null) ;;
+        *) download "$1" | zstd -dcq | tar -xf - -C /newroot ;;
       esac
       ;;
     *)
-      say "cannot tell the format of $IMGURL (expected rootimg.cpio.gz, .cpio.xz, .cpio.zst, .tar.gz, .tar.xz, .tar.zst or .sfs)"
+      say "cannot tell the format of $1 (expected rootimg.cpio.gz, .cpio.xz, .cpio.zst, .tar.gz, .tar.xz, .tar.zst or .sfs)"
       return 1
       ;;
   esac
 }
 
-attempt=1
-[ -n "$NFS_SERVER" ] || until fetch_root; do
-  say "could not fetch and unpack $IMGURL (attempt $attempt); retrying in 5 s"
-  attempt=$((attempt + 1))
-  sleep 5
-done
+[ -n "$NFS_SERVER" ] || fetch_with_failover "$(image_urls "$IMGURL" "$IMGSERVERS")"
 
 INIT=
 for candidate in /sbin/init /lib/systemd/systemd /usr/lib/systemd/systemd; do

@@ -39,6 +39,7 @@ import type {
 } from "../../providers/provmethods/node_boot.ts";
 import { type DistroBoot, distroBootOf } from "../../providers/distros/distros.ts";
 import { facingAddress, isIpv4, type NodesetNetwork } from "./network.ts";
+import { commaList } from "../../formats/xcat/comma_list.ts";
 
 /** What the nodes are set to. */
 export type NodesetAction =
@@ -458,6 +459,26 @@ export async function planNodeset(
       );
       continue;
     }
+    // A service node pool (noderes.servicenode naming several, "the first ... that is
+    // accessible will be used"): the others serve the same /install, so the initrd may fail
+    // over to them. One service node is the image server already, as xCAT writes it.
+    const poolNames = commaList(noderes.servicenode);
+    const poolImageServers: string[] = [];
+    let poolProblem: string | undefined;
+    for (const name of poolNames.length > 1 ? poolNames : []) {
+      const poolIp = await addresses.resolve(name);
+      if (poolIp === undefined) {
+        poolProblem = `Cannot resolve the service node '${name}' (noderes.servicenode)`;
+        break;
+      }
+      if (poolIp !== imageServerIp && !poolImageServers.includes(poolIp)) {
+        poolImageServers.push(poolIp);
+      }
+    }
+    if (poolProblem !== undefined) {
+      problems.add(node, poolProblem);
+      continue;
+    }
     const nodehm = universe.inheritedRow("nodehm", node);
     const statelite = universe.inheritedRow("statelite", node);
     let statemnt: string | undefined;
@@ -478,6 +499,7 @@ export async function planNodeset(
       masterName: masterName ?? BOOT_SERVER,
       imageServer: imageServerIp ?? BOOT_SERVER,
       installServer: named(noderes.nfsserver) ?? masterName ?? BOOT_SERVER,
+      ...(poolImageServers.length > 0 ? { poolImageServers } : {}),
       ...(nodehm.serialport !== undefined
         ? {
           serial: {

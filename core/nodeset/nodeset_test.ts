@@ -308,6 +308,58 @@ Deno.test("a non-80 httpport goes into every URL, grub2-http's root and XCATHTTP
   );
 });
 
+/** The service nodes of the pool tests, with their hosts.ip. */
+const SERVICE_NODES = { sn1: "10.0.0.251", sn2: "10.0.0.252", sn3: "10.0.0.253" };
+
+async function defineServiceNodes(root: string): Promise<void> {
+  await defineRows(root, {
+    nodelist: Object.keys(SERVICE_NODES).map((node) => ({ node, groups: "service" })),
+    hosts: Object.entries(SERVICE_NODES).map(([node, ip]) => ({ node, ip })),
+  });
+}
+
+Deno.test("a service node pool (noderes.servicenode naming several) adds imgservers= with the others after imgurl", async () => {
+  await using t = await testRoot();
+  await defineNodesetCluster(t.root);
+  await defineServiceNodes(t.root);
+  // cn01: sn1 is its xcatmaster (the image server), sn2 and sn3 back it up. cn02: a pool with
+  // no xcatmaster, the image server is whoever answered DHCP (xCAT's !myipfn!).
+  await defineRows(t.root, {
+    noderes: [
+      { node: "cn01", xcatmaster: "sn1", servicenode: "sn1,sn2,sn3" },
+      { node: "cn02", servicenode: "sn2,sn1" },
+    ],
+  });
+  await runNodeset(t.root, "cn01,cn02", { kind: "osimage", image: IMAGES.netboot });
+  await assertGolden(
+    "nodeset/servicenode-pool.pxe.txt",
+    await entryListing(t.root, "cn01", keysOf("cn01")),
+  );
+  await assertGolden(
+    "nodeset/servicenode-pool.xnba.txt",
+    await entryListing(t.root, "cn02", keysOf("cn02")),
+  );
+});
+
+Deno.test("one service node in noderes.servicenode writes the same entry as none (no imgservers=)", async () => {
+  await using t = await testRoot();
+  await defineNodesetCluster(t.root);
+  await defineServiceNodes(t.root);
+  await defineRows(t.root, { noderes: [{ node: "cn01", servicenode: "sn2" }] });
+  await runNodeset(t.root, "cn01", { kind: "osimage", image: IMAGES.netboot });
+  await assertGolden("nodeset/netboot.pxe.txt", await entryListing(t.root, "cn01", keysOf("cn01")));
+});
+
+Deno.test("a service node of the pool that does not resolve is refused, naming it, and nothing is written", async () => {
+  await using t = await testRoot();
+  await defineNodesetCluster(t.root);
+  await defineServiceNodes(t.root);
+  await defineRows(t.root, { noderes: [{ node: "cn01", servicenode: "sn1,snx" }] });
+  await assertRefused(t.root, "cn01", IMAGES.netboot, [
+    /^cn01: Cannot resolve the service node 'snx' \(noderes\.servicenode\)$/m,
+  ]);
+});
+
 Deno.test("addkcmdline: #NODEATTRIB# and #TABLE# filled in, R:: tokens dropped, bootparams first", async () => {
   await using t = await testRoot();
   await defineNodesetCluster(t.root);

@@ -1,6 +1,8 @@
 // The /init of osimg's sysclone deploy initrd: partitions a node's disk from the golden client's
 // layout, pulls the image over HTTP, installs the boot loader from the image itself, reboots.
 
+import { initrdNetworkFunctions } from "../genimage/initrd_network_script.ts";
+
 /**
  * Runs as PID 1 with the image's busybox and the disk tools osimg copied from the image (sfdisk,
  * wipefs, blkid, mke2fs, mkfs.fat, mkswap, mkfs.xfs when used, GNU tar). Kernel parameters:
@@ -87,38 +89,10 @@ wipe_disk() {
   blockdev --rereadpt "$DISK" 2>/dev/null
 }
 
-KVER="$(cat /etc/osimg/kernel)"
-while read -r module; do
-  [ -n "$module" ] && insmod "/lib/modules/$KVER/$module" 2>/dev/null
-done < /etc/osimg/modules
-
-mac_of_bootif() {
-  case "$1" in
-    01-*) echo "\${1#01-}" | tr '-' ':' | tr 'A-F' 'a-f' ;;
-    *:*) echo "$1" | tr 'A-F' 'a-f' ;;
-  esac
-}
-
-pick_interface() {
-  if [ -n "$NETDEV" ]; then
-    case "$NETDEV" in
-      *:*) BOOTIF="$NETDEV" ;;
-      *) [ -e "/sys/class/net/$NETDEV" ] && { echo "$NETDEV"; return 0; } ;;
-    esac
-  fi
-  want="$(mac_of_bootif "$BOOTIF")"
-  for path in /sys/class/net/*; do
-    name="\${path##*/}"
-    [ "$name" = lo ] && continue
-    if [ -n "$want" ]; then
-      [ "$(cat "$path/address")" = "$want" ] && { echo "$name"; return 0; }
-    else
-      echo "$name"
-      return 0
-    fi
-  done
-  return 1
-}
+# The drivers, the boot NIC and DHCP, as the netboot init does them; a wait that runs out stops.
+network_wait_failed() { fail "$*"; }
+${initrdNetworkFunctions()}
+load_modules
 
 say "cloning $IMAGE onto $NODE"
 [ -n "$IMGURL" ] || fail "no imgurl= on the kernel command line"
@@ -161,21 +135,7 @@ else
 fi
 say "target disk $DISK ($FIRMWARE firmware)"
 
-wait=0
-until IFACE="$(pick_interface)"; do
-  wait=$((wait + 1))
-  [ "$wait" -ge 30 ] && fail "no network interface matches BOOTIF=$BOOTIF netdev=$NETDEV"
-  sleep 1
-done
-ip link set lo up
-ip link set "$IFACE" up
-tries=0
-until udhcpc -i "$IFACE" -s /etc/osimg/udhcpc.script -n -q -t 5 -T 2 >/dev/null 2>&1; do
-  tries=$((tries + 1))
-  [ "$tries" -ge 10 ] && fail "no DHCP answer on $IFACE"
-  say "no DHCP answer on $IFACE; retrying"
-  sleep 3
-done
+network_up
 # The image must answer before the disk is touched.
 if ! wget -q --spider "$IMGURL"; then
   fail "cannot download $IMGURL (does the server answer, and did nodeset pack the image?)"

@@ -70,6 +70,11 @@ export interface BootNodeFacts {
   imageServer: ValuePart;
   /** noderes.nfsserver, else xcatmaster, as written (the install server). */
   installServer: ValuePart;
+  /**
+   * The other image servers of a service node pool (noderes.servicenode naming several), as
+   * IPs in the table's order, imageServer left out: the initrd's `imgservers=`.
+   */
+  poolImageServers?: string[];
   /** nodehm.serialport/serialspeed/serialflow. */
   serial?: { port: string; speed?: string; flow?: string };
   /** statelite.statemnt, `$table.column` substituted. */

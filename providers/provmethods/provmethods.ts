@@ -171,6 +171,16 @@ function imgurl(input: BootArgsInput, file: string): KernelArgument {
   );
 }
 
+/**
+ * `imgservers=<ip>[,<ip>...]`, the pool's other image servers (none without a pool): osimg's
+ * initrd fails over to them with imgurl='s path. Not in imgurl= itself, so that an initrd of
+ * xCAT's own (one URL) still boots from the first server.
+ */
+function imgservers(node: BootNodeFacts): KernelArgument[] {
+  const servers = node.poolImageServers ?? [];
+  return servers.length === 0 ? [] : [argument("imgservers", servers.join(","))];
+}
+
 /** The nodeset messages for a diskless image's files (anaconda.pm mknetboot). */
 function disklessKernelNeeds(image: BootImageFacts, verb: string): BootFileNeed[] {
   return [
@@ -242,6 +252,7 @@ const NETBOOT_BOOT: ProvmethodBoot = {
     const { node, site } = input;
     return [
       imgurl(input, input.found.root!),
+      ...imgservers(node),
       xcatArg(node, site),
       argument("NODE", node.name),
       argument("FC", site.flowControl),
