@@ -11,6 +11,8 @@ export interface DhcpServer {
   name: string;
   /** The configuration file (a management path, under --root). */
   configPath: string;
+  /** The lease file the server keeps (a management path; the package's default place). */
+  leasePath: string;
   /** The program that checks a configuration, and the Debian package that has it. */
   checker: { program: string; package: string };
   /** The argv that checks `file` without serving anything. */
@@ -28,6 +30,7 @@ export const DHCP_SERVERS: readonly DhcpServer[] = [
   {
     name: "kea",
     configPath: "/etc/kea/kea-dhcp4.conf",
+    leasePath: "/var/lib/kea/kea-leases4.csv",
     checker: { program: "kea-dhcp4", package: "kea-dhcp4-server" },
     checkArgv: (file) => ["kea-dhcp4", "-t", file],
     render: renderKeaConfig,
@@ -37,6 +40,7 @@ export const DHCP_SERVERS: readonly DhcpServer[] = [
     name: "dnsmasq",
     // A file of its own in dnsmasq's conf-dir: the site's dnsmasq.conf stays the admin's.
     configPath: "/etc/dnsmasq.d/osimg.conf",
+    leasePath: "/var/lib/misc/dnsmasq.leases",
     checker: { program: "dnsmasq", package: "dnsmasq-base" },
     checkArgv: (file) => ["dnsmasq", "--test", `--conf-file=${file}`],
     render: renderDnsmasqConfig,
