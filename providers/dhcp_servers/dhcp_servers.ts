@@ -4,6 +4,21 @@
 import type { DhcpConfig, DhcpHost } from "../../formats/dhcp/dhcp_model.ts";
 import { parseKeaHosts, renderKeaConfig } from "../../formats/dhcp/kea_config.ts";
 import { parseDnsmasqHosts, renderDnsmasqConfig } from "../../formats/dhcp/dnsmasq_config.ts";
+import {
+  type DhcpLease,
+  parseDnsmasqLeases,
+  parseKeaLeases,
+} from "../../formats/dhcp/dhcp_leases.ts";
+
+/** How the server runs in the foreground on makedhcp's file (`osimg demo --boot`, its test). */
+export interface DhcpDaemon {
+  /** The argv that serves `configFile` in the foreground, its run files in `runDir`. */
+  argv(configFile: string, runDir: string): string[];
+  /** Environment for it (where its pid and lock files go). */
+  env(runDir: string): Record<string, string>;
+  /** The output line that says it is serving. */
+  ready: RegExp;
+}
 
 /** One DHCP server. */
 export interface DhcpServer {
@@ -20,6 +35,9 @@ export interface DhcpServer {
   render(config: DhcpConfig): string;
   /** The hosts of a configuration makedhcp wrote; `where` names it in errors. */
   parseHosts(text: string, where: string): DhcpHost[];
+  daemon: DhcpDaemon;
+  /** The leases of its lease file. */
+  parseLeases(text: string): DhcpLease[];
 }
 
 /** The default of site.dhcpserver (isc-dhcp-server is end-of-life; Kea is ISC's successor). */
@@ -35,6 +53,14 @@ export const DHCP_SERVERS: readonly DhcpServer[] = [
     checkArgv: (file) => ["kea-dhcp4", "-t", file],
     render: renderKeaConfig,
     parseHosts: parseKeaHosts,
+    daemon: {
+      argv: (file) => ["kea-dhcp4", "-c", file],
+      // Kea 2.2 puts its pid file in KEA_PIDFILE_DIR and its log lock in KEA_LOCKFILE_DIR
+      // (default /run/kea): a run of its own keeps them apart from a system Kea.
+      env: (runDir) => ({ KEA_PIDFILE_DIR: runDir, KEA_LOCKFILE_DIR: runDir }),
+      ready: /DHCP4_STARTED/,
+    },
+    parseLeases: parseKeaLeases,
   },
   {
     name: "dnsmasq",
@@ -45,6 +71,21 @@ export const DHCP_SERVERS: readonly DhcpServer[] = [
     checkArgv: (file) => ["dnsmasq", "--test", `--conf-file=${file}`],
     render: renderDnsmasqConfig,
     parseHosts: parseDnsmasqHosts,
+    daemon: {
+      // No DNS (--port=0): only DHCP; --conf-file alone, not the system's /etc/dnsmasq.conf.
+      argv: (file, runDir) => [
+        "dnsmasq",
+        "--keep-in-foreground",
+        "--log-facility=-",
+        "--log-dhcp",
+        "--port=0",
+        `--conf-file=${file}`,
+        `--pid-file=${runDir}/dnsmasq.pid`,
+      ],
+      env: () => ({}),
+      ready: /started, version/,
+    },
+    parseLeases: parseDnsmasqLeases,
   },
 ];
 
