@@ -35,3 +35,23 @@ Deno.test("demo: --mirror and --dhcp without --boot are usage errors (exit 2)", 
   strictEqual(result.status, 2);
   strictEqual(result.stderr, "Error: demo: --mirror and --dhcp go with --boot.\n");
 });
+
+Deno.test("demo --boot --mirror without a URL is a usage error (exit 2) before anything is checked or written", async () => {
+  await using t = await testRoot();
+  const before = await snapshotTree(t.root);
+  const result = await t.run([
+    "--root",
+    `${t.root}/site`,
+    "demo",
+    "--boot",
+    "--mirror",
+    "bookworm",
+  ]);
+  strictEqual(result.status, 2);
+  strictEqual(
+    result.stderr,
+    "Error: demo: --mirror 'bookworm' is not 'URL [SUITE [COMPONENT...]]' (e.g. " +
+      "'http://deb.debian.org/debian bookworm main').\n",
+  );
+  deepStrictEqual(await snapshotTree(t.root), before);
+});

@@ -1,6 +1,6 @@
-// The whole chain on one machine: genimage → packimage → nodes → nodeset → makedhcp, then a
-// network namespace with a bridge where the real DHCP server, `osimg serve` and two QEMU VMs
-// (BIOS and UEFI) boot the image until its systemd prints each node's name.
+// The whole chain on one machine: genimage → packimage → nodes, then a network namespace with
+// a bridge where makedhcp and nodeset prepare, the real DHCP server and `osimg serve` serve, and
+// two QEMU VMs (BIOS and UEFI) boot the image until its systemd prints each node's name.
 
 import { dirname } from "node:path";
 import { type Context, hostPathOf } from "../context.ts";
@@ -357,7 +357,7 @@ export async function runBootChain(
   await osimg(["genimage", image]);
   await osimg(["packimage", image]);
 
-  // 2. The nodes, their boot entries and the DHCP configuration.
+  // 2. The site, its network and the nodes.
   await osimg([
     "chdef",
     "-t",
@@ -393,9 +393,8 @@ export async function runBootChain(
     ]);
   }
   const nodeNames = CHAIN_NODES.map((node) => node.node).join(",");
-  await osimg(["nodeset", nodeNames, `osimage=${image}`]);
 
-  // 3. The network and the servers: a namespace of its own, a bridge, a tap per VM.
+  // 3. A namespace of its own with a bridge and a tap per VM; there makedhcp, nodeset, servers.
   const namespace = `osimg-chain-${crypto.randomUUID().slice(0, 8)}`;
   const started: BackgroundProcess[] = [];
   const leaseFile = hostPathOf(ctx, options.dhcp.leasePath);
@@ -500,6 +499,8 @@ export async function runBootChain(
     if (made.code !== 0) {
       throw new OsimgError(`The boot chain stopped: 'osimg makedhcp -n' exited ${made.code}.`);
     }
+    // After makedhcp: it copied the iPXE first stages the nodes' entries rely on.
+    await osimg(["nodeset", nodeNames, `osimage=${image}`]);
     const configFile = hostPathOf(ctx, options.dhcp.configPath);
     await startLogged(
       options.dhcp.name,

@@ -49,7 +49,7 @@ function chainVerbs(output: string): string[] {
 }
 
 heavyTest(
-  "the chain: genimage → packimage → nodeset → makedhcp, Kea and osimg serve in a namespace, a BIOS and a UEFI VM boot the image into systemd and print their own names",
+  "the chain: genimage → packimage → makedhcp → nodeset, Kea and osimg serve in a namespace, a BIOS and a UEFI VM boot the image into systemd and print their own names",
   async () => {
     await using t = await testRoot();
     const work = await Deno.makeTempDir({ prefix: "osimg-chain-test-" });
@@ -88,6 +88,11 @@ heavyTest(
           result.nodes.map((node) => `${node.node} (${node.firmware}) booted in ${node.seconds} s`)
             .join(", "),
       );
+
+      for (const node of CHAIN_NODES) {
+        console.log(`${node.node} fetched:\n  ${(result.fetches[node.ip] ?? []).join("\n  ")}`);
+      }
+      console.log(`leases: ${JSON.stringify(result.leases)}`);
 
       // Both markers, each with the node's own name (NODE= from its boot entry).
       deepStrictEqual(

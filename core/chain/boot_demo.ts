@@ -8,12 +8,7 @@ import { UsageError } from "../errors.ts";
 import { withInterruptSignals } from "../interrupt.ts";
 import { type AptSource, debianMirror, osversOf } from "../genimage/apt_mirror.ts";
 import { requireEmptyRoot } from "../demo.ts";
-import {
-  checkBootChainPrerequisites,
-  type MachineProbe,
-  runBootChain,
-  systemProbe,
-} from "./boot_chain.ts";
+import { checkBootChainPrerequisites, runBootChain, systemProbe } from "./boot_chain.ts";
 
 /** What `demo --boot` was asked. */
 export interface BootDemoOptions {
@@ -22,8 +17,6 @@ export interface BootDemoOptions {
   mirror?: string;
   /** `--dhcp kea|dnsmasq`; absent: Kea if installed, else dnsmasq. */
   dhcp?: string;
-  /** The machine as the demo sees it (its test passes a made-up one). */
-  probe?: MachineProbe;
 }
 
 /**
@@ -59,11 +52,12 @@ export function selfCommand(): string[] {
  * unless `keep`) or in `--root DIR` (new or empty, kept), printing each command.
  */
 export async function runBootDemo(ctx: Context, options: BootDemoOptions): Promise<void> {
+  const given = options.mirror !== undefined ? parseMirror(options.mirror) : undefined;
   const dhcp = await checkBootChainPrerequisites(
-    options.probe ?? systemProbe(ctx.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"),
+    systemProbe(ctx.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"),
     options.dhcp,
   );
-  const mirror = options.mirror !== undefined ? parseMirror(options.mirror) : await debianMirror();
+  const mirror = given ?? await debianMirror();
   const osvers = osversOf(mirror.suite);
   const ownRoot = ctx.root !== "/";
   if (ownRoot) await requireEmptyRoot(ctx.root);
