@@ -503,9 +503,12 @@ export function spawnProgram(
   }
 }
 
-/** Whether `program` is on PATH. */
-export async function hasProgram(program: string): Promise<boolean> {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+/** Whether `program` is on `path` (default: this process's PATH). */
+export async function hasProgram(
+  program: string,
+  path = Deno.env.get("PATH") ?? "/usr/bin:/bin",
+): Promise<boolean> {
+  for (const dir of path.split(":").filter(Boolean)) {
     try {
       const info = await Deno.stat(`${dir}/${program}`);
       if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return true;

@@ -5,7 +5,7 @@
 import { dirname } from "node:path";
 import { type Context, hostPathOf } from "../context.ts";
 import { NotFoundError, OsimgError, UsageError } from "../errors.ts";
-import type { BackgroundProcess } from "../process.ts";
+import { type BackgroundProcess, hasProgram } from "../process.ts";
 import type { AptSource } from "../genimage/apt_mirror.ts";
 import type { DhcpLease } from "../../formats/dhcp/dhcp_leases.ts";
 import { type DhcpServer, dhcpServer } from "../../providers/dhcp_servers/dhcp_servers.ts";
@@ -130,17 +130,7 @@ export function systemProbe(path: string): MachineProbe {
   return {
     uid: () => Deno.uid(),
     exists,
-    async hasProgram(name) {
-      for (const dir of path.split(":").filter(Boolean)) {
-        try {
-          const info = await Deno.stat(`${dir}/${name}`);
-          if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return true;
-        } catch {
-          // not in this directory
-        }
-      }
-      return false;
-    },
+    hasProgram: (name) => hasProgram(name, path),
   };
 }
 
