@@ -40,7 +40,7 @@ async function buildSampleMedia(dir: string): Promise<void> {
 }
 
 /** Refuses a root that holds anything: the demo defines objects and writes files there. */
-async function requireEmptyRoot(root: string): Promise<void> {
+export async function requireEmptyRoot(root: string): Promise<void> {
   try {
     for await (const _ of Deno.readDir(root)) {
       throw new ConflictError(

@@ -51,6 +51,25 @@ export interface StreamResult {
   stderrTail: string;
 }
 
+/** Options of {@linkcode ProcessRunner.start}: a server or VM that runs beside the caller. */
+export interface StartOptions extends Omit<RunOptions, "stdin" | "allowFailure"> {
+  /** Each line the child writes, on stdout or stderr, as it comes. */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+/** A child started by {@linkcode ProcessRunner.start}; dispose of it to stop it. */
+export interface BackgroundProcess extends AsyncDisposable {
+  readonly argv: readonly string[];
+  readonly pid: number;
+  /** How it ended (never rejects: a non-zero status is the caller's to judge). */
+  readonly exited: Promise<StreamResult>;
+  /**
+   * Sends `signal` (default SIGTERM), waits up to `graceMs` for the exit, then SIGKILLs it;
+   * returns how it ended. Stopping a child that already ended only returns its status.
+   */
+  stop(signal?: Deno.Signal, graceMs?: number): Promise<StreamResult>;
+}
+
 /** Runs external programs. Core code gets one as an argument so tests can substitute it. */
 export interface ProcessRunner {
   /** Runs `argv` to the end and collects its output (short programs: cp, mknod, mksquashfs). */
@@ -68,6 +87,16 @@ export interface ProcessRunner {
    * ```
    */
   stream(argv: readonly string[], options?: StreamOptions): Promise<StreamResult>;
+  /**
+   * Starts `argv` and returns at once with a handle (servers and VMs: kea-dhcp4, osimg serve,
+   * QEMU); its output lines go to `onLine`. Stop it with `stop()` or `await using`.
+   *
+   * @example
+   * ```ts
+   * await using kea = ctx.runner.start(["kea-dhcp4", "-c", config], { onLine: log });
+   * ```
+   */
+  start(argv: readonly string[], options?: StartOptions): BackgroundProcess;
 }
 
 /**
@@ -170,6 +199,8 @@ export const systemRunner: ProcessRunner = {
     return { code: output.code, stdout: output.stdout, stderr };
   },
 
+  start: startProgram,
+
   async stream(argv, options = {}) {
     if (!argv[0]) throw new Error("empty argv");
     if (options.onStdout && options.onStdoutLine) {
@@ -235,6 +266,64 @@ export const systemRunner: ProcessRunner = {
     }
   },
 };
+
+/** How long {@linkcode BackgroundProcess.stop} waits after its signal before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
+function startProgram(argv: readonly string[], options: StartOptions = {}): BackgroundProcess {
+  if (!argv[0]) throw new Error("empty argv");
+  const child = spawnProgram(argv, {
+    args: argv.slice(1),
+    cwd: options.cwd,
+    env: options.env,
+    clearEnv: options.clearEnv,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const tail = new TextTail(STDERR_TAIL_CHARS);
+  const lines = (stream: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
+    const splitter = new LineSplitter();
+    const each = (line: string) => {
+      if (name === "stderr") tail.add(`${line}\n`);
+      options.onLine?.(line, name);
+    };
+    return pump(stream, (chunk) => {
+      for (const line of splitter.take(splitter.decode(chunk))) each(line);
+    }).then(() => splitter.end().forEach(each)).catch(() => {});
+  };
+  const pumps = Promise.all([lines(child.stdout, "stdout"), lines(child.stderr, "stderr")]);
+  const exited = child.status.then(async (status) => {
+    await pumps;
+    return { code: status.code, stderrTail: tail.text() };
+  });
+  let ended = false;
+  exited.finally(() => (ended = true));
+  const stop = async (signal: Deno.Signal = "SIGTERM", graceMs = STOP_GRACE_MS) => {
+    if (!ended) {
+      try {
+        child.kill(signal);
+      } catch {
+        // it exited meanwhile
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([exited, grace]);
+      clearTimeout(timer);
+      if (!ended) killQuietly(child);
+    }
+    return await exited;
+  };
+  return {
+    argv: [...argv],
+    pid: child.pid,
+    exited,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+    },
+  };
+}
 
 /** Reads `stream` to its end, awaiting `each` per chunk; a throw cancels the stream. */
 async function pump(
@@ -414,9 +503,12 @@ export function spawnProgram(
   }
 }
 
-/** Whether `program` is on PATH. */
-export async function hasProgram(program: string): Promise<boolean> {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+/** Whether `program` is on `path` (default: this process's PATH). */
+export async function hasProgram(
+  program: string,
+  path = Deno.env.get("PATH") ?? "/usr/bin:/bin",
+): Promise<boolean> {
+  for (const dir of path.split(":").filter(Boolean)) {
     try {
       const info = await Deno.stat(`${dir}/${program}`);
       if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return true;

@@ -157,6 +157,49 @@ Deno.test("lines end at \\n, \\r\\n or a lone \\r, whatever the chunking", () =>
   }
 });
 
+Deno.test("start returns at once with a running child whose lines arrive as they come, and stop ends it with its signal", async () => {
+  const lines: string[] = [];
+  let ready: () => void = () => {};
+  const started = new Promise<void>((resolve) => (ready = resolve));
+  const child = systemRunner.start(
+    [
+      "sh",
+      "-c",
+      "echo up; echo warming >&2; trap 'echo bye; exit 3' TERM; while :; do sleep 0.1; done",
+    ],
+    {
+      onLine: (line, stream) => {
+        lines.push(`${stream}: ${line}`);
+        if (line === "up") ready();
+      },
+    },
+  );
+  ok(child.pid > 0);
+  await started;
+  const result = await child.stop("SIGTERM");
+  // The shell's trap ran: the signal was TERM, and its exit status is the caller's to read.
+  assertEquals(result.code, 3);
+  assertEquals(lines.sort(), ["stderr: warming", "stdout: bye", "stdout: up"]);
+  assertEquals(await child.exited, result);
+});
+
+Deno.test("stop SIGKILLs a started child that ignores its signal after the grace period", async () => {
+  const started = Date.now();
+  let ready: () => void = () => {};
+  const up = new Promise<void>((resolve) => (ready = resolve));
+  const child = systemRunner.start([
+    "sh",
+    "-c",
+    "trap '' TERM; echo up; while :; do sleep 0.1; done",
+  ], {
+    onLine: () => ready(),
+  });
+  await up;
+  const result = await child.stop("SIGTERM", 300);
+  ok(result.code !== 0);
+  ok(Date.now() - started < 10_000, "killed after the grace period, not waited for");
+});
+
 Deno.test("only core/process.ts spawns programs: every other module goes through the runner", async () => {
   const repository = dirname(dirname(fileURLToPath(import.meta.url)));
   const spawners: string[] = [];

@@ -3,6 +3,7 @@
 import { concatBytes } from "../formats/bytes.ts";
 import { ExternalCommandError } from "./errors.ts";
 import {
+  type BackgroundProcess,
   LineSplitter,
   type ProcessRunner,
   type RunOptions,
@@ -15,7 +16,7 @@ import {
 /** One command as the code under test asked for it. */
 export interface RecordedRun {
   /** Which runner method was called. */
-  kind: "run" | "stream";
+  kind: "run" | "stream" | "start";
   argv: readonly string[];
   cwd?: string;
   env?: Record<string, string>;
@@ -142,6 +143,35 @@ export function recordingRunner(
         for await (const _ of given.stdin) { /* the tee keeps what it read */ }
       }
       return await answerStream(argv, answer, given);
+    },
+
+    start(argv, given = {}) {
+      record("start", argv, given);
+      const answer = answerFor(argv);
+      if (!answer) {
+        if (options.passThrough) return options.passThrough.start(argv, given);
+        throw unexpected(argv);
+      }
+      // A canned server "ran" and ended: its output is delivered, its status is the answer's.
+      const stdout = new LineSplitter();
+      const stderr = new LineSplitter();
+      const text = new TextDecoder().decode(bytesOf(answer.stdout));
+      for (const line of [...stdout.take(text), ...stdout.end()]) given.onLine?.(line, "stdout");
+      for (const line of [...stderr.take(answer.stderr ?? ""), ...stderr.end()]) {
+        given.onLine?.(line, "stderr");
+      }
+      const exited = Promise.resolve({
+        code: answer.code ?? 0,
+        stderrTail: (answer.stderr ?? "").slice(-STDERR_TAIL_CHARS),
+      });
+      const handle: BackgroundProcess = {
+        argv: [...argv],
+        pid: 0,
+        exited,
+        stop: () => exited,
+        [Symbol.asyncDispose]: async () => void (await exited),
+      };
+      return handle;
     },
 
     transcript(replace = {}) {

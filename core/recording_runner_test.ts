@@ -77,3 +77,20 @@ Deno.test("a passed-through run is recorded and really runs", async () => {
   assertEquals(runner.runs[0]?.stdin, text.encode("fed\n"));
   ok(runner.transcript().startsWith("$ sh -c 'cat; echo done'\n"));
 });
+
+Deno.test("the recording runner records a started server and answers it from its script, output lines included", async () => {
+  const runner = recordingRunner({
+    script: [{ argv: ["kea-dhcp4"], stdout: "DHCP4_STARTED\n", stderr: "warning\n", code: 0 }],
+  });
+  const lines: string[] = [];
+  const child = runner.start(["kea-dhcp4", "-c", "/etc/kea/kea-dhcp4.conf"], {
+    env: { KEA_PIDFILE_DIR: "/run/x" },
+    onLine: (line, stream) => lines.push(`${stream}: ${line}`),
+  });
+  assertEquals(await child.stop(), { code: 0, stderrTail: "warning\n" });
+  assertEquals(lines, ["stdout: DHCP4_STARTED", "stderr: warning"]);
+  assertEquals(
+    runner.transcript(),
+    "$ env KEA_PIDFILE_DIR=/run/x kea-dhcp4 -c /etc/kea/kea-dhcp4.conf\n",
+  );
+});

@@ -165,6 +165,7 @@ export async function makedhcp(
   const config: DhcpConfig = {
     interfaces: await interfacesOf(await site("dhcpinterfaces")),
     leaseSeconds: leaseOf(await site("dhcplease")),
+    leaseFile: hostPathOf(ctx, server.leasePath),
     subnets,
     hosts,
   };
@@ -188,6 +189,8 @@ export async function makedhcp(
       throw error;
     }
     copied = await copyFirstStages(sources, tftpRoot);
+    // The server starts on this file: the lease file's directory must be there.
+    await Deno.mkdir(dirname(hostPathOf(ctx, server.leasePath)), { recursive: true });
     await Deno.rename(staged, configFile);
     written = true;
   } else {

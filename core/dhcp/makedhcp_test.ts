@@ -106,8 +106,9 @@ async function cluster(t: TestRoot, server: Server): Promise<void> {
   ]);
 }
 
+/** The configuration file, its root written as `<root>` (the lease file lies under it). */
 async function configText(t: TestRoot, server: Server): Promise<string> {
-  return await Deno.readTextFile(`${t.root}/${CONFIG[server]}`);
+  return (await Deno.readTextFile(`${t.root}/${CONFIG[server]}`)).replaceAll(t.root, "<root>");
 }
 
 async function assertServerAccepts(t: TestRoot, server: Server): Promise<void> {
@@ -137,6 +138,21 @@ for (const server of ["kea", "dnsmasq"] as const) {
       await configText(t, server),
     );
     await assertServerAccepts(t, server);
+  });
+
+  Deno.test(`makedhcp (${server}) keeps the server's lease file under --root, its directory made`, async () => {
+    await using t = await testRoot();
+    await cluster(t, server);
+    await t.ok(["makedhcp", "-n"]);
+    const lease = server === "kea" ? "var/lib/kea/kea-leases4.csv" : "var/lib/misc/dnsmasq.leases";
+    const text = await configText(t, server);
+    ok(
+      text.includes(
+        server === "kea" ? `"name": "<root>/${lease}"` : `dhcp-leasefile=<root>/${lease}`,
+      ),
+      text,
+    );
+    ok((await Deno.stat(`${t.root}/${lease.replace(/\/[^/]*$/, "")}`)).isDirectory);
   });
 
   Deno.test(`makedhcp -d (${server}) removes exactly the node's entries`, async () => {

@@ -51,6 +51,12 @@ export interface DhcpConfig {
   interfaces: string[];
   /** site.dhcplease in seconds. */
   leaseSeconds: number;
+  /**
+   * Where the server keeps its leases, as a host path: under --root for a staged management
+   * node (its default place, /var/lib/..., on a real one), so a server started on the staged
+   * configuration never writes the machine's own lease file.
+   */
+  leaseFile: string;
   subnets: DhcpSubnet[];
   hosts: DhcpHost[];
 }

@@ -42,6 +42,7 @@ export function renderDnsmasqConfig(config: DhcpConfig): string {
   ];
   for (const name of config.interfaces) lines.push(`interface=${name}`);
   lines.push(
+    `dhcp-leasefile=${config.leaseFile}`,
     "dhcp-match=set:osimg-ipxe,175",
     "dhcp-userclass=set:osimg-ipxe,iPXE",
     "dhcp-userclass=set:osimg-ipxe,xNBA",

@@ -85,7 +85,7 @@ export function renderKeaConfig(config: DhcpConfig): string {
     "interfaces-config": {
       interfaces: config.interfaces.length > 0 ? config.interfaces : ["*"],
     },
-    "lease-database": { type: "memfile", "lfc-interval": 3600 },
+    "lease-database": { type: "memfile", name: config.leaseFile, "lfc-interval": 3600 },
     "valid-lifetime": config.leaseSeconds,
     // Host reservations are looked up by MAC only.
     "host-reservation-identifiers": ["hw-address"],

@@ -9,79 +9,14 @@
 import { createHash } from "node:crypto";
 import { installPackages } from "../../core/genimage/packages.ts";
 import { readPackageList } from "../../formats/xcat/pkglist.ts";
+import { debianMirror, osversOf } from "../../core/genimage/apt_mirror.ts";
 import { imageTargetOf } from "../../providers/distros/distros.ts";
 import { packageContext } from "./package_testing.ts";
 import { run } from "./process.ts";
 
-/** One `deb` source of the apt configuration. */
-export interface AptSource {
-  url: string;
-  suite: string;
-  components: string[];
-}
-
-/**
- * The `deb` sources of an apt configuration file: one-line format (`deb [opts] url suite comp...`)
- * or deb822 (`Types:`, `URIs:`, `Suites:`, `Components:` stanzas; `Enabled: no` skipped).
- *
- * @example
- * ```ts
- * parseAptSources("deb http://deb.debian.org/debian bookworm main\n", "list");
- * // [{url: "http://deb.debian.org/debian", suite: "bookworm", components: ["main"]}]
- * ```
- */
-export function parseAptSources(text: string, format: "list" | "deb822"): AptSource[] {
-  const sources: AptSource[] = [];
-  if (format === "list") {
-    for (const raw of text.split("\n")) {
-      const line = raw.replace(/#.*$/, "").trim();
-      const match = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
-      if (match) {
-        sources.push({ url: match[1]!, suite: match[2]!, components: match[3]!.split(/\s+/) });
-      }
-    }
-    return sources;
-  }
-  for (const stanza of text.split(/\n\s*\n/)) {
-    const fields = new Map<string, string>();
-    for (const line of stanza.split("\n")) {
-      if (line.startsWith("#")) continue;
-      const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
-      if (match) fields.set(match[1]!.toLowerCase(), match[2]!.trim());
-    }
-    if (!(fields.get("types") ?? "").split(/\s+/).includes("deb")) continue;
-    if (/^(?:no|false|0)$/i.test(fields.get("enabled") ?? "yes")) continue;
-    const components = (fields.get("components") ?? "").split(/\s+/).filter((word) => word);
-    for (const url of (fields.get("uris") ?? "").split(/\s+/).filter((word) => word)) {
-      for (const suite of (fields.get("suites") ?? "").split(/\s+/).filter((word) => word)) {
-        sources.push({ url, suite, components });
-      }
-    }
-  }
-  return sources;
-}
-
-/**
- * The Debian mirror and release suite this machine's apt uses: the first `deb` source whose
- * suite is a release (no `-updates`/`-security` pocket).
- */
-export async function debianMirror(etcApt = "/etc/apt"): Promise<AptSource> {
-  const sources: AptSource[] = [];
-  const read = (path: string) => Deno.readTextFile(path).catch(() => "");
-  sources.push(...parseAptSources(await read(`${etcApt}/sources.list`), "list"));
-  const parts: string[] = [];
-  for await (const entry of Deno.readDir(`${etcApt}/sources.list.d`)) parts.push(entry.name);
-  for (const name of parts.sort()) {
-    if (name.endsWith(".list")) {
-      sources.push(...parseAptSources(await read(`${etcApt}/sources.list.d/${name}`), "list"));
-    } else if (name.endsWith(".sources")) {
-      sources.push(...parseAptSources(await read(`${etcApt}/sources.list.d/${name}`), "deb822"));
-    }
-  }
-  const release = sources.find((source) => !source.suite.includes("-"));
-  if (!release) throw new Error(`no Debian release source in ${etcApt}'s apt configuration`);
-  return release;
-}
+export type { AptSource } from "../../formats/linux/apt_sources.ts";
+export { parseAptSources } from "../../formats/linux/apt_sources.ts";
+export { debianMirror, osversOf };
 
 /** What the shared root holds. */
 export interface DebianRootOptions {
@@ -148,14 +83,6 @@ export async function debianRoot(options: DebianRootOptions = {}): Promise<strin
   } finally {
     lock.close();
   }
-}
-
-/** The osvers of a Debian suite (bookworm → debian12). */
-export function osversOf(suite: string): string {
-  for (let major = 8; major < 40; major++) {
-    if (imageTargetOf(`debian${major}`)?.release.codename === suite) return `debian${major}`;
-  }
-  throw new Error(`no Debian release is named ${suite}`);
 }
 
 /** A private copy of the shared root at `dest` (cp -a: owners, modes, links, devices kept). */
