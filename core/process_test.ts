@@ -165,8 +165,8 @@ Deno.test("start returns at once with a running child whose lines arrive as they
     [
       "sh",
       "-c",
-      // The trap first: "up" means the shell is ready for the signal.
-      "trap 'echo bye; exit 3' TERM; echo up; echo warming >&2; while :; do sleep 0.1; done",
+      // The trap and the stderr line first: "up" means both are done before the signal comes.
+      "trap 'echo bye; exit 3' TERM; echo warming >&2; echo up; while :; do sleep 0.1; done",
     ],
     {
       onLine: (line, stream) => {
