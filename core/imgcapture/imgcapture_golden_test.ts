@@ -14,6 +14,7 @@ import { heavyTest } from "../../testdata/support/heavy.ts";
 import {
   CAPTURE_REWRITTEN,
   captureMismatches,
+  defineGolden as defineGoldenAt,
   rsyncPids,
   treeSummary,
   waitFor,
@@ -26,24 +27,8 @@ const ROOTIMGDIR = "/install/netboot/debian12/x86_64/compute";
 const KNOWN_HOSTS = "/etc/xcat/osimg/ssh_known_hosts";
 
 /** The golden node's definition in a fresh management node. */
-async function defineGolden(
-  t: TestRoot,
-  client: GoldenClient,
-  attributes: string[] = [],
-): Promise<void> {
-  await t.ok([
-    "mkdef",
-    "-t",
-    "node",
-    "-o",
-    NODE,
-    "groups=all",
-    "os=debian12",
-    "arch=x86_64",
-    "profile=compute",
-    `ip=${client.address}`,
-    ...attributes,
-  ]);
+function defineGolden(t: TestRoot, client: GoldenClient, attributes: string[] = []) {
+  return defineGoldenAt(t, client.address, attributes);
 }
 
 function capture(t: TestRoot, client: GoldenClient, extra: string[] = []) {

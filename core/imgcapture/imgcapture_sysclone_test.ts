@@ -8,7 +8,9 @@ import { type DiskGoldenClient, diskGoldenClient } from "../../testdata/support/
 import {
   CAPTURE_REWRITTEN,
   captureMismatches,
+  defineGolden,
   rsyncPids,
+  syscloneCaptureArgs,
   treeSummary,
   waitFor,
 } from "../../testdata/support/capture_testing.ts";
@@ -16,8 +18,8 @@ import { run, sh } from "../../testdata/support/process.ts";
 import { heavyTest } from "../../testdata/support/heavy.ts";
 import { snapshotTree, type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 import { GPT_TYPES, parseDiskLayout } from "../../formats/sysclone/disk_layout.ts";
+import { loopDisk } from "../../testdata/support/sysclone_testing.ts";
 
-const NODE = "gold";
 const IMAGE = "gold-sysclone";
 const REPOSITORY = `/install/sysclone/images/${IMAGE}`;
 const LAYOUT = `${REPOSITORY}.layout.json`;
@@ -27,33 +29,8 @@ const KNOWN_HOSTS = "/etc/xcat/osimg/ssh_known_hosts";
 /** What a sysclone capture rewrites: the diskless set but fstab (kept for the record). */
 const SYSCLONE_REWRITTEN = new Set([...CAPTURE_REWRITTEN].filter((path) => path !== "etc/fstab"));
 
-async function defineGolden(t: TestRoot, client: DiskGoldenClient, ip = client.address) {
-  await t.ok([
-    "mkdef",
-    "-t",
-    "node",
-    "-o",
-    NODE,
-    "groups=all",
-    "os=debian12",
-    "arch=x86_64",
-    "profile=compute",
-    `ip=${ip}`,
-  ]);
-}
-
 function capture(t: TestRoot, client: DiskGoldenClient, extra: string[] = []) {
-  return t.run([
-    "imgcapture",
-    NODE,
-    "-t",
-    "sysclone",
-    "-o",
-    IMAGE,
-    "--ssh-key",
-    client.privateKey,
-    ...extra,
-  ]);
+  return t.run([...syscloneCaptureArgs(IMAGE, client.privateKey), ...extra]);
 }
 
 async function captureOk(t: TestRoot, client: DiskGoldenClient, extra: string[] = []) {
@@ -99,7 +76,7 @@ heavyTest(
   async (t) => {
     const client = await diskGoldenClient();
     await using osimg = await testRoot();
-    await defineGolden(osimg, client);
+    await defineGolden(osimg, client.address);
     // A file on the separate /boot.
     await Deno.writeTextFile(`${client.root}/boot/osimg-note`, "before\n");
     await Deno.writeTextFile(`${client.root}/opt/osimg-removed`, "removed before the recapture\n");
@@ -331,7 +308,7 @@ heavyTest(
   async () => {
     const client = await diskGoldenClient();
     await using osimg = await testRoot();
-    await defineGolden(osimg, client, client.unusedAddress);
+    await defineGolden(osimg, client.unusedAddress);
     const before = await imageState(osimg);
     const result = await capture(osimg, client);
     strictEqual(result.status, 1);
@@ -353,7 +330,7 @@ heavyTest(
   async () => {
     const client = await diskGoldenClient();
     await using osimg = await testRoot();
-    await defineGolden(osimg, client);
+    await defineGolden(osimg, client.address);
     await osimg.ok([
       "mkdef",
       "-t",
@@ -374,5 +351,44 @@ heavyTest(
     );
     strictEqual(result.status, 1);
     assertEquals(await imageState(osimg), before);
+  },
+);
+
+heavyTest(
+  "imgcapture -t sysclone of a node that mounts a file system of a second disk: refused naming it, nothing made",
+  async () => {
+    const client = await diskGoldenClient();
+    await using osimg = await testRoot();
+    await defineGolden(osimg, client.address);
+    const work = await Deno.makeTempDir({ prefix: "osimg-second-disk-" });
+    const mountpoint = `${client.root}/srv/data`;
+    try {
+      await using other = await loopDisk(`${work}/data.img`, 64 * MIB, "label: gpt\ntype=L\n");
+      await sh(["mkfs.ext4", "-q", "-L", "data", other.partition(1)]);
+      const [major, minor] = (await sh(["stat", "-c", "%t %T", other.partition(1)])).trim()
+        .split(" ");
+      const node = `${client.root}${other.partition(1)}`;
+      await sh(["mknod", node, "b", String(parseInt(major!, 16)), String(parseInt(minor!, 16))]);
+      await Deno.mkdir(mountpoint);
+      await sh(["mount", other.partition(1), mountpoint]);
+      try {
+        const before = await imageState(osimg);
+        const result = await capture(osimg, client);
+        strictEqual(
+          result.stderr,
+          `Error: The node mounts ${other.partition(1)} at /srv/data, which is not on ` +
+            `${client.device} (the disk of /): osimg clones one disk; unmount it or capture a ` +
+            "node installed on one disk.\n",
+        );
+        strictEqual(result.status, 1);
+        assertEquals(await imageState(osimg), before);
+      } finally {
+        await sh(["umount", mountpoint]);
+        await Deno.remove(mountpoint);
+        await Deno.remove(node);
+      }
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
   },
 );

@@ -3,21 +3,11 @@
 import { deepStrictEqual as assertEquals, strictEqual } from "node:assert/strict";
 import { snapshotTree, type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 import { assertGolden } from "../../testdata/support/testing.ts";
+import { defineGolden } from "../../testdata/support/capture_testing.ts";
 
 /** A node defined as a golden node would be, and an existing image of another os. */
 async function site(t: TestRoot): Promise<void> {
-  await t.ok([
-    "mkdef",
-    "-t",
-    "node",
-    "-o",
-    "gold",
-    "groups=all",
-    "os=debian12",
-    "arch=x86_64",
-    "profile=compute",
-    "ip=198.51.100.250",
-  ]);
+  await defineGolden(t, "198.51.100.250");
   await t.ok([
     "mkdef",
     "-t",

@@ -75,7 +75,8 @@ export async function readSystemLayout(runner: ProcessRunner): Promise<SystemLay
   const parentOf = new Map(
     devices.blockdevices.map((device) => [device.path, device.pkname ?? undefined]),
   );
-  const diskName = parentOf.get(root.source);
+  const typeOf = new Map(devices.blockdevices.map((device) => [device.path, device.type]));
+  const diskName = typeOf.get(root.source) === "part" ? parentOf.get(root.source) : undefined;
   if (!diskName) {
     throw new InvalidInputError(
       `The node's / is on ${root.source}, which is not a partition of a disk (LVM, RAID and ` +

@@ -3,6 +3,36 @@
 
 import { createHash } from "node:crypto";
 import { walkTree } from "../../core/tree/walk.ts";
+import type { TestRoot } from "./testing.ts";
+
+/**
+ * The golden node "gold" (debian12, x86_64, profile compute) at `ip`, with `attributes`, in a
+ * fresh management node.
+ */
+export async function defineGolden(
+  t: TestRoot,
+  ip: string,
+  attributes: string[] = [],
+): Promise<void> {
+  await t.ok([
+    "mkdef",
+    "-t",
+    "node",
+    "-o",
+    "gold",
+    "groups=all",
+    "os=debian12",
+    "arch=x86_64",
+    "profile=compute",
+    `ip=${ip}`,
+    ...attributes,
+  ]);
+}
+
+/** `imgcapture gold -t sysclone -o <image>` with the client's key: the sysclone tests' capture. */
+export function syscloneCaptureArgs(image: string, privateKey: string): string[] {
+  return ["imgcapture", "gold", "-t", "sysclone", "-o", image, "--ssh-key", privateKey];
+}
 
 /** Everything a file-by-file comparison looks at, one line per path (file mtimes too). */
 export async function treeSummary(root: string, prefix = ""): Promise<Map<string, string>> {
