@@ -370,7 +370,17 @@ heavyTest(
       const node = `${client.root}${other.partition(1)}`;
       await sh(["mknod", node, "b", String(parseInt(major!, 16)), String(parseInt(minor!, 16))]);
       await Deno.mkdir(mountpoint);
-      await sh(["mount", other.partition(1), mountpoint]);
+      // In sshd's own mount namespace (ip netns exec gave it a copy of this one's, which later
+      // mounts here need not reach): what the node's sessions see mounted.
+      let sshd: number | undefined;
+      for (const pid of await client.pids()) {
+        const comm = await Deno.readTextFile(`/proc/${pid}/comm`).catch(() => "");
+        if (comm.trim() === "sshd") sshd = pid;
+      }
+      ok(sshd, "no sshd in the client");
+      const inClient = (argv: string[]) =>
+        sh(["nsenter", `--target=${sshd}`, "--mount", "--", ...argv]);
+      await inClient(["mount", other.partition(1), mountpoint]);
       try {
         const before = await imageState(osimg);
         const result = await capture(osimg, client);
@@ -383,7 +393,7 @@ heavyTest(
         strictEqual(result.status, 1);
         assertEquals(await imageState(osimg), before);
       } finally {
-        await sh(["umount", mountpoint]);
+        await inClient(["umount", mountpoint]);
         await Deno.remove(mountpoint);
         await Deno.remove(node);
       }
