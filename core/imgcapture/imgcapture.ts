@@ -13,7 +13,7 @@ import {
   OsimgError,
 } from "../errors.ts";
 import { checkObjectName, pathComponentProblem } from "../definitions/object_names.ts";
-import { loadNodeUniverse } from "../nodes/node_universe.ts";
+import { loadNodeUniverse, type NodeUniverse } from "../nodes/node_universe.ts";
 import { loadOsImage, type OsImage, readInstallDir, rootImgDir } from "../image/osimage.ts";
 import { lockImage } from "../image/image_lock.ts";
 import { takeSnapshot } from "../image/snapshot.ts";
@@ -121,6 +121,16 @@ interface CapturePlan {
   exlist?: string;
   drivers: string[];
   optionalDrivers: string[];
+  /** The boot interface the generalised network files leave to the initrd. */
+  nodebootif?: string;
+}
+
+/** Which node a capture reads and where its image goes (what its messages name). */
+export interface CaptureSite {
+  node: string;
+  installDir: string;
+  /** What the image's copy of the node is called in messages (default "rootimg"). */
+  copyName?: string;
 }
 
 /**
@@ -146,13 +156,8 @@ export async function imgcapture(
   ctx.reporter.line(`Capturing image on ${plan.node}...`);
   const staging = await createStaging(stagingRoot);
   try {
-    // ssh records a first-contact host key here; it becomes the real file only at the commit,
-    // so a capture that fails leaves the management node's trust list as it was.
-    const knownHosts = `${staging.dir}/known_hosts`;
-    if (await exists(plan.target.knownHosts)) {
-      await Deno.copyFile(plan.target.knownHosts, knownHosts);
-    } else await Deno.writeTextFile(knownHosts, "", { mode: 0o644 });
-    const target = { ...plan.target, knownHosts, shownKnownHosts: plan.target.knownHosts };
+    const target = await stagedSshTarget(plan.target, staging);
+    const knownHosts = target.knownHosts;
     const facts = await probeNode(ctx.runner, target);
     checkNode(plan, facts, target);
 
@@ -165,9 +170,18 @@ export async function imgcapture(
           incremental ? " (incremental: unchanged files are taken from the current rootimg)" : ""
         }...`,
     );
-    const scrubRules = scrubExclusions(request, facts);
-    await transferRoot(ctx, plan, target, scrubRules, staged, incremental, request.verbose);
-    await scrub(ctx, plan, target, facts, staging, staged, request);
+    await transferTree(ctx, plan, target, [...scrubExclusions(request, facts), ...plan.rules], {
+      staged,
+      sources: ["/"],
+      verbose: request.verbose,
+      ...(incremental ? { linkDest: plan.rootimgHost } : {}),
+    });
+    await scrub(ctx, plan, target, facts, staging, staged, {
+      keepPasswords: request.keepPasswords,
+      rootName: `${plan.profile}_${plan.arch}`,
+      files: GENERALISED_FILES,
+      ...(plan.nodebootif ? { nodebootif: plan.nodebootif } : {}),
+    });
 
     ctx.reporter.line("Generating kernel and initial ramdisks...");
     const boot = await buildNetbootBootFiles(
@@ -317,27 +331,7 @@ async function planCapture(
     ? rootImgDir(existing, installDir)
     : `${installDir}/netboot/${os}/${arch}/${profile}`;
 
-  let key: string | undefined;
-  if (request.sshKey !== undefined) {
-    key = resolve(ctx.cwd, request.sshKey);
-    const info = await Deno.stat(key).catch(() => undefined);
-    if (!info?.isFile) {
-      throw new NotFoundError(
-        `The ssh key '${request.sshKey}' does not exist: give the private key that root on ` +
-          `${node} accepts with --ssh-key FILE.`,
-      );
-    }
-  }
-
-  let ip = universe.inheritedValue("hosts", "ip", node);
-  if (ip !== undefined && !isIpv4(ip)) ip = undefined;
-  ip ??= await network.lookup(node);
-  if (!ip) {
-    throw new NotFoundError(
-      `Cannot determine the IP address of ${node}: hosts.ip is not set and the system ` +
-        `resolver does not know the name. Set it with 'chdef ${node} ip=<address>'.`,
-    );
-  }
+  const target = await nodeSshTarget(ctx, universe, node, request.sshKey, network);
 
   const platform = distroOf(os!)?.platform;
   const exlistName = `${profile}.${os}.${arch}.imgcapture.exlist`;
@@ -367,6 +361,7 @@ async function planCapture(
   const drivers = driverList(request.netdrivers ?? existing?.linuximage.netdrivers ?? "");
   const defaults = imageTargetOf(os!)?.build.netdrivers[arch!] ?? [];
   const dirHost = hostPathOf(ctx, rootimgdir);
+  const nodebootif = request.nodebootif ?? existing?.linuximage.nodebootif;
   return {
     node,
     os: os!,
@@ -378,12 +373,60 @@ async function planCapture(
     installDir,
     dirHost,
     rootimgHost: `${dirHost}/rootimg`,
-    target: { node, ip, knownHosts: hostPathOf(ctx, KNOWN_HOSTS_PATH), ...(key ? { key } : {}) },
+    target,
     rules,
     ...(exlist ? { exlist } : {}),
     drivers,
     optionalDrivers: defaults.map((driver) => driver === "mlx_en" ? "mlx4_en" : driver),
+    ...(nodebootif ? { nodebootif } : {}),
   };
+}
+
+/**
+ * How ssh reaches `node`: its hosts.ip (else the resolver's address), the --ssh-key checked to
+ * exist (relative to the current directory), osimg's known_hosts.
+ */
+export async function nodeSshTarget(
+  ctx: Context,
+  universe: NodeUniverse,
+  node: string,
+  sshKey: string | undefined,
+  network: NodesetNetwork,
+): Promise<SshTarget> {
+  let key: string | undefined;
+  if (sshKey !== undefined) {
+    key = resolve(ctx.cwd, sshKey);
+    const info = await Deno.stat(key).catch(() => undefined);
+    if (!info?.isFile) {
+      throw new NotFoundError(
+        `The ssh key '${sshKey}' does not exist: give the private key that root on ` +
+          `${node} accepts with --ssh-key FILE.`,
+      );
+    }
+  }
+  let ip = universe.inheritedValue("hosts", "ip", node);
+  if (ip !== undefined && !isIpv4(ip)) ip = undefined;
+  ip ??= await network.lookup(node);
+  if (!ip) {
+    throw new NotFoundError(
+      `Cannot determine the IP address of ${node}: hosts.ip is not set and the system ` +
+        `resolver does not know the name. Set it with 'chdef ${node} ip=<address>'.`,
+    );
+  }
+  return { node, ip, knownHosts: hostPathOf(ctx, KNOWN_HOSTS_PATH), ...(key ? { key } : {}) };
+}
+
+/**
+ * `target` with a staged copy of its known_hosts: ssh records a first-contact host key there,
+ * and it becomes the real file only at the commit, so a capture that fails leaves the
+ * management node's trust list as it was.
+ */
+export async function stagedSshTarget(target: SshTarget, staging: Staging): Promise<SshTarget> {
+  const knownHosts = `${staging.dir}/known_hosts`;
+  if (await exists(target.knownHosts)) {
+    await Deno.copyFile(target.knownHosts, knownHosts);
+  } else await Deno.writeTextFile(knownHosts, "", { mode: 0o644 });
+  return { ...target, knownHosts, shownKnownHosts: target.knownHosts };
 }
 
 /** -n's drivers as module names: `.ko` dropped, xCAT's `allupdate` skipped, mlx_en mapped. */
@@ -402,12 +445,7 @@ function driverList(text: string): string[] {
 
 /** Refuses a node that is not what its definition says, or that cannot be captured. */
 function checkNode(plan: CapturePlan, facts: NodeFacts, target: SshTarget): void {
-  if (NOT_DISKFUL.test(facts.rootFsType)) {
-    throw new InvalidInputError(
-      `${plan.node}: its root file system is ${facts.rootFsType}. ` +
-        "This node might not be diskful Linux node, please check it.",
-    );
-  }
+  checkDiskful(plan.node, facts);
   if (!osReleaseMatches(plan.os, facts.osRelease)) {
     throw new InvalidInputError(
       `${plan.node} runs ${describeOsRelease(facts.osRelease)} (its /etc/os-release), but its ` +
@@ -421,23 +459,45 @@ function checkNode(plan: CapturePlan, facts: NodeFacts, target: SshTarget): void
         `arch=${plan.arch}: correct it with 'chdef ${plan.node} arch=${facts.machine}'.`,
     );
   }
+  checkRsync(plan.node, facts, target);
+}
+
+/** Refuses a node whose root is not on a disk (nfs, tmpfs: a diskless node), as xCAT does. */
+export function checkDiskful(node: string, facts: NodeFacts): void {
+  if (NOT_DISKFUL.test(facts.rootFsType)) {
+    throw new InvalidInputError(
+      `${node}: its root file system is ${facts.rootFsType}. ` +
+        "This node might not be diskful Linux node, please check it.",
+    );
+  }
+}
+
+/** Refuses a node without rsync, saying how to install it. */
+export function checkRsync(node: string, facts: NodeFacts, target: SshTarget): void {
   if (facts.rsync === "") {
     throw new NotFoundError(
-      `rsync is not installed on ${plan.node} (${target.ip}): imgcapture pulls the root with ` +
+      `rsync is not installed on ${node} (${target.ip}): imgcapture pulls the root with ` +
         "it; install it there (apt-get install rsync, dnf install rsync or zypper install " +
         "rsync) and run imgcapture again.",
     );
   }
 }
 
-/** rsync rules for what the scrubs leave out, and the node's active swap files. */
-function scrubExclusions(request: ImgcaptureRequest, facts: NodeFacts): string[] {
+/**
+ * rsync rules for what the scrubs leave out, the generalised `files` (fetched apart), and the
+ * node's active swap files.
+ */
+export function scrubExclusions(
+  request: { keepPasswords: boolean },
+  facts: NodeFacts,
+  files: readonly string[] = GENERALISED_FILES,
+): string[] {
   const rules: string[] = [];
   for (const rule of SCRUB_RULES) {
     if (rule.passwordsOnly && request.keepPasswords) continue;
     for (const glob of rule.globs) rules.push(`- ${scrubGlobToRsync(glob)}`);
   }
-  for (const path of GENERALISED_FILES) rules.push(`- ${literalRsyncPattern(path)}`);
+  for (const path of files) rules.push(`- ${literalRsyncPattern(path)}`);
   for (const path of facts.swapFiles) rules.push(`- ${literalRsyncPattern(path)}`);
   return rules;
 }
@@ -446,20 +506,46 @@ function scrubExclusions(request: ImgcaptureRequest, facts: NodeFacts): string[]
 const STATS_LINE =
   /^(Number of (files|created files|deleted files|regular files transferred)|Total (file size|transferred file size|bytes sent|bytes received)|Literal data|Matched data|File list (size|generation time|transfer time)|sent .* bytes|total size is)/;
 
-/** Pulls the node's `/` into `staged` (an empty directory), unchanged files linked from the current rootimg. */
-async function transferRoot(
+/** What one rsync pull copies and where. */
+export interface TreeTransfer {
+  /** An empty directory the node's tree is copied into. */
+  staged: string;
+  /**
+   * The node's directories to copy (`/`, then other mount points): each copied whole but
+   * never past a mount point of its own (rsync -x), at its own path under `staged`.
+   */
+  sources: readonly string[];
+  /** The current copy: files unchanged since are hard links to it, not transferred. */
+  linkDest?: string;
+  /** -V: every changed path is listed. */
+  verbose: boolean;
+}
+
+/** rsync's --stats figures a capture reports. */
+export interface TransferStats {
+  /** "Number of regular files transferred". */
+  files: number;
+  /** "Total transferred file size" in bytes. */
+  bytes: number;
+}
+
+/**
+ * Pulls the node's `transfer.sources` into `transfer.staged` with `rules` (rsync filter rules
+ * anchored at the node's `/`), unchanged files linked from `transfer.linkDest`; the --stats
+ * block is reported as rsync prints it.
+ */
+export async function transferTree(
   ctx: Context,
-  plan: CapturePlan,
+  site: CaptureSite,
   target: SshTarget,
-  scrubRules: string[],
-  staged: string,
-  incremental: boolean,
-  verbose: boolean,
-): Promise<void> {
+  rules: readonly string[],
+  transfer: TreeTransfer,
+): Promise<TransferStats> {
+  const { staged, verbose } = transfer;
   const filterFile = `${dirname(staged)}/capture.rules`;
-  // Scrub exclusions before the exlist's rules: rsync's first match wins, and an exlist's `+`
-  // line must not bring a secret back.
-  await Deno.writeTextFile(filterFile, [...scrubRules, ...plan.rules].join("\n") + "\n");
+  // Callers put the scrub exclusions before the exlist's rules: rsync's first match wins, and
+  // an exlist's `+` line must not bring a secret back.
+  await Deno.writeTextFile(filterFile, rules.join("\n") + "\n");
   const terminal = ctx.io.stderrIsTerminal;
   const argv = [
     // The transfer dies with osimg: a killed osimg must not leave rsync writing into staging.
@@ -475,13 +561,18 @@ async function transferRoot(
     `--filter=merge ${filterFile}`,
     "-e",
     rsyncShell(target),
-    ...(incremental ? [`--link-dest=${plan.rootimgHost}`] : []),
+    ...(transfer.linkDest ? [`--link-dest=${transfer.linkDest}`] : []),
     ...(verbose ? ["--itemize-changes"] : []),
     ...(terminal ? ["--info=progress2"] : []),
-    `${target.ip}:/`,
+    // One source: `/`. More: --relative with `/./`, each lands at its own path.
+    ...(transfer.sources.length === 1 && transfer.sources[0] === "/"
+      ? [`${target.ip}:/`]
+      : ["--relative", ...transfer.sources.map((path) => `${target.ip}:/.${path}`)]),
     `${staged}/`,
   ];
-  const progress = ctx.progress(`imgcapture ${plan.node}`);
+  const stats: TransferStats = { files: 0, bytes: 0 };
+  const figure = (line: string) => Number(/:\s*([\d,]+)/.exec(line)?.[1]?.replaceAll(",", "") ?? 0);
+  const progress = ctx.progress(`imgcapture ${site.node}`);
   let inStats = false;
   let lastBytes = 0;
   const result = await ctx.runner.stream(argv, {
@@ -495,25 +586,27 @@ async function transferRoot(
         return;
       }
       if (/^Number of files:/.test(line)) inStats = true;
+      if (/^Number of regular files transferred:/.test(line)) stats.files = figure(line);
+      if (/^Total transferred file size:/.test(line)) stats.bytes = figure(line);
       if (inStats && STATS_LINE.test(line.trim())) ctx.reporter.line(line.trim());
       else if (verbose && line.trim() !== "" && !inStats) ctx.reporter.line(line);
     },
   }).finally(() => progress.done());
-  if (result.code === 0) return;
+  if (result.code === 0) return stats;
   if (result.code === RSYNC_VANISHED) {
     ctx.reporter.warn(
-      `some files of ${plan.node} vanished while they were copied (a live system): they are not in the image.`,
+      `some files of ${site.node} vanished while they were copied (a live system): they are not in the image.`,
     );
-    return;
+    return stats;
   }
   const failure = sshFailure(target, result.code, result.stderrTail, false);
   if (failure) throw failure;
-  throw rsyncFailure(plan, argv, result.code, result.stderrTail);
+  throw rsyncFailure(site, argv, result.code, result.stderrTail);
 }
 
 /** rsync's exit status as the message the admin needs. */
 function rsyncFailure(
-  plan: CapturePlan,
+  plan: CaptureSite,
   argv: readonly string[],
   code: number,
   stderr: string,
@@ -538,20 +631,20 @@ function rsyncFailure(
       `The transfer from ${plan.node} was interrupted (rsync exit ${code}${
         tail ? `: ${tail}` : ""
       }); the image was not changed. Run imgcapture again: it continues from what is in the ` +
-        "current rootimg.",
+        `current ${plan.copyName ?? "rootimg"}.`,
     );
   }
   return new ExternalCommandError(
     argv,
     code,
     stderr,
-    `rsync could not copy the root file system of ${plan.node} (exit ${code}${
-      tail ? `: ${tail}` : ""
-    }); the image was not changed.`,
+    `rsync could not copy the ${
+      plan.copyName ? "file systems" : "root file system"
+    } of ${plan.node} (exit ${code}${tail ? `: ${tail}` : ""}); the image was not changed.`,
   );
 }
 
-function diskFullError(plan: CapturePlan, cause: string): OsimgError {
+function diskFullError(plan: CaptureSite, cause: string): OsimgError {
   return new OsimgError(
     `Not enough space in ${plan.installDir} for the image captured from ${plan.node} ` +
       `(${cause}): free some space and run imgcapture again; the image was not changed.`,
@@ -559,7 +652,7 @@ function diskFullError(plan: CapturePlan, cause: string): OsimgError {
 }
 
 /** An error of our own writes that is a full disk, as the same message rsync's gets. */
-function diskFull(error: unknown, plan: CapturePlan): OsimgError | undefined {
+export function diskFull(error: unknown, plan: CaptureSite): OsimgError | undefined {
   if (error instanceof OsimgError && !(error instanceof ExternalCommandError)) return undefined;
   const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
   if (/No space left on device|os error 28|ENOSPC/.test(text)) {
@@ -574,14 +667,25 @@ function diskFull(error: unknown, plan: CapturePlan): OsimgError | undefined {
  * an existing inode: unchanged files are hard links into the current rootimg). Each scrub is
  * listed in the output.
  */
-async function scrub(
+/** How the scrubs treat a capture. */
+export interface ScrubOptions {
+  keepPasswords: boolean;
+  /** The name a diskless fstab's tmpfs root gets (`<profile>_<arch>`). */
+  rootName: string;
+  /** The boot interface the generalised network files leave to the initrd. */
+  nodebootif?: string;
+  /** Which of {@linkcode GENERALISED_FILES} are fetched apart and rewritten. */
+  files: readonly string[];
+}
+
+export async function scrub(
   ctx: Context,
-  plan: CapturePlan,
+  plan: CaptureSite,
   target: SshTarget,
   facts: NodeFacts,
   staging: Staging,
   staged: string,
-  request: ImgcaptureRequest,
+  request: ScrubOptions,
 ): Promise<void> {
   for (const rule of SCRUB_RULES) {
     if (rule.passwordsOnly && request.keepPasswords) continue;
@@ -609,7 +713,7 @@ async function scrub(
   const fetched = `${staging.dir}/generalise`;
   await Deno.mkdir(fetched, { mode: 0o700 });
   const list = `${staging.dir}/generalise.list`;
-  await Deno.writeTextFile(list, GENERALISED_FILES.join("\n") + "\n");
+  await Deno.writeTextFile(list, request.files.join("\n") + "\n");
   const argv = [
     "setpriv",
     "--pdeathsig",
@@ -629,8 +733,7 @@ async function scrub(
     throw sshFailure(target, result.code, result.stderr, false) ??
       rsyncFailure(plan, argv, result.code, result.stderr);
   }
-  const rootName = `${plan.profile}_${plan.arch}`;
-  for (const path of GENERALISED_FILES) {
+  for (const path of request.files) {
     const source = `${fetched}${path}`;
     const info = await Deno.lstat(source).catch(() => undefined);
     if (!info) continue;
@@ -638,7 +741,7 @@ async function scrub(
     if (!await exists(dirname(destination))) continue;
     if (info.isFile) {
       const text = await Deno.readTextFile(source);
-      const rewritten = generalise(path, text, facts, request, rootName, plan);
+      const rewritten = generalise(path, text, facts, request);
       if (rewritten) {
         ctx.reporter.line(rewritten.message);
         await Deno.writeTextFile(source, rewritten.text);
@@ -653,10 +756,9 @@ function generalise(
   path: string,
   text: string,
   facts: NodeFacts,
-  request: ImgcaptureRequest,
-  rootName: string,
-  plan: CapturePlan,
+  request: ScrubOptions,
 ): { text: string; message: string } | undefined {
+  const rootName = request.rootName;
   switch (path) {
     case "/etc/shadow":
     case "/etc/gshadow": {
@@ -690,7 +792,7 @@ function generalise(
       };
     }
     case "/etc/network/interfaces": {
-      const nodebootif = request.nodebootif ?? plan.existing?.linuximage.nodebootif;
+      const nodebootif = request.nodebootif;
       const result = generaliseInterfaces(text, nodebootif);
       return {
         text: result.text,
@@ -720,7 +822,7 @@ async function installHostKeyUnit(ctx: Context, staged: string): Promise<void> {
   );
 }
 
-function isYes(value: string | undefined): boolean {
+export function isYes(value: string | undefined): boolean {
   return /^(1|yes|y|true|on)$/i.test((value ?? "").trim());
 }
 

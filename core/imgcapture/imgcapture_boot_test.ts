@@ -14,6 +14,7 @@ import { goldenClient } from "../../testdata/support/golden_client.ts";
 import { sh } from "../../testdata/support/process.ts";
 import { heavyTest } from "../../testdata/support/heavy.ts";
 import { testRoot } from "../../testdata/support/testing.ts";
+import { defineGolden } from "../../testdata/support/capture_testing.ts";
 
 const NODE = "cn01";
 const IMAGE = "debian12-x86_64-netboot-compute";
@@ -40,18 +41,7 @@ heavyTest(
     await using t = await testRoot();
     await using http = serveRoot(t.root);
     // The golden node, then the node that boots its image (QEMU's guest).
-    await t.ok([
-      "mkdef",
-      "-t",
-      "node",
-      "-o",
-      "gold",
-      "groups=all",
-      "os=debian12",
-      "arch=x86_64",
-      "profile=compute",
-      `ip=${client.address}`,
-    ]);
+    await defineGolden(t, client.address);
     const started = performance.now();
     // QEMU's NIC is virtio-net on PCI: Debian builds both as modules, so the initrd needs both.
     await t.ok([

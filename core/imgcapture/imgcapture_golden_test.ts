@@ -3,9 +3,7 @@
 // `flock /work/wt/heavy.lock deno test -A core/imgcapture/imgcapture_golden_test.ts`.
 
 import { deepStrictEqual as assertEquals, ok, strictEqual } from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { walkTree } from "../tree/walk.ts";
 import {
   type GoldenClient,
   goldenClient,
@@ -13,6 +11,14 @@ import {
 } from "../../testdata/support/golden_client.ts";
 import { run, sh } from "../../testdata/support/process.ts";
 import { heavyTest } from "../../testdata/support/heavy.ts";
+import {
+  CAPTURE_REWRITTEN,
+  captureMismatches,
+  defineGolden as defineGoldenAt,
+  rsyncPids,
+  treeSummary,
+  waitFor,
+} from "../../testdata/support/capture_testing.ts";
 import { snapshotTree, type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 
 const NODE = "gold";
@@ -21,24 +27,8 @@ const ROOTIMGDIR = "/install/netboot/debian12/x86_64/compute";
 const KNOWN_HOSTS = "/etc/xcat/osimg/ssh_known_hosts";
 
 /** The golden node's definition in a fresh management node. */
-async function defineGolden(
-  t: TestRoot,
-  client: GoldenClient,
-  attributes: string[] = [],
-): Promise<void> {
-  await t.ok([
-    "mkdef",
-    "-t",
-    "node",
-    "-o",
-    NODE,
-    "groups=all",
-    "os=debian12",
-    "arch=x86_64",
-    "profile=compute",
-    `ip=${client.address}`,
-    ...attributes,
-  ]);
+function defineGolden(t: TestRoot, client: GoldenClient, attributes: string[] = []) {
+  return defineGoldenAt(t, client.address, attributes);
 }
 
 function capture(t: TestRoot, client: GoldenClient, extra: string[] = []) {
@@ -49,98 +39,6 @@ async function captureOk(t: TestRoot, client: GoldenClient, extra: string[] = []
   const result = await capture(t, client, extra);
   strictEqual(result.status, 0, `imgcapture failed:\n${result.stdout}\n${result.stderr}`);
   return result;
-}
-
-/** Everything a file-by-file comparison looks at, one line per path (file mtimes too). */
-async function treeSummary(root: string): Promise<Map<string, string>> {
-  const summary = new Map<string, string>();
-  for await (const entry of walkTree(root, { oneFileSystem: true })) {
-    const xattrs = [...entry.xattrs.entries()].map(([name, value]) =>
-      `${name}=${createHash("sha256").update(value).digest("hex").slice(0, 16)}`
-    ).sort().join(",");
-    const owner = `${entry.uid}:${entry.gid} ${entry.mode.toString(8)} [${xattrs}]`;
-    let detail: string;
-    switch (entry.kind) {
-      case "file": {
-        const hash = createHash("sha256");
-        for await (const chunk of entry.content.open()) hash.update(chunk);
-        detail = `file ${entry.content.size} ${hash.digest("hex")} mtime=${entry.mtime}`;
-        break;
-      }
-      case "hardlink":
-        detail = `hardlink ${entry.target}`;
-        break;
-      case "symlink":
-        detail = `symlink ${entry.target}`;
-        break;
-      case "dir":
-        detail = "dir";
-        break;
-      case "chardev":
-      case "blockdev":
-        detail = `${entry.kind} ${entry.devmajor},${entry.devminor}`;
-        break;
-      case "fifo":
-        detail = "fifo";
-        break;
-    }
-    summary.set(entry.path, `${detail} ${owner}`);
-  }
-  return summary;
-}
-
-/** Paths the capture leaves out, as the issue lists them (written here independently). */
-const LEFT_OUT = [
-  /^(proc|sys|dev|run|tmp|var\/tmp|install)\/./,
-  /^var\/log\/.*[^/]$/,
-  /^var\/cache\/(apt|dnf|yum|zypp)\/.*[^/]$/,
-  /^etc\/ssh\/ssh_host_[a-z0-9]+_key(\.pub)?$/,
-  /^var\/lib\/systemd\/random-seed$/,
-  /^var\/lib\/dhcp\/dhclient\..*leases$/,
-  /^etc\/udev\/rules\.d\/70-persistent-net\.rules$/,
-  /^etc\/(g)?shadow-$/,
-];
-/** Paths the capture rewrites (each checked on its own below). */
-const REWRITTEN = new Set([
-  "etc/machine-id",
-  "etc/hostname",
-  "etc/shadow",
-  "etc/gshadow",
-  "etc/fstab",
-  "etc/hosts",
-  "etc/network/interfaces",
-  "var/lib/dbus/machine-id",
-]);
-/** Paths osimg adds. */
-const ADDED = new Set([
-  "etc/systemd/system/osimg-ssh-host-keys.service",
-  "etc/systemd/system/multi-user.target.wants/osimg-ssh-host-keys.service",
-]);
-
-/** Host pids of rsync processes whose command line names `fragment`. */
-function rsyncPids(fragment: string): number[] {
-  const pids: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const argv = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
-      if (argv[0]?.endsWith("rsync") && argv.some((arg) => arg.includes(fragment))) {
-        pids.push(Number(entry.name));
-      }
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-/** Waits until `check` holds (polling), or fails after `seconds`. */
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, seconds = 120) {
-  const deadline = Date.now() + seconds * 1000;
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** A partial file of the big transfer exists in some staging directory of `root`. */
@@ -179,29 +77,7 @@ heavyTest(
     const rootimg = `${t.root}${ROOTIMGDIR}/rootimg`;
 
     const source = await treeSummary(client.root);
-    const captured = await treeSummary(rootimg);
-    const mismatches: string[] = [];
-    for (const [path, summary] of source) {
-      if (path === ".") continue;
-      const leftOut = LEFT_OUT.some((pattern) =>
-        pattern.test(path + (summary.startsWith("dir") ? "/" : ""))
-      );
-      if (leftOut) {
-        if (captured.has(path)) mismatches.push(`captured although excluded: ${path}`);
-        continue;
-      }
-      if (REWRITTEN.has(path)) continue;
-      const got = captured.get(path);
-      // Directories whose contents the capture changed get a new mtime; directory mtimes are
-      // not in the summary, so every directory compares by owner, mode and xattrs.
-      if (got !== summary) mismatches.push(`${path}\n  client: ${summary}\n  image:  ${got}`);
-    }
-    for (const path of captured.keys()) {
-      if (path !== "." && !source.has(path) && !ADDED.has(path) && !REWRITTEN.has(path)) {
-        mismatches.push(`in the image only: ${path}`);
-      }
-    }
-    assertEquals(mismatches, []);
+    assertEquals(captureMismatches(source, await treeSummary(rootimg), CAPTURE_REWRITTEN), []);
 
     // The scrubs, each as its own result.
     strictEqual(await Deno.readTextFile(`${rootimg}/etc/machine-id`), "");

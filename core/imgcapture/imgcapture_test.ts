@@ -3,21 +3,11 @@
 import { deepStrictEqual as assertEquals, strictEqual } from "node:assert/strict";
 import { snapshotTree, type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 import { assertGolden } from "../../testdata/support/testing.ts";
+import { defineGolden } from "../../testdata/support/capture_testing.ts";
 
 /** A node defined as a golden node would be, and an existing image of another os. */
 async function site(t: TestRoot): Promise<void> {
-  await t.ok([
-    "mkdef",
-    "-t",
-    "node",
-    "-o",
-    "gold",
-    "groups=all",
-    "os=debian12",
-    "arch=x86_64",
-    "profile=compute",
-    "ip=198.51.100.250",
-  ]);
+  await defineGolden(t, "198.51.100.250");
   await t.ok([
     "mkdef",
     "-t",
@@ -136,7 +126,7 @@ Deno.test("imgcapture -n with a name that is no module: refused", async () => {
   );
 });
 
-Deno.test("imgcapture usage errors: no node, no -t, -t sysclone (status 2)", async () => {
+Deno.test("imgcapture usage errors: no node, no -t, an unknown -t (status 2)", async () => {
   await using t = await testRoot();
   await site(t);
   await refused(
@@ -153,9 +143,65 @@ Deno.test("imgcapture usage errors: no node, no -t, -t sysclone (status 2)", asy
   );
   await refused(
     t,
+    ["gold", "-t", "statelite"],
+    2,
+    "imgcapture: the type 'statelite' is not supported; osimg captures -t diskless and -t sysclone.",
+  );
+});
+
+Deno.test("imgcapture -t sysclone without -o: xCAT's message (status 2), nothing changed", async () => {
+  await using t = await testRoot();
+  await site(t);
+  await refused(
+    t,
     ["gold", "-t", "sysclone"],
     2,
-    "imgcapture: the type 'sysclone' is not supported; osimg captures -t diskless.",
+    'You must specify osimage name if you are using "sysclone".',
+  );
+});
+
+Deno.test("imgcapture -t sysclone with -i (a diskless flag): usage error, nothing changed", async () => {
+  await using t = await testRoot();
+  await site(t);
+  await refused(
+    t,
+    ["gold", "-t", "sysclone", "-o", "gold-clone", "-i", "eth0"],
+    2,
+    "imgcapture: -i is for -t diskless (a sysclone image boots its own kernel and initrd).",
+  );
+});
+
+Deno.test("imgcapture -t sysclone of an unknown node: xCAT's noderange message, nothing changed", async () => {
+  await using t = await testRoot();
+  await site(t);
+  await refused(
+    t,
+    ["cn99", "-t", "sysclone", "-o", "gold-clone"],
+    1,
+    "Invalid nodes and/or groups in noderange: cn99",
+  );
+});
+
+Deno.test("imgcapture -t sysclone into a netboot image: refused before the node is contacted", async () => {
+  await using t = await testRoot();
+  await site(t);
+  await refused(
+    t,
+    ["gold", "-t", "sysclone", "-o", "rocky9-x86_64-netboot-compute"],
+    1,
+    "The osimage rocky9-x86_64-netboot-compute has provmethod=netboot: imgcapture -t sysclone " +
+      "captures into sysclone images only; name a new image with -o.",
+  );
+});
+
+Deno.test("imgcapture -t sysclone with an osimage name that is a path: refused, nothing changed", async () => {
+  await using t = await testRoot();
+  await site(t);
+  await refused(
+    t,
+    ["gold", "-t", "sysclone", "-o", "../escape"],
+    1,
+    "The object name '../escape' is invalid: it contains '/'.",
   );
 });
 

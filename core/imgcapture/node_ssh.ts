@@ -211,3 +211,49 @@ export async function probeNode(runner: ProcessRunner, target: SshTarget): Promi
   }
   return parseProbe(new TextDecoder().decode(result.stdout));
 }
+
+/** One word for the node's shell (sh -c), quoted unless it is plainly safe. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * A runner whose programs run on the node, through ssh: code written against a ProcessRunner
+ * (the disk layout reader) reads the node as it would this machine. ssh's own failures
+ * (unreachable, refused key, changed host key) throw their one message whatever
+ * `allowFailure` says; a program's failure is the program's, as with a local runner.
+ *
+ * @example
+ * ```ts
+ * const remote = nodeRunner(ctx.runner, target);
+ * const { stdout } = await remote.run(["findmnt", "-rn", "-o", "TARGET,SOURCE"]);
+ * ```
+ */
+export function nodeRunner(runner: ProcessRunner, target: SshTarget): ProcessRunner {
+  const remote = (argv: readonly string[]) => [
+    "ssh",
+    ...sshOptions(target),
+    target.ip,
+    "--",
+    argv.map(shellWord).join(" "),
+  ];
+  return {
+    async run(argv, options = {}) {
+      const result = await runner.run(remote(argv), { ...options, allowFailure: true });
+      const failure = sshFailure(target, result.code, result.stderr);
+      if (failure) throw failure;
+      if (result.code !== 0 && !options.allowFailure) {
+        throw new ExternalCommandError(
+          argv,
+          result.code,
+          result.stderr,
+          `'${argv.join(" ")}' failed on ${target.node} (exit ${result.code}${
+            result.stderr.trim() ? `: ${result.stderr.trim().split("\n").at(-1)}` : ""
+          })`,
+        );
+      }
+      return result;
+    },
+    stream: (argv, options) => runner.stream(remote(argv), options),
+  };
+}

@@ -1,28 +1,19 @@
-// A real clone: nodeset builds the deploy environment from a Debian image repository, a QEMU VM
-// with an empty disk boots it, is partitioned and installed, then boots its own disk with no
-// network to the image's userspace — once with SeaBIOS, once with OVMF — and the failures.
+// A real clone of a captured golden client: imgcapture -t sysclone reads a golden client installed
+// on a partitioned loop disk, nodeset builds the deploy environment from what it captured, a QEMU
+// VM with an empty disk boots it, is partitioned and installed, then boots its own disk with no
+// network to the image's userspace — once with SeaBIOS, once with OVMF —; the failures; and a
+// recapture after a change on the client, whose second clone has the change.
 
 import { ok, strictEqual } from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { debianRoot } from "../../testdata/support/debian_root.ts";
 import { serveRoot } from "../../testdata/support/boot_clients.ts";
+import { diskGoldenClient } from "../../testdata/support/golden_client.ts";
 import { run, runTool, sh } from "../../testdata/support/process.ts";
 import { testRoot } from "../../testdata/support/testing.ts";
-import {
-  GPT_TYPES,
-  parseDiskLayout,
-  serializeDiskLayout,
-} from "../../formats/sysclone/disk_layout.ts";
-import {
-  loopDisk,
-  OVMF_CODE,
-  OVMF_VARS,
-  runVm,
-  SYSCLONE_PKGLIST,
-} from "../../testdata/support/sysclone_testing.ts";
-import { systemRunner } from "../process.ts";
-import { readDiskLayout } from "./read_disk_layout.ts";
+import { parseDiskLayout } from "../../formats/sysclone/disk_layout.ts";
+import { OVMF_CODE, OVMF_VARS, runVm } from "../../testdata/support/sysclone_testing.ts";
 import { heavyTest } from "../../testdata/support/heavy.ts";
+import { defineGolden, syscloneCaptureArgs } from "../../testdata/support/capture_testing.ts";
 
 const IMAGE = "debian12-x86_64-sysclone";
 const NODE = "cn01";
@@ -32,15 +23,8 @@ const MIB = 1024 ** 2;
 const INSTALL_TIMEOUT_MS = 15 * 60_000;
 const BOOT_TIMEOUT_MS = 10 * 60_000;
 
-/** The golden client's disk: BIOS boot, ESP, swap and an ext4 root that grows on a node. */
-const GOLDEN_DISK = [
-  "label: gpt",
-  `size=1MiB, type=${GPT_TYPES.biosBoot}, name="bios"`,
-  `size=64MiB, type=${GPT_TYPES.esp}, name="EFI"`,
-  `size=32MiB, type=${GPT_TYPES.swap}`,
-  `type=${GPT_TYPES.linux}, name="root"`,
-  "",
-].join("\n");
+/** A file of the golden client the marker prints: a recapture changes it, a second clone shows it. */
+const PAYLOAD = "/etc/osimg-clone-payload";
 
 /** The systemd unit that proves the clone reached its own userspace, and what it saw. */
 function markerUnit(marker: string): string {
@@ -51,6 +35,7 @@ function markerUnit(marker: string): string {
     "root=$(findmnt -n -o UUID /)",
     "machineid=$(cat /etc/machine-id)",
     "hostkey=$(sha256sum /etc/ssh/ssh_host_ed25519_key.pub | cut -c1-16)",
+    `payload=$(cat ${PAYLOAD})`,
     "END",
   ].join(" ");
   return [
@@ -94,6 +79,22 @@ function entryBoot(tftpboot: string): { kernel: string; initrd: string; append: 
   };
 }
 
+/** QEMU's arguments to boot the node's deploy entry (kernel, initrd, command line) onto `disk`. */
+function deployArgs(tftpboot: string, disk: string, firmware: string[] = []): string[] {
+  const boot = entryBoot(tftpboot);
+  return [
+    ...firmware,
+    "-kernel",
+    boot.kernel,
+    "-initrd",
+    boot.initrd,
+    "-append",
+    `${boot.append} osimg.done=poweroff`,
+    ...diskArgs(disk),
+    ...nicArgs(),
+  ];
+}
+
 function nicArgs(): string[] {
   return ["-netdev", "user,id=n0", "-device", `virtio-net-pci,netdev=n0,mac=${MAC}`];
 }
@@ -116,59 +117,50 @@ async function firmwareArgs(firmware: "bios" | "uefi", work: string): Promise<st
 }
 
 heavyTest(
-  "sysclone: nodeset's deploy environment clones a Debian image onto empty disks that then boot by themselves (BIOS and UEFI), and refuses a disk too small",
+  "sysclone: imgcapture -t sysclone of a golden client on a partitioned disk, then nodeset's deploy environment clones it onto empty disks that boot by themselves (BIOS and UEFI), refuses a disk too small, and a recapture's change reaches a second clone",
   async (t) => {
     const timings: string[] = [];
-    const golden = await debianRoot({ pkglist: SYSCLONE_PKGLIST });
+    const client = await diskGoldenClient();
     await using osimg = await testRoot();
     const root = osimg.root;
     const work = await Deno.makeTempDir({ prefix: "osimg-sysclone-" });
+    // What the admin tuned on the golden client before capturing it: a unit that proves a
+    // clone reached its userspace, GRUB on the serial console, a file a recapture changes.
+    const marker = `osimg-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.writeTextFile(
+      `${client.root}/etc/systemd/system/osimg-marker.service`,
+      markerUnit(marker),
+    );
+    const wants = `${client.root}/etc/systemd/system/multi-user.target.wants`;
+    await Deno.symlink(
+      "/etc/systemd/system/osimg-marker.service",
+      `${wants}/osimg-marker.service`,
+    );
+    await Deno.writeTextFile(
+      `${client.root}/etc/default/grub`,
+      'GRUB_DEFAULT=0\nGRUB_TIMEOUT=1\nGRUB_CMDLINE_LINUX="console=ttyS0,115200"\nGRUB_TERMINAL=console\n',
+    );
+    await Deno.writeTextFile(`${client.root}${PAYLOAD}`, "first-capture\n");
     try {
-      // The image repository: the golden client's root, as capture leaves it.
-      const repository = `${root}/install/sysclone/images/${IMAGE}`;
-      await Deno.mkdir(`${root}/install/sysclone/images`, { recursive: true });
-      let started = performance.now();
-      await run(["cp", "-a", golden, repository]);
-      // What a capture's exclusions leave out: apt's downloaded packages and lists.
-      await run([
-        "sh",
-        "-c",
-        `rm -rf '${repository}'/var/cache/apt/* '${repository}'/var/lib/apt/lists/*`,
-      ]);
-      const marker = `osimg-${crypto.randomUUID().slice(0, 8)}`;
-      await Deno.writeTextFile(
-        `${repository}/etc/systemd/system/osimg-marker.service`,
-        markerUnit(marker),
-      );
-      await Deno.symlink(
-        "/etc/systemd/system/osimg-marker.service",
-        `${repository}/etc/systemd/system/multi-user.target.wants/osimg-marker.service`,
-      );
-      await Deno.writeTextFile(
-        `${repository}/etc/default/grub`,
-        'GRUB_DEFAULT=0\nGRUB_TIMEOUT=1\nGRUB_CMDLINE_LINUX="console=ttyS0,115200"\nGRUB_TERMINAL=console\n',
-      );
-      const goldenMachineId = (await Deno.readTextFile(`${repository}/etc/machine-id`)).trim();
+      const goldenMachineId = (await Deno.readTextFile(`${client.root}/etc/machine-id`)).trim();
       const goldenHostKey =
-        (await sh(["sha256sum", `${repository}/etc/ssh/ssh_host_ed25519_key.pub`]))
-          .slice(0, 16);
-      timings.push(`repository copy: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        (await sh(["sha256sum", `${client.root}/etc/ssh/ssh_host_ed25519_key.pub`])).slice(0, 16);
 
-      // The layout, read from a real disk partitioned and formatted like the golden client's.
-      await using disk = await loopDisk(`${work}/golden.img`, 1536 * MIB, GOLDEN_DISK);
-      await sh(["mkfs.vfat", "-n", "EFI", disk.partition(2)]);
-      await sh(["mkswap", "-L", "swap", disk.partition(3)]);
-      await sh(["mkfs.ext4", "-q", "-L", "root", disk.partition(4)]);
-      const fstab =
-        "LABEL=root / ext4 errors=remount-ro 0 1\nLABEL=EFI /boot/efi vfat umask=0077 0 1\n" +
-        `${disk.partition(3)} none swap sw 0 0\n`;
-      const layout = await readDiskLayout(systemRunner, disk.device, fstab);
-      const goldenRootUuid = layout.disks[0]!.partitions[3]!.filesystem!.uuid!;
-      await Deno.writeTextFile(
-        `${root}/install/sysclone/images/${IMAGE}.layout.json`,
-        serializeDiskLayout(layout),
+      // The image: imgcapture -t sysclone of the golden client (layout and files).
+      await defineGolden(osimg, client.address);
+      const captureArgs = syscloneCaptureArgs(IMAGE, client.privateKey);
+      let started = performance.now();
+      await osimg.ok(captureArgs);
+      timings.push(
+        `imgcapture -t sysclone: ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
-      parseDiskLayout(serializeDiskLayout(layout), "check");
+      const layout = parseDiskLayout(
+        await Deno.readTextFile(`${root}/install/sysclone/images/${IMAGE}.layout.json`),
+        "captured",
+      );
+      const rootPartition = layout.disks[0]!.partitions.at(-1)!;
+      const goldenRootUuid = rootPartition.filesystem!.uuid!;
+      strictEqual(rootPartition.filesystem!.mountpoint, "/");
 
       await Deno.mkdir(`${root}/install/postscripts`, { recursive: true });
       await Deno.writeTextFile(
@@ -178,18 +170,7 @@ heavyTest(
 
       await using server = serveRoot(root);
       await osimg.ok(["chdef", "-t", "site", "clustersite", `httpport=${server.port}`]);
-      await osimg.ok([
-        "mkdef",
-        "-t",
-        "osimage",
-        "-o",
-        IMAGE,
-        "imagetype=linux",
-        "provmethod=sysclone",
-        "osvers=debian12",
-        "osarch=x86_64",
-        "postscripts=osimg-test-post",
-      ]);
+      await osimg.ok(["chdef", "-t", "osimage", "-o", IMAGE, "postscripts=osimg-test-post"]);
       await osimg.ok([
         "mkdef",
         "-t",
@@ -230,66 +211,65 @@ heavyTest(
         strictEqual(again.mtime?.getTime(), stamp.mtime?.getTime());
       });
 
+      /** Installs a clone onto an empty 3 GiB disk, boots it alone, returns its marker fields. */
+      const cloneAndBoot = async (firmware: "bios" | "uefi", name: string) => {
+        const target = `${work}/${name}.raw`;
+        await sh(["truncate", "-s", "3G", target]);
+        try {
+          const fw = await firmwareArgs(firmware, work);
+          const install = await runVm({
+            args: deployArgs(`${root}/tftpboot`, target, fw),
+            until: (serial) => /Kernel panic|osimg sysclone: ERROR/.test(serial),
+            timeoutMs: INSTALL_TIMEOUT_MS,
+          });
+          timings.push(`${name} install: ${install.seconds} s`);
+          ok(
+            install.serial.includes(
+              `osimg sysclone: ${NODE} is installed from ${IMAGE} on /dev/vda; poweroff`,
+            ),
+            install.serial.slice(-6000),
+          );
+          ok(
+            install.serial.includes(`osimg sysclone: target disk /dev/vda (${firmware} firmware)`),
+          );
+          // The table is the golden client's; the last partition grew to the 3 GiB disk (the
+          // golden one was 2 GiB).
+          const table = JSON.parse(await sh(["sfdisk", "-J", target])).partitiontable;
+          strictEqual(table.label, "gpt");
+          strictEqual(table.partitions.length, layout.disks[0]!.partitions.length);
+          ok(table.partitions.at(-1).size * 512 > 2.5 * 1024 * MIB, JSON.stringify(table));
+
+          const own = await runVm({
+            args: [...fw, ...diskArgs(target), "-nic", "none", "-boot", "c"],
+            until: (serial) => markerFields(serial, marker) !== undefined,
+            timeoutMs: BOOT_TIMEOUT_MS,
+          });
+          timings.push(`${name} boot from disk: ${own.seconds} s`);
+          const fields = markerFields(own.serial, marker);
+          ok(
+            fields,
+            own.serial.split("\n").filter((line) => /osimg|OSIMG|Failed|rror/.test(line)).join(
+              "\n",
+            ) +
+              own.serial.slice(-3000),
+          );
+          strictEqual(fields.host, NODE);
+          strictEqual(fields.post, `ran-on-${NODE}`);
+          ok(fields.root && fields.root !== goldenRootUuid, `root UUID ${fields.root}`);
+          ok(/^[0-9a-f]{32}$/.test(fields.machineid!) && fields.machineid !== goldenMachineId);
+          ok(/^[0-9a-f]{16}$/.test(fields.hostkey!) && fields.hostkey !== goldenHostKey);
+          return fields;
+        } finally {
+          await Deno.remove(target).catch(() => {});
+        }
+      };
+
       for (const firmware of ["bios", "uefi"] as const) {
         await t.step(
           `${firmware}: the clone installs onto an empty disk, then boots from it alone`,
           async () => {
-            const target = `${work}/${firmware}.raw`;
-            await sh(["truncate", "-s", "3G", target]);
-            const fw = await firmwareArgs(firmware, work);
-            const boot = entryBoot(`${root}/tftpboot`);
-            const install = await runVm({
-              args: [
-                ...fw,
-                "-kernel",
-                boot.kernel,
-                "-initrd",
-                boot.initrd,
-                "-append",
-                `${boot.append} osimg.done=poweroff`,
-                ...diskArgs(target),
-                ...nicArgs(),
-              ],
-              until: (serial) => /Kernel panic|osimg sysclone: ERROR/.test(serial),
-              timeoutMs: INSTALL_TIMEOUT_MS,
-            });
-            timings.push(`${firmware} install: ${install.seconds} s`);
-            ok(
-              install.serial.includes(
-                `osimg sysclone: ${NODE} is installed from ${IMAGE} on /dev/vda; poweroff`,
-              ),
-              install.serial.slice(-6000),
-            );
-            ok(
-              install.serial.includes(
-                `osimg sysclone: target disk /dev/vda (${firmware} firmware)`,
-              ),
-            );
-            // The last partition grew to the 3 GiB disk (the golden one was 1.5 GiB).
-            const table = JSON.parse(await sh(["sfdisk", "-J", target])).partitiontable;
-            strictEqual(table.partitions.length, 4);
-            ok(table.partitions[3].size * 512 > 2.5 * 1024 * MIB, JSON.stringify(table));
-
-            const own = await runVm({
-              args: [...fw, ...diskArgs(target), "-nic", "none", "-boot", "c"],
-              until: (serial) => markerFields(serial, marker) !== undefined,
-              timeoutMs: BOOT_TIMEOUT_MS,
-            });
-            timings.push(`${firmware} boot from disk: ${own.seconds} s`);
-            const fields = markerFields(own.serial, marker);
-            ok(
-              fields,
-              own.serial.split("\n").filter((line) => /osimg|OSIMG|Failed|rror/.test(line)).join(
-                "\n",
-              ) +
-                own.serial.slice(-3000),
-            );
-            strictEqual(fields.host, NODE);
-            strictEqual(fields.post, `ran-on-${NODE}`);
-            ok(fields.root && fields.root !== goldenRootUuid, `root UUID ${fields.root}`);
-            ok(/^[0-9a-f]{32}$/.test(fields.machineid!) && fields.machineid !== goldenMachineId);
-            ok(/^[0-9a-f]{16}$/.test(fields.hostkey!) && fields.hostkey !== goldenHostKey);
-            await Deno.remove(target);
+            const fields = await cloneAndBoot(firmware, firmware);
+            strictEqual(fields.payload, "first-capture");
           },
         );
       }
@@ -299,25 +279,16 @@ heavyTest(
         async () => {
           const target = `${work}/small.raw`;
           await sh(["truncate", "-s", "512M", target]);
-          const boot = entryBoot(`${root}/tftpboot`);
           const outcome = await runVm({
-            args: [
-              "-kernel",
-              boot.kernel,
-              "-initrd",
-              boot.initrd,
-              "-append",
-              `${boot.append} osimg.done=poweroff`,
-              ...diskArgs(target),
-              ...nicArgs(),
-            ],
+            args: deployArgs(`${root}/tftpboot`, target),
             until: () => false,
             timeoutMs: INSTALL_TIMEOUT_MS,
           });
           timings.push(`small disk refusal: ${outcome.seconds} s`);
-          const needed = Math.round(
-            1 + 1 + 64 + 32 + layout.disks[0]!.partitions[3]!.size / MIB + 1,
-          );
+          // 1 MiB of alignment, the fixed partitions (1 + 64 + 160 + 32 MiB), the root's
+          // captured minimum, 1 MiB for GPT's backup.
+          const needed = 1 + 1 + 64 + 160 + 32 + Math.ceil(rootPartition.minSize! / MIB) + 1;
+          ok(needed > 512 && needed * MIB < 2 * 1024 * MIB, `needed ${needed} MiB`);
           ok(
             outcome.serial.includes(
               `osimg sysclone: ERROR: no disk is big enough for ${IMAGE}: it needs ${needed} MiB; disks found: vda (512 MiB)`,
@@ -343,18 +314,8 @@ heavyTest(
           await run(["head", "-c", String(200 * MIB), whole], {}).then((bytes) =>
             Deno.writeFile(archive, bytes)
           );
-          const boot = entryBoot(`${root}/tftpboot`);
           const outcome = await runVm({
-            args: [
-              "-kernel",
-              boot.kernel,
-              "-initrd",
-              boot.initrd,
-              "-append",
-              `${boot.append} osimg.done=poweroff`,
-              ...diskArgs(target),
-              ...nicArgs(),
-            ],
+            args: deployArgs(`${root}/tftpboot`, target),
             until: () => false,
             timeoutMs: INSTALL_TIMEOUT_MS,
           });
@@ -378,8 +339,37 @@ heavyTest(
           await Deno.remove(target).catch(() => {});
         }
       });
+
+      await t.step(
+        "a recapture after a change on the golden client transfers only the change; a second clone (BIOS) has it",
+        async () => {
+          const changed = `second-capture-${crypto.randomUUID().slice(0, 8)}`;
+          await Deno.writeTextFile(`${client.root}${PAYLOAD}`, `${changed}\n`);
+          started = performance.now();
+          const { stdout } = await osimg.ok([...captureArgs, "-V"]);
+          timings.push(`recapture: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+          ok(stdout.includes("\nNumber of regular files transferred: 1\n"), stdout);
+          ok(
+            stdout.includes(`\nTransferred 1 file (${changed.length + 1} bytes) from gold\n`),
+            stdout,
+          );
+          started = performance.now();
+          await osimg.ok(["nodeset", NODE, `osimage=${IMAGE}`]);
+          timings.push(
+            `nodeset (rebuild): ${((performance.now() - started) / 1000).toFixed(1)} s`,
+          );
+          const fields = await cloneAndBoot("bios", "second-bios");
+          strictEqual(fields.payload, changed);
+        },
+      );
     } finally {
       console.log(`sysclone timings:\n  ${timings.join("\n  ")}`);
+      await Deno.remove(
+        `${client.root}/etc/systemd/system/multi-user.target.wants/osimg-marker.service`,
+      )
+        .catch(() => {});
+      await Deno.remove(`${client.root}/etc/systemd/system/osimg-marker.service`).catch(() => {});
+      await Deno.remove(`${client.root}${PAYLOAD}`).catch(() => {});
       await Deno.remove(work, { recursive: true });
     }
   },

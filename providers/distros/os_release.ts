@@ -53,3 +53,36 @@ export function osReleaseMatches(
   const numbers = [wanted[1], wanted[2]].filter((part): part is string => part !== undefined);
   return numbers.every((part, index) => Number(part) === Number(running[index] ?? NaN));
 }
+
+/** The osvers prefix of each os-release `ID` (xCAT's names: rhels9.3, sles15.5, debian12). */
+const OSVERS_PREFIXES: Readonly<Record<string, string>> = {
+  rhel: "rhels",
+  centos: "centos",
+  almalinux: "alma",
+  rocky: "rocky",
+  fedora: "fedora",
+  sles: "sles",
+  sled: "sles",
+  scientific: "SL",
+  ubuntu: "ubuntu",
+  debian: "debian",
+  ol: "ol",
+  "opensuse-leap": "leap",
+};
+
+/**
+ * The osvers of a running system, from its /etc/os-release (`ID` and `VERSION_ID`, a SUSE
+ * service pack as a minor version), or undefined when the distro or version is unknown.
+ *
+ * @example
+ * ```ts
+ * osversOfRelease({ ID: "debian", VERSION_ID: "12" }); // "debian12"
+ * osversOfRelease({ ID: "sles", VERSION_ID: "15-SP5" }); // "sles15.5"
+ * ```
+ */
+export function osversOfRelease(osRelease: Readonly<Record<string, string>>): string | undefined {
+  const prefix = OSVERS_PREFIXES[(osRelease.ID ?? "").toLowerCase()];
+  const version = /^(\d+)(?:(?:\.|-sp)(\d+))?/i.exec(osRelease.VERSION_ID ?? "");
+  if (!prefix || !version) return undefined;
+  return `${prefix}${version[1]}${version[2] !== undefined ? `.${version[2]}` : ""}`;
+}

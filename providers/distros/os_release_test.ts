@@ -1,7 +1,7 @@
 // Which running systems an osvers names.
 
-import { ok } from "node:assert/strict";
-import { describeOsRelease, osReleaseMatches } from "./os_release.ts";
+import { ok, strictEqual } from "node:assert/strict";
+import { describeOsRelease, osReleaseMatches, osversOfRelease } from "./os_release.ts";
 
 Deno.test("os-release matching: the distro's ID and the versions osvers gives", () => {
   ok(osReleaseMatches("debian12", { ID: "debian", VERSION_ID: "12" }));
@@ -19,4 +19,18 @@ Deno.test("os-release matching: the distro's ID and the versions osvers gives", 
   // A site's own osvers naming no known distro cannot be checked.
   ok(osReleaseMatches("mydistro1", { ID: "whatever" }));
   ok(describeOsRelease({ ID: "debian", VERSION_ID: "12" }) === "debian 12");
+});
+
+Deno.test("osversOfRelease names a running system as xCAT's osvers, or nothing when it cannot", () => {
+  strictEqual(osversOfRelease({ ID: "debian", VERSION_ID: "12" }), "debian12");
+  strictEqual(osversOfRelease({ ID: "rhel", VERSION_ID: "9.3" }), "rhels9.3");
+  strictEqual(osversOfRelease({ ID: "rocky", VERSION_ID: "8.10" }), "rocky8.10");
+  strictEqual(osversOfRelease({ ID: "almalinux", VERSION_ID: "9.4" }), "alma9.4");
+  strictEqual(osversOfRelease({ ID: "sles", VERSION_ID: "15-SP5" }), "sles15.5");
+  strictEqual(osversOfRelease({ ID: "ubuntu", VERSION_ID: "22.04" }), "ubuntu22.04");
+  strictEqual(osversOfRelease({ ID: "arch" }), undefined);
+  strictEqual(osversOfRelease({ ID: "debian" }), undefined);
+  // What it names is what the node check accepts.
+  ok(osReleaseMatches("rhels9.3", { ID: "rhel", VERSION_ID: "9.3" }));
+  ok(osReleaseMatches("sles15.5", { ID: "sles", VERSION_ID: "15-SP5" }));
 });

@@ -9,8 +9,10 @@
 // process ends, and a run killed before that is cleaned up by the next one.
 
 import { existsSync } from "node:fs";
-import { BOOTABLE_DEBIAN_PKGLIST, copyDebianRoot } from "./debian_root.ts";
-import { sh } from "./process.ts";
+import { BOOTABLE_DEBIAN_PKGLIST, copyDebianRoot, debianRoot } from "./debian_root.ts";
+import { run, sh } from "./process.ts";
+import { loopDisk, SYSCLONE_PKGLIST } from "./sysclone_testing.ts";
+import { GPT_TYPES } from "../../formats/sysclone/disk_layout.ts";
 
 /** A running golden client. */
 export interface GoldenClient {
@@ -72,6 +74,90 @@ export function goldenClient(): Promise<GoldenClient> {
     return client;
   })();
   return shared;
+}
+
+/** A golden client installed on a real partitioned disk (a loop device). */
+export interface DiskGoldenClient extends GoldenClient {
+  /** The whole disk, `/dev/loopN`, as the client sees it too. */
+  device: string;
+  /** `/dev/loopNp<number>`. */
+  partition(number: number): string;
+}
+
+/**
+ * The disk golden client's partitions: GPT with a BIOS boot partition, an ESP at /boot/efi, a
+ * separate ext4 /boot, swap, and the ext4 root last (it grows on a clone).
+ */
+export const GOLDEN_DISK_SFDISK = [
+  "label: gpt",
+  `size=1MiB, type=${GPT_TYPES.biosBoot}, name="bios"`,
+  `size=64MiB, type=${GPT_TYPES.esp}, name="EFI"`,
+  `size=160MiB, type=${GPT_TYPES.linux}, name="boot"`,
+  `size=32MiB, type=${GPT_TYPES.swap}, name="swap"`,
+  `type=${GPT_TYPES.linux}, name="root"`,
+  "",
+].join("\n");
+
+/** The disk golden client's disk size: room for the sysclone root (~750 MB) and changes. */
+const GOLDEN_DISK_BYTES = 2 * 1024 ** 3;
+
+let sharedDisk: Promise<DiskGoldenClient> | undefined;
+
+/**
+ * The test run's golden client on a real disk: a sparse file on a loop device partitioned by
+ * {@linkcode GOLDEN_DISK_SFDISK} and formatted (vfat ESP, ext4 /boot, swap, ext4 root, each
+ * labelled), the cached SYSCLONE_PKGLIST root copied onto its file systems mounted as the
+ * client's / and /boot (the ESP is formatted but not mounted), /etc/fstab naming them all by
+ * UUID. The client sees the disk:
+ * its /dev has the disk's nodes and /sys is mounted, so findmnt, lsblk, sfdisk and blkid work
+ * in it as on an installed node. Tuned as {@linkcode goldenClient}'s root, without its
+ * power-off boot marker (a clone test adds its own). Stopped when the test process ends.
+ */
+export function diskGoldenClient(): Promise<DiskGoldenClient> {
+  sharedDisk ??= (async () => {
+    const work = await Deno.makeTempDir({ prefix: `osimg-golden-${Deno.pid}-` });
+    const root = `${work}/root`;
+    try {
+      const disk = await loopDisk(`${work}/disk.img`, GOLDEN_DISK_BYTES, GOLDEN_DISK_SFDISK);
+      await sh(["mkfs.vfat", "-n", "EFI", disk.partition(2)]);
+      await sh(["mkfs.ext4", "-q", "-L", "boot", disk.partition(3)]);
+      await sh(["mkswap", "-L", "swap", disk.partition(4)]);
+      await sh(["mkfs.ext4", "-q", "-L", "root", disk.partition(5)]);
+      await Deno.mkdir(root);
+      await sh(["mount", disk.partition(5), root]);
+      await Deno.mkdir(`${root}/boot`);
+      await sh(["mount", disk.partition(3), `${root}/boot`]);
+      // This machine's kernel may have no vfat to mount the ESP with: the client's ESP is in
+      // its fstab but not mounted (an installed node's ESP holds only what grub-install puts
+      // there, which a clone writes anew).
+      await Deno.mkdir(`${root}/boot/efi`);
+      await run(["cp", "-a", `${await debianRoot({ pkglist: SYSCLONE_PKGLIST })}/.`, `${root}/`]);
+      const marker = `osimg-golden-${crypto.randomUUID()}`;
+      await tuneGoldenRoot(root, marker);
+      await Deno.remove(
+        `${root}/etc/systemd/system/multi-user.target.wants/osimg-golden-marker.service`,
+      );
+      const uuid = async (number: number) =>
+        (await sh(["blkid", "-p", "-s", "UUID", "-o", "value", disk.partition(number)])).trim();
+      await Deno.writeTextFile(
+        `${root}/etc/fstab`,
+        "# /etc/fstab: static file system information.\n" +
+          `UUID=${await uuid(5)} / ext4 errors=remount-ro 0 1\n` +
+          `UUID=${await uuid(3)} /boot ext4 defaults 0 2\n` +
+          `UUID=${await uuid(2)} /boot/efi vfat umask=0077 0 1\n` +
+          `UUID=${await uuid(4)} none swap sw 0 0\n` +
+          "mgmt:/home /home nfs defaults,_netdev 0 0\n",
+      );
+      const devices = [disk.device, ...[1, 2, 3, 4, 5].map(disk.partition)];
+      const client = await startGoldenClient(work, root, marker, devices);
+      globalThis.addEventListener("unload", () => stopSync(client));
+      return { ...client, device: disk.device, partition: disk.partition };
+    } catch (error) {
+      removeCopySync(work);
+      throw error;
+    }
+  })();
+  return sharedDisk;
 }
 
 /** Writes what a hand-tuned, diskful node has: its identity, secrets, disks, network, odd files. */
@@ -217,11 +303,13 @@ async function cleanStale(): Promise<void> {
 /**
  * Starts sshd in `root` (mounting proc, a private /dev and /run in it) inside a new network
  * namespace joined to this host by a veth pair, with a key pair made for it under `work`.
+ * `devices` (host block devices) get their nodes in the client's /dev, and sysfs is mounted.
  */
 export async function startGoldenClient(
   work: string,
   root: string,
   marker: string,
+  devices: readonly string[] = [],
 ): Promise<GoldenClient> {
   await cleanStale();
   const slot = freeSlot();
@@ -306,6 +394,19 @@ export async function startGoldenClient(
     ) {
       await sh(["mknod", "-m", "666", `${root}/dev/${name}`, "c", String(major), String(minor)]);
     }
+    for (const device of devices) {
+      const [major, minor] = (await sh(["stat", "-c", "%t %T", device])).trim().split(" ");
+      await sh([
+        "mknod",
+        "-m",
+        "660",
+        `${root}${device}`,
+        "b",
+        String(parseInt(major!, 16)),
+        String(parseInt(minor!, 16)),
+      ]);
+    }
+    if (devices.length > 0) await sh(["mount", "-t", "sysfs", "sysfs", `${root}/sys`]);
     await sh(["mount", "-t", "tmpfs", "-o", "mode=755,size=16m", "tmpfs", `${root}/run`]);
     await Deno.mkdir(`${root}/run/sshd`, { mode: 0o755 });
 
@@ -391,10 +492,29 @@ function mountsBelow(dir: string): string[] {
   return [...new Set(mounts)].sort((a, b) => b.length - a.length);
 }
 
-/** Unmounts everything under a copy, then removes it without ever crossing a mount. */
+/**
+ * Unmounts everything under a copy, detaches the loop devices of disk images in it, then
+ * removes it without ever crossing a mount.
+ */
 function removeCopySync(work: string): void {
   for (const mount of mountsBelow(work)) {
     if (runSync(["umount", mount]).code !== 0) runSync(["umount", "-l", mount]);
+  }
+  const output = new Deno.Command("losetup", {
+    args: ["-J", "-l"],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  const loops = text === ""
+    ? []
+    : (JSON.parse(text) as { loopdevices: { name: string; "back-file": string | null }[] })
+      .loopdevices;
+  for (const loop of loops) {
+    if ((loop["back-file"] ?? "").startsWith(`${work}/`)) {
+      runSync(["partx", "-d", loop.name]);
+      runSync(["losetup", "-d", loop.name]);
+    }
   }
   runSync(["rm", "-rf", "--one-file-system", work]);
 }
