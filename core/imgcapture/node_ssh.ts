@@ -255,5 +255,7 @@ export function nodeRunner(runner: ProcessRunner, target: SshTarget): ProcessRun
       return result;
     },
     stream: (argv, options) => runner.stream(remote(argv), options),
+    // A program left running on the node: stopping it stops its ssh session.
+    start: (argv, options) => runner.start(remote(argv), options),
   };
 }
