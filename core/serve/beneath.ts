@@ -129,5 +129,19 @@ function load(): Beneath | null {
     return null;
   }
   if (probe >= 0) api.close(probe);
+  // A handle is opened for reading through /proc/self/fd: without /proc there is no way to.
+  const root = api.openPath("/");
+  let procWorks = false;
+  try {
+    procWorks = root >= 0 && Deno.statSync(`/proc/self/fd/${root}`).isDirectory;
+  } catch {
+    procWorks = false;
+  } finally {
+    if (root >= 0) api.close(root);
+  }
+  if (!procWorks) {
+    lib.close();
+    return null;
+  }
   return api;
 }
