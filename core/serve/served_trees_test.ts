@@ -2,13 +2,8 @@
 // where there is none refuse the same escapes and follow the same in-tree links.
 
 import { ok, strictEqual } from "node:assert/strict";
-import { beneath } from "./beneath.ts";
-import {
-  type NotServed,
-  type ResolvedFile,
-  resolveServedFile,
-  type ServedTree,
-} from "./served_trees.ts";
+import { type Beneath, beneath } from "./beneath.ts";
+import { type NotServed, resolveServedFile, type ServedTree } from "./served_trees.ts";
 
 /** A tree with a file, a FIFO, in-tree links and every kind of link out; removed on dispose. */
 async function linkedTree() {
@@ -46,34 +41,24 @@ const EXPECTED: [string, number | NotServed][] = [
   ["nothing/hello.txt", "missing"],
 ];
 
-function outcome(resolved: ResolvedFile | NotServed): number | NotServed {
-  if (typeof resolved === "string") return resolved;
-  resolved.release();
-  return resolved.size;
+/** Resolves every EXPECTED path with `kernel` and compares the size or the refusal. */
+async function assertOutcomes(kernel: Beneath | undefined): Promise<void> {
+  await using t = await linkedTree();
+  for (const [path, expected] of EXPECTED) {
+    const resolved = resolveServedFile(t.trees, ["install", ...path.split("/")], kernel);
+    if (typeof resolved !== "string") resolved.release();
+    strictEqual(typeof resolved === "string" ? resolved : resolved.size, expected, path);
+  }
 }
 
 Deno.test("served trees: the kernel lookup follows in-tree links and refuses each way out", async () => {
-  await using t = await linkedTree();
   const kernel = beneath();
   ok(kernel, "openat2 and statx are available on this machine");
-  for (const [path, expected] of EXPECTED) {
-    strictEqual(
-      outcome(resolveServedFile(t.trees, ["install", ...path.split("/")], kernel)),
-      expected,
-      path,
-    );
-  }
+  await assertOutcomes(kernel);
 });
 
 Deno.test("served trees: without openat2, realpath follows the same links and refuses the same ways out", async () => {
-  await using t = await linkedTree();
-  for (const [path, expected] of EXPECTED) {
-    strictEqual(
-      outcome(resolveServedFile(t.trees, ["install", ...path.split("/")], undefined)),
-      expected,
-      path,
-    );
-  }
+  await assertOutcomes(undefined);
 });
 
 Deno.test("served trees: a file reached by the kernel's handle reads the file the lookup found", async () => {
