@@ -8,11 +8,20 @@ import {
   multipartLayout,
   parseHttpDate,
   parseRange,
+  type RangeRequest,
   unsatisfiedRange,
 } from "../../formats/http/byte_ranges.ts";
 import { requestSegments } from "../../formats/http/request_path.ts";
 import type { AccessLog } from "./access_log.ts";
-import { entityTag, type OpenedFile, openServedFile, type ServedTree } from "./served_trees.ts";
+import {
+  entityTag,
+  type OpenedFile,
+  openResolved,
+  type ResolvedFile,
+  resolveServedFile,
+  type ServedTree,
+} from "./served_trees.ts";
+import { SMALL_FILE, type SmallFile, SmallFileCache } from "./small_file_cache.ts";
 
 /** Where and what the HTTP server serves. */
 export interface HttpServerOptions {
@@ -33,16 +42,10 @@ export interface HttpServer {
 }
 
 /**
- * Reads of a ranged body: big enough that a gigabyte range is a thousand reads, small enough
- * that 200 clients hold 200 MB at most.
+ * Reads of a multipart/byteranges body (the one body that passes through JavaScript): the size
+ * of Deno's own stream buffers, so a client holds one such chunk in flight and no more.
  */
-const RANGE_READ_SIZE = 256 << 10;
-
-/**
- * Files up to this size are read whole and sent as bytes: for iPXE scripts and boot configs a
- * stream costs more than the read.
- */
-const SMALL_FILE = 64 << 10;
+const RANGE_READ_SIZE = 64 << 10;
 
 /**
  * Starts the HTTP server. Throws Deno's AddrInUse / PermissionDenied when the address cannot be
@@ -55,6 +58,7 @@ const SMALL_FILE = 64 << 10;
  * ```
  */
 export function startHttpServer(options: HttpServerOptions): HttpServer {
+  const cache = new SmallFileCache();
   const server = Deno.serve({
     hostname: options.hostname,
     port: options.port,
@@ -62,7 +66,7 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
     onError() {
       return plain(500, "Internal Server Error");
     },
-  }, (request, info) => handle(request, info, options));
+  }, (request, info) => handle(request, info, options, cache));
   const addr = server.addr as Deno.NetAddr;
   return {
     address: { hostname: addr.hostname, port: addr.port },
@@ -71,54 +75,175 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
   };
 }
 
-async function handle(
+/** Hands a response back, logging it once it is sent; `body` counts what a stream really sent. */
+type Logged = (response: Response, body?: { sent(): number }) => Response;
+
+/**
+ * One request. Everything up to the response is synchronous for a small file (resolve, one
+ * stat, the cached bytes): no promise between the request and its response.
+ */
+function handle(
   request: Request,
   info: Deno.ServeHandlerInfo,
   options: HttpServerOptions,
-): Promise<Response> {
+  cache: SmallFileCache,
+): Response | Promise<Response> {
+  const rawPath = pathOf(request.url);
+  const logged = options.log ? accessLogger(options.log, request, info, rawPath) : unlogged;
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return logged(plain(405, "Method Not Allowed", { allow: "GET, HEAD" }));
+  }
+  let segments: string[];
+  try {
+    segments = requestSegments(rawPath);
+  } catch {
+    return logged(plain(400, "Bad Request"));
+  }
+  const resolved = resolveServedFile(options.trees, segments);
+  if (typeof resolved === "string") return logged(plain(404, "Not Found"));
+  if (resolved.size <= SMALL_FILE) {
+    let small: SmallFile | undefined;
+    try {
+      small = cache.read(resolved);
+    } catch (error) {
+      resolved.release();
+      throw error;
+    }
+    if (small) {
+      resolved.release();
+      return respondWithBytes(request, small, logged);
+    }
+  }
+  return openAndRespond(request, resolved, logged);
+}
+
+const unlogged: Logged = (response) => response;
+
+/** Logs the response when it is fully sent (or the client went away): bytes as really sent. */
+function accessLogger(
+  log: AccessLog,
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+  rawPath: string,
+): Logged {
   const started = performance.now();
   const time = new Date();
-  const rawPath = pathOf(request.url);
   // Read now: the request and its connection are gone by the time the response is sent.
   const remote = (info.remoteAddr as Deno.NetAddr).hostname ?? "-";
   const referer = request.headers.get("referer") ?? undefined;
   const userAgent = request.headers.get("user-agent") ?? undefined;
-  // Logged when the response is fully sent (or the client went away): bytes as really sent.
-  const logged = (response: Response, body: { sent(): number } | undefined) => {
-    const log = options.log;
-    if (!log) return response;
+  const method = request.method;
+  return (response, body) => {
     const record = (bytes: number) =>
       log.add({
         remote,
         time,
-        request: `${request.method} ${rawPath} HTTP/1.1`,
+        request: `${method} ${rawPath} HTTP/1.1`,
         status: response.status,
         bytes,
         referer,
         userAgent,
         durationMs: performance.now() - started,
       });
-    const promised = request.method === "HEAD"
-      ? 0
-      : Number(response.headers.get("content-length") ?? 0);
+    const promised = method === "HEAD" ? 0 : Number(response.headers.get("content-length") ?? 0);
     info.completed.then(
       () => record(body ? body.sent() : promised),
       () => record(body ? body.sent() : 0),
     );
     return response;
   };
+}
 
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    return logged(plain(405, "Method Not Allowed", { allow: "GET, HEAD" }), undefined);
+/** The headers every 200/206 carries, and what the request asked for. */
+type Preamble =
+  | { headers: Record<string, string>; wanted: Exclude<RangeRequest, { kind: "unsatisfiable" }> }
+  | Response;
+
+/**
+ * What validators, conditions, HEAD and Range make of a request for a file of `size` bytes:
+ * a finished response (304, 416, HEAD's 200) or the headers and ranges of the body to send.
+ */
+function preamble(
+  request: Request,
+  size: number,
+  etag: string,
+  mtime: Date,
+  lastModified: string,
+): Preamble {
+  const headers: Record<string, string> = {
+    "accept-ranges": "bytes",
+    "etag": etag,
+    "last-modified": lastModified,
+    "content-type": "application/octet-stream",
+  };
+  if (notModified(request, etag, mtime)) {
+    return new Response(null, { status: 304, headers: withoutBodyHeaders(headers) });
   }
-  let segments: string[];
-  try {
-    segments = requestSegments(rawPath);
-  } catch {
-    return logged(plain(400, "Bad Request"), undefined);
+  const rangeHeader = request.method === "GET" && rangeStillValid(request, etag, lastModified)
+    ? request.headers.get("range")
+    : null;
+  const wanted = parseRange(rangeHeader, size);
+  if (wanted.kind === "unsatisfiable") {
+    return plain(416, "Range Not Satisfiable", { "content-range": unsatisfiedRange(size) });
   }
-  const opened = await openServedFile(options.trees, segments);
-  if (typeof opened === "string") return logged(plain(404, "Not Found"), undefined);
+  if (request.method === "HEAD") {
+    return new Response(null, {
+      status: 200,
+      headers: { ...headers, "content-length": String(size) },
+    });
+  }
+  return { headers, wanted };
+}
+
+/** A small file from memory: whole, one range, or several as multipart/byteranges. */
+function respondWithBytes(request: Request, small: SmallFile, logged: Logged): Response {
+  const { bytes } = small;
+  const size = bytes.length;
+  const pre = preamble(
+    request,
+    size,
+    small.etag,
+    small.info.mtime ?? new Date(0),
+    small.lastModified,
+  );
+  if (pre instanceof Response) return logged(pre);
+  const { headers, wanted } = pre;
+  if (wanted.kind === "none") {
+    headers["content-length"] = String(size);
+    return logged(new Response(bytes, { status: 200, headers }));
+  }
+  if (wanted.ranges.length === 1) {
+    const range = wanted.ranges[0]!;
+    headers["content-length"] = String(range.end - range.start + 1);
+    headers["content-range"] = contentRange(range, size);
+    return logged(
+      new Response(bytes.subarray(range.start, range.end + 1), { status: 206, headers }),
+    );
+  }
+  const boundary = `osimg-${crypto.randomUUID()}`;
+  const layout = multipartLayout(wanted.ranges, size, headers["content-type"]!, boundary);
+  const encoder = new TextEncoder();
+  const body = new Uint8Array(layout.length);
+  let at = 0;
+  for (const { range, head } of layout.parts) {
+    at += encoder.encodeInto(head, body.subarray(at)).written;
+    body.set(bytes.subarray(range.start, range.end + 1), at);
+    at += range.end - range.start + 1;
+  }
+  encoder.encodeInto(layout.tail, body.subarray(at));
+  headers["content-type"] = `multipart/byteranges; boundary=${boundary}`;
+  headers["content-length"] = String(layout.length);
+  return logged(new Response(body, { status: 206, headers }));
+}
+
+/** A file that is not served from memory: opened, and streamed from its handle. */
+async function openAndRespond(
+  request: Request,
+  resolved: ResolvedFile,
+  logged: Logged,
+): Promise<Response> {
+  const opened = await openResolved(resolved);
+  if (typeof opened === "string") return logged(plain(404, "Not Found"));
   try {
     return await respondWithFile(request, opened, logged);
   } catch (error) {
@@ -130,111 +255,38 @@ async function handle(
 async function respondWithFile(
   request: Request,
   opened: OpenedFile,
-  logged: (response: Response, body: { sent(): number } | undefined) => Response,
+  logged: Logged,
 ): Promise<Response> {
   const { file, info } = opened;
   const size = info.size;
-  const etag = entityTag(info);
   const mtime = info.mtime ?? new Date(0);
-  const lastModified = httpDate(mtime);
-  const headers: Record<string, string> = {
-    "accept-ranges": "bytes",
-    "etag": etag,
-    "last-modified": lastModified,
-    "content-type": "application/octet-stream",
-  };
-  const head = request.method === "HEAD";
-  const close = () => file.close();
-
-  if (notModified(request, etag, mtime)) {
-    close();
-    return logged(
-      new Response(null, { status: 304, headers: withoutBodyHeaders(headers) }),
-      undefined,
-    );
+  const pre = preamble(request, size, entityTag(info), mtime, httpDate(mtime));
+  if (pre instanceof Response) {
+    file.close();
+    return logged(pre);
   }
-
-  const rangeHeader = request.method === "GET" && rangeStillValid(request, etag, lastModified)
-    ? request.headers.get("range")
-    : null;
-  const wanted = parseRange(rangeHeader, size);
-  if (wanted.kind === "unsatisfiable") {
-    close();
-    return logged(
-      plain(416, "Range Not Satisfiable", { "content-range": unsatisfiedRange(size) }),
-      undefined,
-    );
-  }
-  if (head) {
-    close();
-    return logged(
-      new Response(null, { status: 200, headers: { ...headers, "content-length": String(size) } }),
-      undefined,
-    );
-  }
-  if (wanted.kind === "none" && size <= SMALL_FILE) {
-    const bytes = new Uint8Array(size);
-    let filled = 0;
-    try {
-      while (filled < size) {
-        const count = await file.read(bytes.subarray(filled));
-        if (count === null) break;
-        filled += count;
-      }
-    } finally {
-      close();
-    }
-    if (filled !== size) throw new Error("the file shrank while it was read");
-    return logged(
-      new Response(bytes, { status: 200, headers: { ...headers, "content-length": String(size) } }),
-      undefined,
-    );
-  }
+  const { headers, wanted } = pre;
   if (wanted.kind === "none") {
     // The whole file: the handle's own stream, which Deno.serve copies without JS in between.
-    return logged(
-      new Response(file.readable, {
-        status: 200,
-        headers: { ...headers, "content-length": String(size) },
-      }),
-      undefined,
-    );
+    headers["content-length"] = String(size);
+    return logged(new Response(file.readable, { status: 200, headers }));
   }
   if (wanted.ranges.length === 1) {
     const range = wanted.ranges[0]!;
-    const rangeHeaders = {
-      ...headers,
-      "content-length": String(range.end - range.start + 1),
-      "content-range": contentRange(range, size),
-    };
-    if (range.end === size - 1) {
-      // A resumed download (`bytes=N-`): the handle's own stream from N, copied natively.
-      await file.seek(range.start, Deno.SeekMode.Start);
-      return logged(new Response(file.readable, { status: 206, headers: rangeHeaders }), undefined);
-    }
-    const body = rangeBody(file, [{ range, head: "" }], "");
-    return logged(
-      new Response(body.stream, {
-        status: 206,
-        headers: rangeHeaders,
-      }),
-      body,
-    );
+    headers["content-length"] = String(range.end - range.start + 1);
+    headers["content-range"] = contentRange(range, size);
+    // The handle's own stream from the range's start, copied natively like a whole file:
+    // Deno.serve ends the body at the Content-Length it was given (and closes the handle), so
+    // a range in the middle costs no JavaScript per chunk and no buffer beyond the native copy's.
+    await file.seek(range.start, Deno.SeekMode.Start);
+    return logged(new Response(file.readable, { status: 206, headers }));
   }
   const boundary = `osimg-${crypto.randomUUID()}`;
   const layout = multipartLayout(wanted.ranges, size, headers["content-type"]!, boundary);
   const body = rangeBody(file, layout.parts, layout.tail);
-  return logged(
-    new Response(body.stream, {
-      status: 206,
-      headers: {
-        ...headers,
-        "content-type": `multipart/byteranges; boundary=${boundary}`,
-        "content-length": String(layout.length),
-      },
-    }),
-    body,
-  );
+  headers["content-type"] = `multipart/byteranges; boundary=${boundary}`;
+  headers["content-length"] = String(layout.length);
+  return logged(new Response(body.stream, { status: 206, headers }), body);
 }
 
 /**

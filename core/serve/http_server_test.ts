@@ -7,6 +7,8 @@ import { AccessLog } from "./access_log.ts";
 import { startHttpServer } from "./http_server.ts";
 
 const SECRET = "root:x:0:0:secret\n";
+/** 300 000 bytes, each its offset modulo 251: any misplaced byte shows. */
+const BIG = Uint8Array.from({ length: 300_000 }, (_, index) => index % 251);
 
 /** A management root with /install and /tftpboot, a secret beside them, and a server on it. */
 async function servedRoot(options: { log?: AccessLog } = {}) {
@@ -16,6 +18,8 @@ async function servedRoot(options: { log?: AccessLog } = {}) {
   await Deno.mkdir(`${root}/tftpboot/xcat/xnba/nodes`, { recursive: true });
   await Deno.writeTextFile(`${root}/install/netboot/img/hello.txt`, "hello, world\n");
   await Deno.writeTextFile(`${root}/tftpboot/xcat/xnba/nodes/cn01`, "#!gpxe\nexit\n");
+  // Bigger than what is served from memory: streamed from its handle.
+  await Deno.writeFile(`${root}/install/netboot/img/big.bin`, BIG);
   await Deno.writeTextFile(`${base}/secret`, SECRET);
   await Deno.writeTextFile(`${root}/secret`, SECRET);
   const server = startHttpServer({
@@ -43,6 +47,11 @@ async function servedRoot(options: { log?: AccessLog } = {}) {
 
 /** Sends `text` as it is (no client-side normalization) and reads until the server closes. */
 async function raw(port: number, text: string): Promise<string> {
+  return new TextDecoder().decode(await rawBytes(port, text));
+}
+
+/** raw(), the bytes as they came. */
+async function rawBytes(port: number, text: string): Promise<Uint8Array> {
   const connection = await Deno.connect({ hostname: "127.0.0.1", port });
   await connection.write(new TextEncoder().encode(text));
   const chunks: Uint8Array[] = [];
@@ -53,7 +62,7 @@ async function raw(port: number, text: string): Promise<string> {
     chunks.push(buffer.slice(0, count));
   }
   connection.close();
-  return new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer());
+  return new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
 }
 
 function rawGet(port: number, target: string): Promise<string> {
@@ -333,4 +342,122 @@ Deno.test("serve http: the access log has one line per request with status and b
   ok(lines.some((line) => line.includes('"iPXE/1.21 \\"x\\""')));
   ok(lines.some((line) => line.includes('"GET /install/%2e%2e/secret HTTP/1.1" 400')));
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("serve http: ranges of a file too big for memory are byte-exact (middle, tail, suffix)", async () => {
+  await using s = await servedRoot();
+  for (
+    const [range, start, end] of [
+      ["bytes=1000-1999", 1000, 1999],
+      ["bytes=70000-", 70000, 299_999],
+      ["bytes=-5000", 295_000, 299_999],
+      ["bytes=0-299999", 0, 299_999],
+    ] as const
+  ) {
+    const response = await fetch(s.url("/install/netboot/img/big.bin"), { headers: { range } });
+    strictEqual(response.status, 206, range);
+    strictEqual(response.headers.get("content-range"), `bytes ${start}-${end}/300000`, range);
+    strictEqual(response.headers.get("content-length"), String(end - start + 1), range);
+    deepStrictEqual(new Uint8Array(await response.arrayBuffer()), BIG.slice(start, end + 1), range);
+  }
+});
+
+Deno.test("serve http: a middle range of a big file ends at its length; the connection serves the next request", async () => {
+  await using s = await servedRoot();
+  const bytes = await rawBytes(
+    s.port,
+    "GET /install/netboot/img/big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=251-1254\r\n\r\n" +
+      "GET /install/netboot/img/hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+  );
+  // Latin-1 keeps one character per byte.
+  const text = new TextDecoder("latin1").decode(bytes);
+  ok(text.startsWith("HTTP/1.1 206 "));
+  const first = text.indexOf("\r\n\r\n") + 4;
+  deepStrictEqual(bytes.slice(first, first + 1004), BIG.slice(251, 1255));
+  ok(text.slice(first + 1004).startsWith("HTTP/1.1 200 OK"), "the next response follows at once");
+  ok(text.endsWith("\r\n\r\nhello, world\n"));
+});
+
+Deno.test("serve http: several ranges of a big file are one multipart body of exact length", async () => {
+  await using s = await servedRoot();
+  const response = await fetch(s.url("/install/netboot/img/big.bin"), {
+    headers: { range: "bytes=10-19,100000-229999" },
+  });
+  strictEqual(response.status, 206);
+  const boundary = /boundary=(\S+)$/.exec(response.headers.get("content-type")!)![1]!;
+  const body = new Uint8Array(await response.arrayBuffer());
+  strictEqual(Number(response.headers.get("content-length")), body.length);
+  const head = (index: number, range: string) =>
+    `${index === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: application/octet-stream\r\n` +
+    `Content-Range: bytes ${range}/300000\r\n\r\n`;
+  const encoder = new TextEncoder();
+  const expected = [
+    encoder.encode(head(0, "10-19")),
+    BIG.slice(10, 20),
+    encoder.encode(head(1, "100000-229999")),
+    BIG.slice(100_000, 230_000),
+    encoder.encode(`\r\n--${boundary}--\r\n`),
+  ];
+  deepStrictEqual(body, new Uint8Array(await new Blob(expected as BlobPart[]).arrayBuffer()));
+});
+
+/** Waits until files written now are old enough to be kept in memory (SETTLE_MS). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
+
+Deno.test("serve http: a small file renamed over between two requests is served new, with a new ETag", async () => {
+  await using s = await servedRoot();
+  const path = `${s.root}/tftpboot/xcat/xnba/nodes/cn01`;
+  await settle();
+  const before = await fetch(s.url("/tftpboot/xcat/xnba/nodes/cn01"));
+  strictEqual(await before.text(), "#!gpxe\nexit\n");
+  await Deno.writeTextFile(`${path}.new`, "#!gpxe\nboot\n");
+  await Deno.rename(`${path}.new`, path);
+  const after = await fetch(s.url("/tftpboot/xcat/xnba/nodes/cn01"));
+  strictEqual(await after.text(), "#!gpxe\nboot\n");
+  ok(after.headers.get("etag") !== before.headers.get("etag"));
+});
+
+Deno.test("serve http: a small file kept in memory and rewritten in place is served new", async () => {
+  await using s = await servedRoot();
+  const path = `${s.root}/tftpboot/xcat/xnba/nodes/cn01`;
+  await settle();
+  strictEqual(
+    await (await fetch(s.url("/tftpboot/xcat/xnba/nodes/cn01"))).text(),
+    "#!gpxe\nexit\n",
+  );
+  // Same size, same inode: only the ctime (and mtime) tell.
+  await Deno.writeTextFile(path, "#!gpxe\nboot\n");
+  strictEqual(
+    await (await fetch(s.url("/tftpboot/xcat/xnba/nodes/cn01"))).text(),
+    "#!gpxe\nboot\n",
+  );
+});
+
+Deno.test("serve http attack: a symlink served once, then swapped to point outside, is 404", async () => {
+  await using s = await servedRoot();
+  const link = `${s.root}/install/netboot/img/latest`;
+  await Deno.symlink("hello.txt", link);
+  await settle();
+  strictEqual(await (await fetch(s.url("/install/netboot/img/latest"))).text(), "hello, world\n");
+  await Deno.symlink(`${s.base}/secret`, `${link}.new`);
+  await Deno.rename(`${link}.new`, link);
+  const response = await rawGet(s.port, "/install/netboot/img/latest");
+  ok(response.startsWith("HTTP/1.1 404 "));
+  ok(!response.includes("secret"));
+});
+
+Deno.test("serve http attack: a directory served once, then swapped for a symlink to outside, is 404", async () => {
+  await using s = await servedRoot();
+  await Deno.mkdir(`${s.base}/outside`);
+  await Deno.writeTextFile(`${s.base}/outside/hello.txt`, SECRET);
+  await settle();
+  strictEqual(
+    await (await fetch(s.url("/install/netboot/img/hello.txt"))).text(),
+    "hello, world\n",
+  );
+  await Deno.rename(`${s.root}/install/netboot/img`, `${s.root}/install/netboot/img.old`);
+  await Deno.symlink(`${s.base}/outside`, `${s.root}/install/netboot/img`);
+  const response = await rawGet(s.port, "/install/netboot/img/hello.txt");
+  ok(response.startsWith("HTTP/1.1 404 "));
+  ok(!response.includes("secret"));
 });
