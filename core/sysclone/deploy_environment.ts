@@ -19,6 +19,9 @@ import { walkTree } from "../tree/walk.ts";
 import { addModules } from "../genimage/netboot_initrd.ts";
 import { findInImage, InitrdTree } from "../genimage/initrd_tree.ts";
 import { SYSCLONE_DEPLOY_INIT } from "./deploy_init_script.ts";
+import { SYSCLONE_UPDATE_AWK } from "./deploy_update_script.ts";
+import { writeDeployManifest } from "./deploy_manifest.ts";
+import { NODE_OWN_PATHS, nodeOwnPattern } from "../../formats/sysclone/image_manifest.ts";
 import {
   SYSCLONE_DEPLOY_FILES,
   syscloneDirectories,
@@ -31,7 +34,7 @@ import type { Row } from "../store/store.ts";
  * Bumped when the initrd's contents or the archive's form change, so every image's deploy
  * environment is rebuilt by the next nodeset.
  */
-const DEPLOY_FORMAT = "osimg-sysclone-deploy 1";
+const DEPLOY_FORMAT = "osimg-sysclone-deploy 2";
 
 /** Disk and NIC drivers a node may need, loaded when the image's kernel has them. */
 const HARDWARE_MODULES = [
@@ -197,6 +200,11 @@ export async function buildDeployEnvironment(
       "none",
       tarStream(walkTree(paths.repository, { oneFileSystem: false, xattrs: true })),
       `${work}/${files.archive}`,
+    );
+    await writeDeployManifest(
+      paths.repository,
+      `${work}/${files.manifest}`,
+      `${work}/${files.objects}`,
     );
     await Deno.writeTextFile(`${work}/${files.stamp}`, stamp);
     // Swap directories: the old set is renamed away whole, then removed.
@@ -370,15 +378,37 @@ async function buildDeployInitrd(
     (await resolveInRoot(repository, `/usr/lib/grub/${target}/modinfo.sh`)) !== undefined;
   const conf = options.plan.conf +
     `GRUB_BIOS=${(await grub("i386-pc")) ? "yes" : "no"}\n` +
-    `GRUB_EFI=${(await grub("x86_64-efi")) ? "yes" : "no"}\n`;
+    `GRUB_EFI=${(await grub("x86_64-efi")) ? "yes" : "no"}\n` +
+    updateConf(options.plan);
   initrd.addText("init", SYSCLONE_DEPLOY_INIT, 0o755);
   initrd.addUdhcpcScript();
   initrd.addText("etc/osimg/sysclone/layout.conf", conf);
   initrd.addText("etc/osimg/sysclone/partitions.sfdisk", options.plan.sfdisk);
   initrd.addText("etc/osimg/sysclone/filesystems", options.plan.filesystems);
+  initrd.addText("etc/osimg/sysclone/update.awk", SYSCLONE_UPDATE_AWK);
+  initrd.addText("etc/osimg/sysclone/node-own", nodeOwnPattern(nodeOwnPaths(options.plan)) + "\n");
   initrd.addText(
     "etc/osimg/sysclone/postscripts",
     options.postscripts.map((name) => name + "\n").join(""),
   );
   return await initrd.write(runner, output, 6);
+}
+
+/**
+ * The update's settings in layout.conf: the manifest's name beside the archive, and the layout
+ * id a clone is stamped with (a digest of the partition plan: a clone made from another plan is
+ * not updated but cloned again).
+ */
+function updateConf(plan: ReturnType<typeof deployPlan>): string {
+  const id = createHash("sha256").update(plan.sfdisk).update("\0").update(plan.filesystems)
+    .digest("hex").slice(0, 16);
+  return `LAYOUT_ID=${id}\nMANIFEST=${SYSCLONE_DEPLOY_FILES.manifest}\n`;
+}
+
+/** The node-own paths, plus everything on the EFI system partition (grub-install's files). */
+function nodeOwnPaths(plan: ReturnType<typeof deployPlan>): string[] {
+  const esp = /^ESP_MOUNT=(.*)$/m.exec(plan.conf)?.[1];
+  return esp && esp !== "-" && esp !== "/"
+    ? [...NODE_OWN_PATHS, `${esp.replace(/^\//, "")}/**`]
+    : [...NODE_OWN_PATHS];
 }

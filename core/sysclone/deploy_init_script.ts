@@ -2,6 +2,7 @@
 // layout, pulls the image over HTTP, installs the boot loader from the image itself, reboots.
 
 import { initrdNetworkFunctions } from "../genimage/initrd_network_script.ts";
+import { syscloneUpdateFunctions } from "./deploy_update_script.ts";
 
 /**
  * Runs as PID 1 with the image's busybox and the disk tools osimg copied from the image (sfdisk,
@@ -19,6 +20,10 @@ import { initrdNetworkFunctions } from "../genimage/initrd_network_script.ts";
  * 4. the boot loader last (grub-install and update-grub run in the copied root), then sync.
  * A failure in 2-4 unmounts and wipes the disk again, so a half-written disk has no partition
  * table and no boot loader: firmware skips it instead of booting half a system.
+ *
+ * Before step 2, a disk that already holds a clone of this image with this layout is updated
+ * instead (only the changed files are fetched; core/sysclone/deploy_update_script.ts), unless
+ * the command line says `osimg.update=no`.
  */
 export const SYSCLONE_DEPLOY_INIT = `#!/bin/sh
 # osimg sysclone deploy init (written by osimg nodeset; see core/sysclone/deploy_init_script.ts)
@@ -89,6 +94,7 @@ wipe_disk() {
   blockdev --rereadpt "$DISK" 2>/dev/null
 }
 
+${syscloneUpdateFunctions()}
 # The drivers, the boot NIC and DHCP, as the netboot init does them; a wait that runs out stops.
 network_wait_failed() { fail "$*"; }
 ${initrdNetworkFunctions()}
@@ -140,6 +146,8 @@ network_up
 if ! wget -q --spider "$IMGURL"; then
   fail "cannot download $IMGURL (does the server answer, and did nodeset pack the image?)"
 fi
+
+sysclone_update
 
 WIPE_ON_FAILURE=yes
 say "wiping $DISK"
@@ -204,6 +212,7 @@ say "writing /etc/fstab"
   done < /etc/osimg/sysclone/filesystems
 } > /target/etc/fstab.osimg || fail "cannot write /etc/fstab"
 mv /target/etc/fstab.osimg /target/etc/fstab
+write_clone_stamp
 
 # What identifies the golden client must not be cloned: systemd gives the node its own
 # machine-id on first boot (an empty file), sshd gets new host keys.

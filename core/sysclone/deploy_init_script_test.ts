@@ -42,3 +42,20 @@ Deno.test("deploy init: disk checks, then wipe, partitions, copy, identity, post
     at = found;
   }
 });
+
+Deno.test("deploy init: an update is tried before anything is wiped, and a full clone stamps its disk before the boot loader", () => {
+  const steps = [
+    "sysclone_update() {",
+    "if ! wget -q --spider",
+    "\nsysclone_update\n",
+    "WIPE_ON_FAILURE=yes",
+    "mv /target/etc/fstab.osimg /target/etc/fstab\nwrite_clone_stamp\n",
+    "grub-install --target=",
+  ];
+  let at = -1;
+  for (const step of steps) {
+    const found = SYSCLONE_DEPLOY_INIT.indexOf(step, at + 1);
+    ok(found > at, `"${step}" is not after the step before it`);
+    at = found;
+  }
+});

@@ -354,6 +354,10 @@ export const SYSCLONE_DEPLOY_FILES = {
   archive: "rootimg.tar",
   /** A digest of what the files were built from (core/sysclone/deploy_environment.ts). */
   stamp: "deploy.stamp",
+  /** Every path of the image with its metadata and sha256, for updates of cloned nodes. */
+  manifest: "rootimg.manifest",
+  /** The image's file contents by sha256 (`files/<sha256>`), what an update fetches. */
+  objects: "files",
 } as const;
 
 /**
