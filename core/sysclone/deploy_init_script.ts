@@ -142,12 +142,12 @@ fi
 say "target disk $DISK ($FIRMWARE firmware)"
 
 network_up
+sysclone_update
+
 # The image must answer before the disk is touched.
 if ! wget -q --spider "$IMGURL"; then
   fail "cannot download $IMGURL (does the server answer, and did nodeset pack the image?)"
 fi
-
-sysclone_update
 
 WIPE_ON_FAILURE=yes
 say "wiping $DISK"

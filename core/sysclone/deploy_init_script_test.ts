@@ -43,11 +43,11 @@ Deno.test("deploy init: disk checks, then wipe, partitions, copy, identity, post
   }
 });
 
-Deno.test("deploy init: an update is tried before anything is wiped, and a full clone stamps its disk before the boot loader", () => {
+Deno.test("deploy init: an update is tried before the image tar is asked for or anything is wiped, and a full clone stamps its disk before the boot loader", () => {
   const steps = [
     "sysclone_update() {",
+    "\nnetwork_up\nsysclone_update\n",
     "if ! wget -q --spider",
-    "\nsysclone_update\n",
     "WIPE_ON_FAILURE=yes",
     "mv /target/etc/fstab.osimg /target/etc/fstab\nwrite_clone_stamp\n",
     "grub-install --target=",

@@ -39,6 +39,7 @@ export interface ManifestEntry {
  */
 export function escapeManifestName(name: string): string {
   return name.replace(
+    // deno-lint-ignore no-control-regex -- control characters are what is escaped
     /[\x00-\x20\x7f\\]/g,
     (char) => `\\${char.charCodeAt(0).toString(8).padStart(3, "0")}`,
   );
