@@ -4,7 +4,7 @@
 // network to the image's userspace — once with SeaBIOS, once with OVMF —; the failures; and a
 // recapture after a change on the client, whose second clone has the change.
 
-import { ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { serveRoot } from "../../testdata/support/boot_clients.ts";
 import { diskGoldenClient } from "../../testdata/support/golden_client.ts";
@@ -117,7 +117,7 @@ async function firmwareArgs(firmware: "bios" | "uefi", work: string): Promise<st
 }
 
 heavyTest(
-  "sysclone: imgcapture -t sysclone of a golden client on a partitioned disk, then nodeset's deploy environment clones it onto empty disks that boot by themselves (BIOS and UEFI), refuses a disk too small, and a recapture's change reaches a second clone",
+  "sysclone: imgcapture -t sysclone of a golden client on a partitioned disk, then nodeset's deploy environment clones it onto empty disks that boot by themselves (BIOS and UEFI), refuses a disk too small, and a recapture's change reaches a second clone and, fetching only that file, the first clone",
   async (t) => {
     const timings: string[] = [];
     const client = await diskGoldenClient();
@@ -211,8 +211,11 @@ heavyTest(
         strictEqual(again.mtime?.getTime(), stamp.mtime?.getTime());
       });
 
-      /** Installs a clone onto an empty 3 GiB disk, boots it alone, returns its marker fields. */
-      const cloneAndBoot = async (firmware: "bios" | "uefi", name: string) => {
+      /**
+       * Installs a clone onto an empty 3 GiB disk, boots it alone, returns its marker fields;
+       * `keep` leaves the disk for a later update.
+       */
+      const cloneAndBoot = async (firmware: "bios" | "uefi", name: string, keep = false) => {
         const target = `${work}/${name}.raw`;
         await sh(["truncate", "-s", "3G", target]);
         try {
@@ -260,16 +263,77 @@ heavyTest(
           ok(/^[0-9a-f]{16}$/.test(fields.hostkey!) && fields.hostkey !== goldenHostKey);
           return fields;
         } finally {
-          await Deno.remove(target).catch(() => {});
+          if (!keep) await Deno.remove(target).catch(() => {});
         }
+      };
+
+      /** The BIOS clone, kept for the update after the recapture. */
+      let biosClone: Record<string, string> | undefined;
+      /** The payload the recapture wrote. */
+      let recaptured: string | undefined;
+
+      /**
+       * The first BIOS clone, network-booted again with the same entry after the recapture: its
+       * disk holds a clone of the image, so the deploy fetches only what changed (never the
+       * image tar), keeps the disk's partitions and the node's identity, and the node then
+       * boots its disk with the new file.
+       */
+      const updateBiosClone = async (changed: string) => {
+        ok(biosClone, "the BIOS clone step ran");
+        const target = `${work}/bios.raw`;
+        server.requests.length = 0;
+        const update = await runVm({
+          args: deployArgs(`${root}/tftpboot`, target),
+          until: (serial) => /Kernel panic|osimg sysclone: ERROR/.test(serial),
+          timeoutMs: INSTALL_TIMEOUT_MS,
+        });
+        timings.push(`bios update: ${update.seconds} s`);
+        const fetched = server.requests.map((request) => request.path);
+        const summary = new RegExp(
+          `osimg sysclone: ${NODE} is updated from ${IMAGE} on /dev/vda: (\\d+) files updated \\((\\d+) fetched, (\\d+) bytes\\), (\\d+) removed, (\\d+) changed in place; poweroff`,
+        ).exec(update.serial);
+        ok(summary, update.serial.slice(-6000));
+        ok(update.serial.includes(`osimg sysclone: /dev/vda holds a clone of ${IMAGE}: updating`));
+        ok(!update.serial.includes("wiping /dev/vda"));
+        const deploy = `/install/sysclone/deploy/${IMAGE}`;
+        const payloadObject = `${deploy}/files/${
+          (await sh(["sha256sum", `${root}/install/sysclone/images/${IMAGE}${PAYLOAD}`])).slice(
+            0,
+            64,
+          )
+        }`;
+        // Exactly the manifest and the one changed file: never the image tar. What else the
+        // node's first boot changed is metadata (directory mtimes), set in place.
+        deepStrictEqual(fetched, [`${deploy}/rootimg.manifest`, payloadObject]);
+        strictEqual(summary[1], "1");
+        strictEqual(summary[2], "1");
+        strictEqual(Number(summary[3]), changed.length + 1);
+        strictEqual(summary[4], "0");
+
+        const own = await runVm({
+          args: [...diskArgs(target), "-nic", "none", "-boot", "c"],
+          until: (serial) => markerFields(serial, marker) !== undefined,
+          timeoutMs: BOOT_TIMEOUT_MS,
+        });
+        timings.push(`bios boot after the update: ${own.seconds} s`);
+        const fields = markerFields(own.serial, marker);
+        ok(fields, own.serial.slice(-3000));
+        strictEqual(fields.payload, changed);
+        // The same disk and the same node: not repartitioned, identity kept.
+        strictEqual(fields.root, biosClone!.root);
+        strictEqual(fields.host, NODE);
+        strictEqual(fields.machineid, biosClone!.machineid);
+        strictEqual(fields.hostkey, biosClone!.hostkey);
+        strictEqual(fields.post, `ran-on-${NODE}`);
       };
 
       for (const firmware of ["bios", "uefi"] as const) {
         await t.step(
           `${firmware}: the clone installs onto an empty disk, then boots from it alone`,
           async () => {
-            const fields = await cloneAndBoot(firmware, firmware);
+            const fields = await cloneAndBoot(firmware, firmware, firmware === "bios");
             strictEqual(fields.payload, "first-capture");
+            if (firmware === "bios") biosClone = fields;
           },
         );
       }
@@ -360,6 +424,15 @@ heavyTest(
           );
           const fields = await cloneAndBoot("bios", "second-bios");
           strictEqual(fields.payload, changed);
+          recaptured = changed;
+        },
+      );
+
+      await t.step(
+        "the first BIOS clone, network-booted again after the recapture, fetches only the changed file (not the image tar), keeps its partitions and identity, and boots its disk with the change",
+        async () => {
+          ok(recaptured, "the recapture step ran");
+          await updateBiosClone(recaptured);
         },
       );
     } finally {
