@@ -115,6 +115,7 @@ async function runUpdate(f: Fixture, port: number) {
       "chmod",
       "touch",
       "head",
+      "mknod",
     ]
   ) await Deno.symlink(busybox, `${bin}/${applet}`);
   await Deno.writeTextFile(`${work}/update.awk`, SYSCLONE_UPDATE_AWK);
@@ -242,6 +243,35 @@ Deno.test("deploy update: an object whose contents are not its digest is refused
     strictEqual(result.code, 1);
     ok(result.stdout.includes("is not what the manifest says"), result.stdout);
     deepStrictEqual(await snapshotTree(f.node), before);
+  } finally {
+    await server.close();
+    await Deno.remove(f.dir, { recursive: true });
+  }
+});
+
+Deno.test("deploy update: a path that changes type is replaced, a fifo is made, and a change under boot/ is flagged for GRUB's menu", async () => {
+  const f = await fixture();
+  // On top of the fixture's change: a file becomes a directory, a directory a symlink, a new
+  // fifo, and a new kernel under boot/.
+  await Deno.remove(`${f.image}/etc/conf`);
+  await Deno.mkdir(`${f.image}/etc/conf`);
+  await Deno.writeTextFile(`${f.image}/etc/conf/inner`, "inner\n");
+  await Deno.remove(`${f.image}/usr/share/new`, { recursive: true });
+  await Deno.symlink("../bin", `${f.image}/usr/share/new`);
+  await sh(["mkfifo", "-m", "600", `${f.image}/etc/pipe`]);
+  await Deno.writeTextFile(`${f.image}/boot/vmlinuz-2`, "kernel\n");
+  await Deno.remove(f.deploy, { recursive: true });
+  await Deno.mkdir(f.deploy);
+  await writeDeployManifest(f.image, `${f.deploy}/rootimg.manifest`, `${f.deploy}/files`);
+  const server = serve(f.deploy);
+  try {
+    const result = await runUpdate(f, server.port);
+    strictEqual(result.code, 0, result.stdout + result.stderr);
+    ok(/RESULT updated=3 fetched=3 .* boot=yes/.test(result.stdout), result.stdout);
+    strictEqual(await Deno.readTextFile(`${f.node}/etc/conf/inner`), "inner\n");
+    strictEqual(await Deno.readLink(`${f.node}/usr/share/new`), "../bin");
+    ok((await Deno.lstat(`${f.node}/etc/pipe`)).isFifo);
+    strictEqual(await Deno.readTextFile(`${f.node}/boot/vmlinuz-2`), "kernel\n");
   } finally {
     await server.close();
     await Deno.remove(f.dir, { recursive: true });
