@@ -60,6 +60,70 @@ export const HYBRID_LAYOUT: DiskLayout = {
   }],
 };
 
+/**
+ * A GPT layout with LVM: BIOS boot, ESP, /boot on a partition, and the growing last partition a
+ * physical volume of vg0 holding a swap LV and the growing root LV.
+ */
+export const LVM_LAYOUT: DiskLayout = {
+  format: "osimg-disklayout",
+  version: 1,
+  disks: [{
+    name: "vda",
+    size: 4 * 1024 ** 3,
+    table: "gpt",
+    partitions: [
+      { number: 1, size: 1024 ** 2, type: GPT_TYPES.biosBoot, name: "bios", flags: ["bios_grub"] },
+      {
+        number: 2,
+        size: 64 * 1024 ** 2,
+        type: GPT_TYPES.esp,
+        name: "EFI",
+        flags: ["esp"],
+        filesystem: { type: "vfat", label: "EFI", mountpoint: "/boot/efi", options: "umask=0077" },
+      },
+      {
+        number: 3,
+        size: 256 * 1024 ** 2,
+        type: GPT_TYPES.linux,
+        name: "boot",
+        flags: [],
+        filesystem: { type: "ext4", label: "boot", mountpoint: "/boot" },
+      },
+      {
+        number: 4,
+        size: 3 * 1024 ** 3,
+        grow: true,
+        type: GPT_TYPES.lvm,
+        name: "lvm",
+        flags: ["lvm"],
+      },
+    ],
+    volumeGroups: [{
+      name: "vg0",
+      extentSize: 4 * 1024 ** 2,
+      physicalVolumes: [4],
+      logicalVolumes: [
+        {
+          name: "root",
+          size: 2800 * 1024 ** 2,
+          grow: true,
+          minSize: 1536 * 1024 ** 2,
+          filesystem: {
+            type: "ext4",
+            label: "root",
+            uuid: "1417731a-652a-004e-b156-0f46c836e1b5",
+            mountpoint: "/",
+            options: "errors=remount-ro",
+            dump: 0,
+            pass: 1,
+          },
+        },
+        { name: "swap", size: 128 * 1024 ** 2, filesystem: { type: "swap" } },
+      ],
+    }],
+  }],
+};
+
 /** A file attached to a loop device with its partitions visible as /dev/loopNpM. */
 export interface LoopDisk extends AsyncDisposable {
   /** `/dev/loopN`. */
