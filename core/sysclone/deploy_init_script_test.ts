@@ -49,7 +49,7 @@ Deno.test("deploy init: LVM groups and volumes are made after the partitions and
   const create = init.indexOf("\nlvm_create\n");
   const mkfs = init.indexOf("/osimg/bin/mke2fs -q -F");
   ok(sfdisk > 0 && create > sfdisk && mkfs > create, "lvm_create is not between sfdisk and mkfs");
-  ok(/wipe_disk\(\) \{\n  lvm_stop\n/.test(init), "wipe_disk does not stop LVM first");
+  ok(init.includes("wipe_disk() {\n  lvm_stop\n"), "wipe_disk does not stop LVM first");
   ok(init.includes('/osimg/bin/lvm vgcreate -y -s "$((name / 1024))k" "$group" "$@"'));
   ok(init.includes("/osimg/bin/lvm lvcreate -y -W y -Z y"));
   // Every file system is reached through fs_device (a partition number or <vg>/<lv>).
