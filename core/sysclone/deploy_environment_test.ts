@@ -3,35 +3,20 @@
 import { deepStrictEqual as assertEquals, strictEqual } from "node:assert/strict";
 import { type DiskLayout, serializeDiskLayout } from "../../formats/sysclone/disk_layout.ts";
 import { kernelImageRoot } from "../../testdata/support/debian_kernel.ts";
-import { HYBRID_LAYOUT, LVM_LAYOUT } from "../../testdata/support/sysclone_testing.ts";
+import {
+  defineQemuNode,
+  defineSyscloneImage,
+  HYBRID_LAYOUT,
+  LVM_LAYOUT,
+} from "../../testdata/support/sysclone_testing.ts";
 import { snapshotTree, type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 import { run } from "../../testdata/support/process.ts";
 
 const IMAGE = "golden-clone";
 
 async function defineSysclone(t: TestRoot): Promise<void> {
-  await t.ok([
-    "mkdef",
-    "-t",
-    "osimage",
-    "-o",
-    IMAGE,
-    "imagetype=linux",
-    "provmethod=sysclone",
-    "osvers=debian12",
-    "osarch=x86_64",
-  ]);
-  await t.ok([
-    "mkdef",
-    "-t",
-    "node",
-    "cn01",
-    "groups=all",
-    "netboot=pxe",
-    "mac=52:54:00:12:34:56",
-    "ip=10.0.2.15",
-    "xcatmaster=10.0.2.2",
-  ]);
+  await defineSyscloneImage(t, IMAGE);
+  await defineQemuNode(t, "cn01", "52:54:00:12:34:56");
 }
 
 /** Runs nodeset expecting `message`, and checks that the tree and the chain table did not change. */
