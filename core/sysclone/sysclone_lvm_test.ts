@@ -130,6 +130,7 @@ heavyTest(
       timings.push(`boot from disk: ${own.seconds} s`);
       const line = new RegExp(`OSIMG-LVM-MARKER ${marker} (.*?) END`).exec(own.serial)?.[1];
       ok(line, own.serial.slice(-4000));
+      timings.push(`marker: ${line}`);
       // Root on the LV the deploy made, swap on the other LV (by the fstab's new UUIDs).
       ok(/^root=\/dev\/mapper\/vg0-root /.test(line), line);
       ok(/ swap=\/dev\/(mapper\/vg0-swap|dm-\d+)$/.test(line), line);
