@@ -17,7 +17,7 @@ export interface DeployPlan {
   /** `partitions.sfdisk`: sfdisk's input; the last partition has no size, so it takes the rest. */
   sfdisk: string;
   /**
-   * `filesystems`: one line per file system, `<partition> <type> <label|-> <mountpoint|-> <options> <dump> <pass>`,
+   * `filesystems`: one line per file system, `<partition|vg/lv> <type> <label|-> <mountpoint|-> <options> <dump> <pass>`,
    * those with a mount point first in mount order (parents before children), then swap.
    */
   filesystems: string;

@@ -122,6 +122,8 @@ const GUID = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/;
 const MBR_TYPE = /^[0-9a-f]{1,2}$/;
 /** Labels, names and LVM names: what a shell, sfdisk and fstab take without quoting. */
 const WORD = /^[A-Za-z0-9_.+-]{1,64}$/;
+/** LVM's own rule for VG and LV names, within WORD: no leading "-" (lvm would read an option). */
+const LVM_NAME = /^(?!-)(?!\.\.?$)[A-Za-z0-9_.+-]{1,64}$/;
 const MOUNTPOINT = /^\/(?:[A-Za-z0-9_.+@-]+(?:\/[A-Za-z0-9_.+@-]+)*)?$/;
 const MOUNT_OPTIONS = /^[A-Za-z0-9_=.,:+@-]{1,256}$/;
 const FS_UUID =
@@ -262,6 +264,13 @@ function optionalWord(value: unknown, where: string, bad: Bad): string | undefin
     throw bad(`${where} ${JSON.stringify(value)} must be 1-64 of A-Z a-z 0-9 _ . + -`);
   }
   return value;
+}
+
+function lvmName(value: unknown, where: string, bad: Bad): string {
+  const name = optionalWord(value, where, bad);
+  if (name === undefined) throw bad(`${where} is missing`);
+  if (!LVM_NAME.test(name)) throw bad(`${where} ${JSON.stringify(name)} is not an LVM name`);
+  return name;
 }
 
 function parseDisk(value: unknown, where: string, bad: Bad): Disk {
@@ -426,8 +435,7 @@ function parseVolumeGroup(
   bad: Bad,
 ): VolumeGroup {
   const group = object(value, where, bad);
-  const name = optionalWord(group.name, `${where}.name`, bad);
-  if (name === undefined) throw bad(`${where}.name is missing`);
+  const name = lvmName(group.name, `${where}.name`, bad);
   if (!Array.isArray(group.physicalVolumes) || group.physicalVolumes.length === 0) {
     throw bad(`${where}.physicalVolumes must be a non-empty list of partition numbers`);
   }
@@ -456,8 +464,7 @@ function parseVolumeGroup(
   const logicalVolumes = group.logicalVolumes.map((each, index) => {
     const at = `${where}.logicalVolumes[${index}]`;
     const volume = object(each, at, bad);
-    const volumeName = optionalWord(volume.name, `${at}.name`, bad);
-    if (volumeName === undefined) throw bad(`${at}.name is missing`);
+    const volumeName = lvmName(volume.name, `${at}.name`, bad);
     const parsed: LogicalVolume = { name: volumeName, size: bytes(volume.size, `${at}.size`, bad) };
     if (volume.grow !== undefined && typeof volume.grow !== "boolean") {
       throw bad(`${at}.grow must be true or false`);

@@ -210,3 +210,17 @@ Deno.test("disk layout: two volume groups of one name are refused", () => {
     /has two volume groups named vg0/,
   );
 });
+
+Deno.test("disk layout: a logical volume name lvm would read as an option is refused", () => {
+  refused(
+    editedLvm((data) => data.disks[0].volumeGroups[0].logicalVolumes[1].name = "-an"),
+    /logicalVolumes\[1\]\.name "-an" is not an LVM name/,
+  );
+});
+
+Deno.test("disk layout: a volume group named .. is refused", () => {
+  refused(
+    editedLvm((data) => data.disks[0].volumeGroups[0].name = ".."),
+    /volumeGroups\[0\]\.name "\.\." is not an LVM name/,
+  );
+});
