@@ -55,6 +55,8 @@ export const TEST_PACKAGES: Record<string, string> = {
   // sysclone's loop-backed disks (core/sysclone/read_disk_layout_test.ts).
   sfdisk: "fdisk",
   "mkfs.vfat": "dosfstools",
+  // sysclone's LVM on loop disks (pvs/vgs/lvs reports, core/sysclone/read_disk_layout_test.ts).
+  lvm: "lvm2",
   // imgcapture's golden client: ssh to a chroot's sshd in a network namespace over a veth pair.
   ssh: "openssh-client",
   "ssh-keygen": "openssh-client",

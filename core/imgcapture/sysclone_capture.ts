@@ -239,8 +239,16 @@ function describeLayout(node: string, device: string, layout: DiskLayout): strin
     const what = fs ? `${fs.type}${fs.mountpoint ? ` ${fs.mountpoint}` : ""}` : "no file system";
     return `${part.number}: ${what}${part.grow ? " (grows)" : ""}`;
   });
+  const groups = disk.volumeGroups.map((group) =>
+    `; volume group ${group.name} (` +
+    group.logicalVolumes.map((volume) => {
+      const fs = volume.filesystem;
+      const what = fs ? `${fs.type}${fs.mountpoint ? ` ${fs.mountpoint}` : ""}` : "no file system";
+      return `${volume.name}: ${what}${volume.grow ? " (grows)" : ""}`;
+    }).join("; ") + ")"
+  );
   return `Disk layout of ${node}: ${device}, ${disk.table}, ${disk.partitions.length} ` +
-    `partitions (${parts.join("; ")})`;
+    `partitions (${parts.join("; ")})${groups.join("")}`;
 }
 
 /** The new image's rows, as xCAT's sysclone_createosimgdef makes them. */

@@ -80,6 +80,9 @@ const FILE_SYSTEM_PROGRAMS: Record<string, [string, string[]][]> = {
   vfat: [["mkfs.fat", ["/usr/sbin/mkfs.fat", "/sbin/mkfs.fat"]]],
   swap: [["mkswap", ["/usr/sbin/mkswap", "/sbin/mkswap"]]],
 };
+/** What a layout with LVM adds: the image's lvm (pvcreate, vgcreate... are its subcommands). */
+const LVM_PROGRAMS: [string, string[]][] = [["lvm", ["/usr/sbin/lvm", "/sbin/lvm"]]];
+const LVM_MODULES = ["dm-mod"];
 /** Which Debian/RHEL package gives each program, for the error when the image lacks it. */
 const PROGRAM_PACKAGES: Record<string, string> = {
   sfdisk: "fdisk (util-linux on RHEL)",
@@ -90,6 +93,7 @@ const PROGRAM_PACKAGES: Record<string, string> = {
   "mkfs.xfs": "xfsprogs",
   "mkfs.fat": "dosfstools",
   mkswap: "util-linux",
+  lvm: "lvm2",
 };
 
 /** Where one image's deploy files are, as host paths. */
@@ -340,6 +344,8 @@ async function buildDeployInitrd(
   const types = new Set(fileSystems(options.layout).map((fs) => fs.type));
   const programs = [...ALWAYS_PROGRAMS];
   for (const type of types) programs.push(...(FILE_SYSTEM_PROGRAMS[type] ?? []));
+  const lvm = options.layout.disks.some((disk) => disk.volumeGroups.length > 0);
+  if (lvm) programs.push(...LVM_PROGRAMS);
   const missing: string[] = [];
   for (const [name, candidates] of programs) {
     if (initrd.has(`osimg/bin/${name}`)) continue;
@@ -363,6 +369,7 @@ async function buildDeployInitrd(
 
   const required = new Set<string>();
   const optional = new Set<string>(HARDWARE_MODULES);
+  if (lvm) { for (const module of LVM_MODULES) required.add(module); }
   for (const type of types) {
     for (const module of FILE_SYSTEM_MODULES[type]?.required ?? []) required.add(module);
     for (const module of FILE_SYSTEM_MODULES[type]?.optional ?? []) optional.add(module);
@@ -387,6 +394,7 @@ async function buildDeployInitrd(
   initrd.addText("etc/osimg/sysclone/filesystems", options.plan.filesystems);
   initrd.addText("etc/osimg/sysclone/update.awk", SYSCLONE_UPDATE_AWK);
   initrd.addText("etc/osimg/sysclone/node-own", nodeOwnPattern(nodeOwnPaths(options.plan)) + "\n");
+  initrd.addText("etc/osimg/sysclone/lvm", options.plan.lvm);
   initrd.addText(
     "etc/osimg/sysclone/postscripts",
     options.postscripts.map((name) => name + "\n").join(""),

@@ -1,37 +1,22 @@
 // The deploy environment's refusals, through nodeset: each one line, nothing written.
 
 import { deepStrictEqual as assertEquals, strictEqual } from "node:assert/strict";
-import { serializeDiskLayout } from "../../formats/sysclone/disk_layout.ts";
+import { type DiskLayout, serializeDiskLayout } from "../../formats/sysclone/disk_layout.ts";
 import { kernelImageRoot } from "../../testdata/support/debian_kernel.ts";
-import { HYBRID_LAYOUT } from "../../testdata/support/sysclone_testing.ts";
+import {
+  defineQemuNode,
+  defineSyscloneImage,
+  HYBRID_LAYOUT,
+  LVM_LAYOUT,
+} from "../../testdata/support/sysclone_testing.ts";
 import { snapshotTree, type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 import { run } from "../../testdata/support/process.ts";
 
 const IMAGE = "golden-clone";
 
 async function defineSysclone(t: TestRoot): Promise<void> {
-  await t.ok([
-    "mkdef",
-    "-t",
-    "osimage",
-    "-o",
-    IMAGE,
-    "imagetype=linux",
-    "provmethod=sysclone",
-    "osvers=debian12",
-    "osarch=x86_64",
-  ]);
-  await t.ok([
-    "mkdef",
-    "-t",
-    "node",
-    "cn01",
-    "groups=all",
-    "netboot=pxe",
-    "mac=52:54:00:12:34:56",
-    "ip=10.0.2.15",
-    "xcatmaster=10.0.2.2",
-  ]);
+  await defineSyscloneImage(t, IMAGE);
+  await defineQemuNode(t, "cn01", "52:54:00:12:34:56");
 }
 
 /** Runs nodeset expecting `message`, and checks that the tree and the chain table did not change. */
@@ -96,10 +81,10 @@ Deno.test("sysclone nodeset: an image without a kernel is refused, nothing writt
   );
 });
 
-Deno.test("sysclone nodeset: an image lacking the disk tools names each with its package, nothing written", async () => {
+/** nodeset on an image of Debian's kernel and modules and a static busybox, but no util-linux, fdisk, e2fsprogs, lvm2... */
+async function refusedForTools(layout: DiskLayout, message: string): Promise<void> {
   await using t = await testRoot();
   await defineSysclone(t);
-  // Debian's kernel and modules and a static busybox, but no util-linux, fdisk, e2fsprogs...
   const image = await kernelImageRoot();
   try {
     const repository = `${t.root}/install/sysclone/images/${IMAGE}`;
@@ -109,15 +94,28 @@ Deno.test("sysclone nodeset: an image lacking the disk tools names each with its
     await Deno.writeTextFile(`${repository}/boot/vmlinuz-${image.kernelVersion}`, "kernel\n");
     await Deno.writeTextFile(
       `${t.root}/install/sysclone/images/${IMAGE}.layout.json`,
-      serializeDiskLayout(HYBRID_LAYOUT),
+      serializeDiskLayout(layout),
     );
-    await refused(
-      t,
-      `Cannot build the sysclone deploy initrd of ${IMAGE}: its image lacks sfdisk (fdisk (util-linux on RHEL)), ` +
-        `wipefs (util-linux), blkid (util-linux), tar (tar), mkfs.fat (dosfstools), mkswap (util-linux), ` +
-        `mke2fs (e2fsprogs); install them on the golden client and capture again`,
-    );
+    await refused(t, message);
   } finally {
     await Deno.remove(image.rootimg, { recursive: true });
   }
+}
+
+Deno.test("sysclone nodeset: an image lacking the disk tools names each with its package, nothing written", async () => {
+  await refusedForTools(
+    HYBRID_LAYOUT,
+    `Cannot build the sysclone deploy initrd of ${IMAGE}: its image lacks sfdisk (fdisk (util-linux on RHEL)), ` +
+      `wipefs (util-linux), blkid (util-linux), tar (tar), mkfs.fat (dosfstools), mkswap (util-linux), ` +
+      `mke2fs (e2fsprogs); install them on the golden client and capture again`,
+  );
+});
+
+Deno.test("sysclone nodeset: an LVM layout also needs the image's lvm (lvm2), nothing written", async () => {
+  await refusedForTools(
+    LVM_LAYOUT,
+    `Cannot build the sysclone deploy initrd of ${IMAGE}: its image lacks sfdisk (fdisk (util-linux on RHEL)), ` +
+      `wipefs (util-linux), blkid (util-linux), tar (tar), mkfs.fat (dosfstools), mke2fs (e2fsprogs), ` +
+      `mkswap (util-linux), lvm (lvm2); install them on the golden client and capture again`,
+  );
 });

@@ -6,7 +6,8 @@ import { syscloneUpdateFunctions } from "./deploy_update_script.ts";
 
 /**
  * Runs as PID 1 with the image's busybox and the disk tools osimg copied from the image (sfdisk,
- * wipefs, blkid, mke2fs, mkfs.fat, mkswap, mkfs.xfs when used, GNU tar). Kernel parameters:
+ * wipefs, blkid, mke2fs, mkfs.fat, mkswap, mkfs.xfs when used, lvm when the layout has LVM, GNU
+ * tar). Kernel parameters:
  * `imgurl=` (the image as a tar stream, `.tar`, `.tar.gz` or `.tar.zst`), `NODE=`, `BOOTIF=` /
  * `netdev=` (the boot NIC), `osimg.done=reboot|poweroff` (what to do at the end, reboot by
  * default; a failure halts with its message repeated, or powers off with `poweroff`).
@@ -83,6 +84,7 @@ fail() {
 # Old signatures first (each partition's, then the disk's), then the first and last MiB:
 # the MBR boot code, the primary GPT and its backup at the end of the disk.
 wipe_disk() {
+  lvm_stop
   for part in /sys/block/$DISK_NAME/$DISK_NAME*; do
     [ -e "$part" ] && /osimg/bin/wipefs -a -q "/dev/\${part##*/}" 2>/dev/null
   done
@@ -94,6 +96,7 @@ wipe_disk() {
   blockdev --rereadpt "$DISK" 2>/dev/null
 }
 
+${lvmFunctions()}
 ${syscloneUpdateFunctions()}
 # The drivers, the boot NIC and DHCP, as the netboot init does them; a wait that runs out stops.
 network_wait_failed() { fail "$*"; }
@@ -161,9 +164,10 @@ while [ ! -b "\${PART_PREFIX}$PARTITIONS" ]; do
   [ "$wait" -ge 20 ] && fail "the partitions of $DISK did not appear"
   sleep 1
 done
+lvm_create
 
 while read -r number type label mountpoint options dump pass; do
-  dev="\${PART_PREFIX}$number"
+  dev="$(fs_device "$number")"
   set --
   case "$type" in
     ext2|ext3|ext4)
@@ -184,7 +188,8 @@ done < /etc/osimg/sysclone/filesystems
 while read -r number type label mountpoint options dump pass; do
   [ "$mountpoint" = - ] && continue
   mkdir -p "/target$mountpoint"
-  mount -t "$type" "\${PART_PREFIX}$number" "/target$mountpoint" || fail "cannot mount \${PART_PREFIX}$number at $mountpoint"
+  dev="$(fs_device "$number")"
+  mount -t "$type" "$dev" "/target$mountpoint" || fail "cannot mount $dev at $mountpoint"
 done < /etc/osimg/sysclone/filesystems
 
 say "copying $IMGURL"
@@ -202,8 +207,9 @@ say "writing /etc/fstab"
 {
   echo "# written by osimg sysclone for $NODE: the file systems of $IMAGE, with this node's UUIDs"
   while read -r number type label mountpoint options dump pass; do
-    uuid="$(/osimg/bin/blkid -p -s UUID -o value "\${PART_PREFIX}$number")"
-    [ -n "$uuid" ] || fail "\${PART_PREFIX}$number has no UUID"
+    dev="$(fs_device "$number")"
+    uuid="$(/osimg/bin/blkid -p -s UUID -o value "$dev")"
+    [ -n "$uuid" ] || fail "$dev has no UUID"
     if [ "$type" = swap ]; then
       echo "UUID=$uuid none swap $options $dump $pass"
     elif [ "$mountpoint" != - ]; then
@@ -268,3 +274,63 @@ sync
 say "$NODE is installed from $IMAGE on $DISK; $DONE"
 if [ "$DONE" = poweroff ]; then poweroff -f; else reboot -f; fi
 `;
+
+/**
+ * The init's LVM steps, run only when layout.conf says LVM=yes: the volume groups and logical
+ * volumes of /etc/osimg/sysclone/lvm (see the deploy plan) made with the image's own `lvm`
+ * after the partitions, and every group stopped before the disk is wiped. There is no udev in
+ * the initrd, so lvm.conf tells LVM to make the /dev/mapper nodes and /dev/<vg>/<lv> links
+ * itself. `fs_device` names a file system's device: a partition number or `<vg>/<lv>`.
+ */
+export function lvmFunctions(): string {
+  return `# LVM (core/sysclone/deploy_init_script.ts lvmFunctions)
+fs_device() {
+  case "$1" in
+    */*) echo "/dev/$1" ;;
+    *) echo "\${PART_PREFIX}$1" ;;
+  esac
+}
+lvm_config() {
+  mkdir -p /etc/lvm /run/lock/lvm /run/lvm
+  cat > /etc/lvm/lvm.conf <<'LVMCONF'
+devices { obtain_device_list_from_udev = 0 }
+activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
+backup { backup = 0 archive = 0 }
+LVMCONF
+}
+# Deactivates every volume group (a failed deploy's, before its partitions are wiped).
+lvm_stop() {
+  [ "$LVM" = yes ] || return 0
+  lvm_config
+  /osimg/bin/lvm vgchange -a n >/dev/null 2>&1
+  return 0
+}
+lvm_create() {
+  [ "$LVM" = yes ] || return 0
+  lvm_config
+  while read -r kind group name size rest; do
+    case "$kind" in
+      vg)
+        # "vg <group> <extent bytes> <partition>...": the partitions are in name and size.
+        set --
+        for number in $size $rest; do
+          dev="\${PART_PREFIX}$number"
+          /osimg/bin/lvm pvcreate -ff -y "$dev" >/tmp/lvm.log 2>&1 ||
+            fail "cannot make the LVM physical volume $dev: $(tail -n 2 /tmp/lvm.log | tr '\\n' ' ')"
+          set -- "$@" "$dev"
+        done
+        say "making the volume group $group on $*"
+        /osimg/bin/lvm vgcreate -y -s "$((name / 1024))k" "$group" "$@" >/tmp/lvm.log 2>&1 ||
+          fail "cannot make the volume group $group: $(tail -n 2 /tmp/lvm.log | tr '\\n' ' ')"
+        ;;
+      lv)
+        if [ "$size" = grow ]; then set -- -l 100%FREE; else set -- -l "$size"; fi
+        /osimg/bin/lvm lvcreate -y -W y -Z y "$@" -n "$name" "$group" >/tmp/lvm.log 2>&1 ||
+          fail "cannot make the logical volume $group/$name: $(tail -n 2 /tmp/lvm.log | tr '\\n' ' ')"
+        [ -b "/dev/$group/$name" ] || fail "the logical volume $group/$name has no device /dev/$group/$name"
+        ;;
+    esac
+  done < /etc/osimg/sysclone/lvm
+}
+`;
+}

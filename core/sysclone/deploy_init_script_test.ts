@@ -59,3 +59,17 @@ Deno.test("deploy init: an update is tried before the image tar is asked for or 
     at = found;
   }
 });
+
+Deno.test("deploy init: LVM groups and volumes are made after the partitions and before the file systems, and stopped before a wipe", () => {
+  const init = SYSCLONE_DEPLOY_INIT;
+  const sfdisk = init.indexOf("/osimg/bin/sfdisk -q --wipe always");
+  const create = init.indexOf("\nlvm_create\n");
+  const mkfs = init.indexOf("/osimg/bin/mke2fs -q -F");
+  ok(sfdisk > 0 && create > sfdisk && mkfs > create, "lvm_create is not between sfdisk and mkfs");
+  ok(init.includes("wipe_disk() {\n  lvm_stop\n"), "wipe_disk does not stop LVM first");
+  ok(init.includes('/osimg/bin/lvm vgcreate -y -s "$((name / 1024))k" "$group" "$@"'));
+  ok(init.includes("/osimg/bin/lvm lvcreate -y -W y -Z y"));
+  // Every file system is reached through fs_device (a partition number or <vg>/<lv>).
+  strictEqual(init.match(/dev="\$\(fs_device "\$number"\)"/g)?.length, 3);
+  strictEqual(init.includes('"${PART_PREFIX}$number" '), false);
+});

@@ -171,16 +171,18 @@ update_fail() {
 # 0 (with its file systems mounted on /target) when $DISK holds a clone of $IMAGE made from
 # this layout.
 clone_matches() {
+  # A layout with LVM is cloned again in full: this path does not activate volume groups.
+  [ "$LVM" = yes ] && return 1
   count=0
   for part in /sys/block/$DISK_NAME/$DISK_NAME*; do [ -e "$part" ] && count=$((count + 1)); done
   [ "$count" = "$PARTITIONS" ] || return 1
   while read -r number type label mountpoint options dump pass; do
-    [ "$(/osimg/bin/blkid -p -s TYPE -o value "\${PART_PREFIX}$number" 2>/dev/null)" = "$type" ] || return 1
+    [ "$(/osimg/bin/blkid -p -s TYPE -o value "$(fs_device "$number")" 2>/dev/null)" = "$type" ] || return 1
   done < /etc/osimg/sysclone/filesystems
   while read -r number type label mountpoint options dump pass; do
     [ "$mountpoint" = - ] && continue
     mkdir -p "/target$mountpoint"
-    mount -t "$type" "\${PART_PREFIX}$number" "/target$mountpoint" 2>/dev/null || { update_unmount; return 1; }
+    mount -t "$type" "$(fs_device "$number")" "/target$mountpoint" 2>/dev/null || { update_unmount; return 1; }
   done < /etc/osimg/sysclone/filesystems
   if [ "$(cat /target/etc/osimg/sysclone.id 2>/dev/null)" != "$(clone_id)" ] ||
     [ ! -f /target/etc/osimg/sysclone.manifest ]; then

@@ -11,12 +11,20 @@ import {
   type FileSystem,
   type FileSystemType,
   GPT_TYPES,
+  type LogicalVolume,
   parseDiskLayout,
   type Partition,
   type PartitionFlag,
   serializeDiskLayout,
+  type VolumeGroup,
 } from "../../formats/sysclone/disk_layout.ts";
 import { type FstabEntry, parseFstab } from "../../formats/linux/fstab.ts";
+import {
+  lvmReportArgv,
+  parseLvsReport,
+  parsePvsReport,
+  parseVgsReport,
+} from "../../formats/sysclone/lvm_report.ts";
 
 /** sfdisk -J's partition table (util-linux 2.33 and later). */
 interface SfdiskTable {
@@ -43,6 +51,9 @@ const MBR_LVM = "8e";
  * its partition table through `sfdisk -J`, each partition's file system through `blkid`, the
  * mount points, options and fsck order from `fstab` (the golden client's /etc/fstab, matched by
  * UUID=, LABEL=, PARTUUID=, PARTLABEL= or device path). The last partition is marked to grow.
+ * A partition holding an LVM physical volume brings its volume group in through LVM's reports
+ * (`pvs`, `vgs`, `lvs`): extent size, logical volumes and each one's file system (an inactive LV
+ * has none to probe and is recorded without); the LV mounted at / grows, else the group's last.
  * Every program runs through `runner`, so a capture runs the same code over ssh. The result is
  * checked as a layout file is on reading.
  *
@@ -93,6 +104,8 @@ export async function readDiskLayout(
   }
 
   const partitions: Partition[] = [];
+  /** Physical volumes found: device → partition number. */
+  const physicalVolumes = new Map<string, number>();
   for (const [index, row] of rows.entries()) {
     const number = Number(/(\d+)$/.exec(row.node)?.[1]);
     const type = gpt ? row.type.toUpperCase() : row.type.toLowerCase();
@@ -102,11 +115,10 @@ export async function readDiskLayout(
     if (!gpt && row.bootable) flags.push("boot");
     if (gpt ? type === GPT_TYPES.lvm : type === MBR_LVM) flags.push("lvm");
     const probe = await probeFileSystem(runner, row.node);
-    if (flags.includes("lvm") || probe.TYPE === "LVM2_member") {
-      throw new InvalidInputError(
-        `Cannot read the disk layout of ${device}: ${row.node} is an LVM physical volume; ` +
-          `osimg does not record LVM from a disk yet`,
-      );
+    if (probe.TYPE === "LVM2_member") {
+      if (!flags.includes("lvm")) flags.push("lvm");
+      physicalVolumes.set(row.node, number);
+      delete probe.TYPE; // the PV is recorded as the group's, not as a file system
     }
     const partition: Partition = {
       number,
@@ -128,12 +140,87 @@ export async function readDiskLayout(
       size,
       table: gpt ? "gpt" : "msdos",
       partitions,
-      volumeGroups: [],
+      volumeGroups: physicalVolumes.size === 0
+        ? []
+        : await readVolumeGroups(runner, device, physicalVolumes, mounts),
     }],
   };
   // The same checks as a file read back: a label or mount point a shell or fstab would
   // mis-read is refused here, at capture, not on a node.
   return parseDiskLayout(serializeDiskLayout(layout), `of ${device}`);
+}
+
+/**
+ * The volume groups with a physical volume among `physicalVolumes`, from LVM's reports. A group
+ * that also spans another disk, or an LV that is not linear (thin, RAID, a snapshot, a cache),
+ * is refused: a clone recreates linear LVs on one disk.
+ */
+async function readVolumeGroups(
+  runner: ProcessRunner,
+  device: string,
+  physicalVolumes: ReadonlyMap<string, number>,
+  mounts: readonly FstabEntry[],
+): Promise<VolumeGroup[]> {
+  const refuse = (why: string) =>
+    new InvalidInputError(`Cannot read the disk layout of ${device}: ${why}`);
+  const report = async (kind: "pvs" | "vgs" | "lvs") => {
+    const result = await runner.run(lvmReportArgv(kind), { allowFailure: true });
+    if (result.code !== 0) {
+      throw refuse(
+        `it holds LVM physical volumes but '${kind}' failed (is lvm2 installed?): ` +
+          result.stderr.trim().split("\n").at(-1),
+      );
+    }
+    return new TextDecoder().decode(result.stdout);
+  };
+  const pvs = parsePvsReport(await report("pvs"), device);
+  const vgs = parseVgsReport(await report("vgs"), device);
+  const lvs = parseLvsReport(await report("lvs"), device);
+  const groups: VolumeGroup[] = [];
+  for (const vg of vgs) {
+    const members = pvs.filter((pv) => pv.group === vg.name);
+    if (!members.some((pv) => physicalVolumes.has(pv.device))) continue;
+    const elsewhere = members.find((pv) => !physicalVolumes.has(pv.device));
+    if (elsewhere) {
+      throw refuse(
+        `its volume group ${vg.name} also uses ${elsewhere.device}, which is not on it; osimg clones one disk`,
+      );
+    }
+    const volumes = lvs.filter((lv) => lv.group === vg.name);
+    const logicalVolumes: LogicalVolume[] = [];
+    for (const lv of volumes) {
+      if (lv.segmentTypes.some((type) => type !== "linear")) {
+        throw refuse(
+          `the logical volume ${vg.name}/${lv.name} is ${
+            lv.segmentTypes.join("+")
+          }; osimg recreates linear logical volumes only`,
+        );
+      }
+      const volume: LogicalVolume = { name: lv.name, size: lv.size };
+      const filesystem = fileSystemOf(
+        await probeFileSystem(runner, lv.mapperPath),
+        { node: lv.mapperPath, aliases: [`/dev/${vg.name}/${lv.name}`] },
+        mounts,
+      );
+      if (filesystem) volume.filesystem = filesystem;
+      logicalVolumes.push(volume);
+    }
+    // The growing LV: the one holding /, else the one whose extents come last on the disk.
+    const start = (lv: (typeof volumes)[number]) => Math.max(-1, ...lv.extents.map((e) => e.start));
+    const root = logicalVolumes.find((volume) => volume.filesystem?.mountpoint === "/");
+    const last = volumes.length === 0
+      ? undefined
+      : volumes.reduce((best, lv) => start(lv) > start(best) ? lv : best);
+    const growing = root ?? logicalVolumes.find((volume) => volume.name === last?.name);
+    if (growing) growing.grow = true;
+    groups.push({
+      name: vg.name,
+      extentSize: vg.extentSize,
+      physicalVolumes: members.map((pv) => physicalVolumes.get(pv.device)!).sort((a, b) => a - b),
+      logicalVolumes,
+    });
+  }
+  return groups;
 }
 
 /** blkid's low-level probe of one partition (`TYPE`, `LABEL`, `UUID`); empty when it finds none. */
@@ -156,7 +243,7 @@ async function probeFileSystem(
 /** The partition's file system with its fstab entry, or undefined when it has none osimg makes. */
 function fileSystemOf(
   probe: Record<string, string>,
-  row: { node: string; uuid?: string; name?: string },
+  row: { node: string; uuid?: string; name?: string; aliases?: string[] },
   mounts: readonly FstabEntry[],
 ): FileSystem | undefined {
   const type = probe.TYPE;
@@ -167,7 +254,7 @@ function fileSystemOf(
         `recreate (${FILE_SYSTEM_TYPES.join(", ")})`,
     );
   }
-  const names = new Set([row.node]);
+  const names = new Set([row.node, ...row.aliases ?? []]);
   if (probe.UUID) names.add(`UUID=${probe.UUID}`).add(`/dev/disk/by-uuid/${probe.UUID}`);
   if (probe.LABEL) names.add(`LABEL=${probe.LABEL}`).add(`/dev/disk/by-label/${probe.LABEL}`);
   if (row.uuid) {

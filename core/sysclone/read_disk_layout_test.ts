@@ -159,23 +159,116 @@ Deno.test("readDiskLayout: a disk without a partition table is refused", async (
   }
 });
 
-Deno.test("readDiskLayout: an LVM physical volume is refused (LVM is not recorded from disks yet)", async () => {
+/**
+ * A volume group `name` made by lvm2 on `devices`, with `volumes` ([name, size]) created without
+ * activation: this machine's kernel may have no device-mapper, and LVM's metadata is what the
+ * reports read. Disposal removes the group.
+ */
+async function volumeGroup(
+  name: string,
+  devices: string[],
+  volumes: [string, string][],
+): Promise<AsyncDisposable> {
+  for (const device of devices) await sh(["pvcreate", "-q", device]);
+  await sh(["vgcreate", "-q", "-s", "4M", name, ...devices]);
+  const dispose = async () => {
+    await sh(["vgremove", "-q", "-f", "--driverloaded", "n", name]);
+    for (const device of devices) await sh(["pvremove", "-q", device]);
+  };
+  try {
+    for (const [lv, size] of volumes) {
+      await sh(["lvcreate", "-q", "--driverloaded", "n", "-an", "-Zn", "-n", lv, "-L", size, name]);
+    }
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { [Symbol.asyncDispose]: dispose };
+}
+
+Deno.test("readDiskLayout: an LVM physical volume brings its volume group, extent size and LVs from lvm2's reports; the last LV grows", async () => {
   const dir = await Deno.makeTempDir({ prefix: "osimg-layout-" });
+  const group = `osimgtest${crypto.randomUUID().slice(0, 8)}`;
   try {
     await using disk = await loopDisk(
       `${dir}/disk.img`,
-      64 * MIB,
-      `label: gpt\ntype=${GPT_TYPES.lvm}\n`,
+      300 * MIB,
+      `label: gpt\nsize=50MiB, type=${GPT_TYPES.linux}, name="boot"\ntype=${GPT_TYPES.lvm}\n`,
     );
+    await sh(["mkfs.ext4", "-q", "-L", "boot", disk.partition(1)]);
+    await using _vg = await volumeGroup(group, [disk.partition(2)], [
+      ["root", "150M"],
+      ["swap", "32M"],
+    ]);
+    const layout = await readDiskLayout(
+      systemRunner,
+      disk.device,
+      "LABEL=boot /boot ext4 defaults 0 2\n",
+    );
+    const [boot, pv] = layout.disks[0]!.partitions;
+    assertEquals(pv, {
+      number: 2,
+      size: 300 * MIB - 51 * MIB - MIB, // GPT's backup takes the last MiB's sectors
+      grow: true,
+      type: GPT_TYPES.lvm,
+      flags: ["lvm"],
+    });
+    assertEquals(boot!.filesystem?.mountpoint, "/boot");
+    // What lvm2 itself says about the group and its volumes, in bytes.
+    const vgs = (await sh([
+      "vgs",
+      "--noheadings",
+      "--units",
+      "b",
+      "--nosuffix",
+      "-o",
+      "vg_extent_size",
+      group,
+    ])).trim();
+    const lvs = (await sh([
+      "lvs",
+      "--noheadings",
+      "--units",
+      "b",
+      "--nosuffix",
+      "-o",
+      "lv_name,lv_size",
+      group,
+    ]))
+      .trim().split("\n").map((line) => line.trim().split(/\s+/));
+    assertEquals(layout.disks[0]!.volumeGroups, [{
+      name: group,
+      extentSize: Number(vgs),
+      physicalVolumes: [2],
+      // Inactive LVs (no device to probe) are recorded without a file system; the swap LV's
+      // extents come after root's, so with no LV mounted at / it is the one that grows.
+      logicalVolumes: [
+        { name: "root", size: 152 * MIB },
+        { name: "swap", size: 32 * MIB, grow: true },
+      ],
+    }]);
+    assertEquals(lvs, [["root", String(152 * MIB)], ["swap", String(32 * MIB)]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readDiskLayout: a volume group that also spans another disk is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "osimg-layout-" });
+  const group = `osimgtest${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const script = `label: gpt\ntype=${GPT_TYPES.lvm}\n`;
+    await using disk = await loopDisk(`${dir}/a.img`, 64 * MIB, script);
+    await using other = await loopDisk(`${dir}/b.img`, 64 * MIB, script);
+    await using _vg = await volumeGroup(group, [disk.partition(1), other.partition(1)], []);
     await rejects(
       readDiskLayout(systemRunner, disk.device, ""),
       (error: unknown) =>
         error instanceof InvalidInputError &&
-        error.message.endsWith(
-          `${
-            disk.partition(1)
-          } is an LVM physical volume; osimg does not record LVM from a disk yet`,
-        ),
+        error.message ===
+          `Cannot read the disk layout of ${disk.device}: its volume group ${group} also uses ${
+            other.partition(1)
+          }, which is not on it; osimg clones one disk`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -69,19 +69,16 @@ export async function readSystemLayout(runner: ProcessRunner): Promise<SystemLay
         "not a disk partition: imgcapture -t sysclone captures a node installed on a disk.",
     );
   }
-  const devices = JSON.parse(await stdout(["lsblk", "-J", "-o", "PATH,PKNAME,TYPE"])) as {
-    blockdevices: { path: string; pkname: string | null; type: string }[];
-  };
-  const parentOf = new Map(
-    devices.blockdevices.map((device) => [device.path, device.pkname ?? undefined]),
+  // --list: one row per device and parent (an LV on two PVs is two rows), never a tree.
+  const diskOf = blockDeviceDisks(
+    await stdout(["lsblk", "-J", "--list", "-o", "PATH,KNAME,PKNAME,TYPE"]),
   );
-  const typeOf = new Map(devices.blockdevices.map((device) => [device.path, device.type]));
-  const diskName = typeOf.get(root.source) === "part" ? parentOf.get(root.source) : undefined;
+  const diskName = diskOf(root.source);
   if (!diskName) {
     throw new InvalidInputError(
-      `The node's / is on ${root.source}, which is not a partition of a disk (LVM, RAID and ` +
-        "whole-disk file systems are not captured yet): imgcapture -t sysclone records a " +
-        "partitioned disk.",
+      `The node's / is on ${root.source}, which is not a partition of a disk or an LVM logical ` +
+        "volume on one (RAID and whole-disk file systems are not captured yet): imgcapture " +
+        "-t sysclone records a partitioned disk.",
     );
   }
   const device = `/dev/${diskName}`;
@@ -90,8 +87,7 @@ export async function readSystemLayout(runner: ProcessRunner): Promise<SystemLay
   for (const mount of local) {
     if (seen.has(mount.source)) continue; // the same file system mounted twice: its first place
     seen.add(mount.source);
-    const parent = parentOf.get(mount.source);
-    if (parent !== diskName) {
+    if (diskOf(mount.source) !== diskName) {
       throw new InvalidInputError(
         `The node mounts ${mount.source} at ${mount.target}, which is not on ${device} (the ` +
           `disk of /): osimg clones one disk; unmount it or capture a node installed on one disk.`,
@@ -123,16 +119,45 @@ export async function readSystemLayout(runner: ProcessRunner): Promise<SystemLay
   const depth = (path: string) => path === "/" ? 0 : path.split("/").length - 1;
   mountpoints.sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
 
+  // What grows: the last partition, or the growing LV of the group on it (the partition's
+  // minimum then follows from its group's LVs).
   const disk = layout.disks[0]!;
   const last = disk.partitions.at(-1)!;
-  const lastMount = last.filesystem?.mountpoint;
-  if (last.grow && lastMount !== undefined) {
-    const df = await stdout(["df", "-B1", "-P", lastMount]);
+  const group = disk.volumeGroups.find((each) => each.physicalVolumes.includes(last.number));
+  const growing = group ? group.logicalVolumes.find((volume) => volume.grow) : last;
+  const growingMount = growing?.filesystem?.mountpoint;
+  if (last.grow && growing && growingMount !== undefined && mounted.has(growingMount)) {
+    const df = await stdout(["df", "-B1", "-P", growingMount]);
     const used = Number(df.trim().split("\n").at(-1)?.split(/\s+/)[2]);
     if (Number.isSafeInteger(used) && used >= 0) {
       const needed = Math.ceil((used * GROWTH_FACTOR + GROWTH_SLACK) / MIB) * MIB;
-      last.minSize = Math.min(last.size, needed);
+      growing.minSize = Math.min(growing.size, needed);
     }
   }
   return { layout, device, mountpoints, unmounted };
+}
+
+/**
+ * The disk (kernel name) each block device is on, from `lsblk -J --list -o
+ * PATH,KNAME,PKNAME,TYPE`: a partition's parent, an LVM logical volume's partitions' disk (one
+ * disk for all of them, else none). Undefined for anything else (a whole disk, RAID, a loop
+ * device without partitions).
+ */
+export function blockDeviceDisks(lsblkJson: string): (path: string) => string | undefined {
+  const rows = (JSON.parse(lsblkJson) as {
+    blockdevices: { path: string; kname: string; pkname: string | null; type: string }[];
+  }).blockdevices;
+  const byKname = new Map(rows.map((row) => [row.kname, row]));
+  const partitionDisk = (kname: string | null) => {
+    const row = kname === null ? undefined : byKname.get(kname);
+    return row?.type === "part" ? row.pkname ?? undefined : undefined;
+  };
+  return (path) => {
+    const own = rows.filter((row) => row.path === path);
+    if (own.length === 0) return undefined;
+    if (own[0]!.type === "part") return own[0]!.pkname ?? undefined;
+    if (own[0]!.type !== "lvm") return undefined;
+    const disks = new Set(own.map((row) => partitionDisk(row.pkname)));
+    return disks.size === 1 ? [...disks][0] : undefined;
+  };
 }

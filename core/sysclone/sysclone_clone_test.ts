@@ -11,7 +11,16 @@ import { diskGoldenClient } from "../../testdata/support/golden_client.ts";
 import { run, runTool, sh } from "../../testdata/support/process.ts";
 import { testRoot } from "../../testdata/support/testing.ts";
 import { parseDiskLayout } from "../../formats/sysclone/disk_layout.ts";
-import { OVMF_CODE, OVMF_VARS, runVm } from "../../testdata/support/sysclone_testing.ts";
+import {
+  defineQemuNode,
+  deployArgs,
+  diskArgs,
+  entryBoot,
+  markerServiceUnit,
+  OVMF_CODE,
+  OVMF_VARS,
+  runVm,
+} from "../../testdata/support/sysclone_testing.ts";
 import { heavyTest } from "../../testdata/support/heavy.ts";
 import { defineGolden, syscloneCaptureArgs } from "../../testdata/support/capture_testing.ts";
 
@@ -38,20 +47,7 @@ function markerUnit(marker: string): string {
     `payload=$(cat ${PAYLOAD})`,
     "END",
   ].join(" ");
-  return [
-    "[Unit]",
-    "Description=osimg sysclone test marker",
-    "After=local-fs.target",
-    "[Service]",
-    "Type=oneshot",
-    // systemd reads `$$` as `$` (a function replacement: in a replacement string "$$" is "$").
-    `ExecStart=/bin/sh -c 'echo ${
-      report.replaceAll("$", () => "$$")
-    } > /dev/ttyS0; systemctl poweroff'`,
-    "[Install]",
-    "WantedBy=multi-user.target",
-    "",
-  ].join("\n");
+  return markerServiceUnit(report);
 }
 
 /** The fields of the marker line, once the whole line is on the console. */
@@ -64,43 +60,6 @@ function markerFields(serial: string, marker: string): Record<string, string> | 
       return [pair.slice(0, equals), pair.slice(equals + 1)];
     }),
   );
-}
-
-/** The kernel, initrd and arguments of the node's pxelinux entry, as its loader would boot them. */
-function entryBoot(tftpboot: string): { kernel: string; initrd: string; append: string } {
-  const entry = Deno.readTextFileSync(`${tftpboot}/pxelinux.cfg/${NODE}`);
-  const kernel = /^\s*KERNEL (\S+)$/m.exec(entry)![1]!;
-  const words = /^\s*APPEND (.*)$/m.exec(entry)![1]!.split(" ");
-  const initrd = words.find((word) => word.startsWith("initrd="))!.slice("initrd=".length);
-  return {
-    kernel: `${tftpboot}/${kernel}`,
-    initrd: `${tftpboot}/${initrd}`,
-    append: words.filter((word) => !word.startsWith("initrd=")).join(" "),
-  };
-}
-
-/** QEMU's arguments to boot the node's deploy entry (kernel, initrd, command line) onto `disk`. */
-function deployArgs(tftpboot: string, disk: string, firmware: string[] = []): string[] {
-  const boot = entryBoot(tftpboot);
-  return [
-    ...firmware,
-    "-kernel",
-    boot.kernel,
-    "-initrd",
-    boot.initrd,
-    "-append",
-    `${boot.append} osimg.done=poweroff`,
-    ...diskArgs(disk),
-    ...nicArgs(),
-  ];
-}
-
-function nicArgs(): string[] {
-  return ["-netdev", "user,id=n0", "-device", `virtio-net-pci,netdev=n0,mac=${MAC}`];
-}
-
-function diskArgs(disk: string): string[] {
-  return ["-drive", `file=${disk},format=raw,if=virtio`];
 }
 
 /** Firmware arguments: SeaBIOS is QEMU's default; OVMF with a private copy of its variables. */
@@ -171,19 +130,7 @@ heavyTest(
       await using server = serveRoot(root);
       await osimg.ok(["chdef", "-t", "site", "clustersite", `httpport=${server.port}`]);
       await osimg.ok(["chdef", "-t", "osimage", "-o", IMAGE, "postscripts=osimg-test-post"]);
-      await osimg.ok([
-        "mkdef",
-        "-t",
-        "node",
-        NODE,
-        "groups=all",
-        "netboot=pxe",
-        `mac=${MAC}`,
-        "ip=10.0.2.15",
-        "xcatmaster=10.0.2.2",
-        "serialport=0",
-        "serialspeed=115200",
-      ]);
+      await defineQemuNode(osimg, NODE, MAC, ["serialport=0", "serialspeed=115200"]);
 
       await t.step("nodeset builds the deploy environment and writes the entry", async () => {
         started = performance.now();
@@ -192,7 +139,7 @@ heavyTest(
           `nodeset (deploy build): ${((performance.now() - started) / 1000).toFixed(1)} s`,
         );
         strictEqual(output.stdout, `${NODE}: sysclone debian12-x86_64\n`);
-        const boot = entryBoot(`${root}/tftpboot`);
+        const boot = entryBoot(`${root}/tftpboot`, NODE);
         ok(existsSync(boot.kernel) && existsSync(boot.initrd), JSON.stringify(boot));
         ok(
           boot.append.startsWith(
@@ -221,7 +168,7 @@ heavyTest(
         try {
           const fw = await firmwareArgs(firmware, work);
           const install = await runVm({
-            args: deployArgs(`${root}/tftpboot`, target, fw),
+            args: deployArgs(`${root}/tftpboot`, NODE, MAC, target, fw),
             until: (serial) => /Kernel panic|osimg sysclone: ERROR/.test(serial),
             timeoutMs: INSTALL_TIMEOUT_MS,
           });
@@ -344,7 +291,7 @@ heavyTest(
           const target = `${work}/small.raw`;
           await sh(["truncate", "-s", "512M", target]);
           const outcome = await runVm({
-            args: deployArgs(`${root}/tftpboot`, target),
+            args: deployArgs(`${root}/tftpboot`, NODE, MAC, target),
             until: () => false,
             timeoutMs: INSTALL_TIMEOUT_MS,
           });
@@ -379,7 +326,7 @@ heavyTest(
             Deno.writeFile(archive, bytes)
           );
           const outcome = await runVm({
-            args: deployArgs(`${root}/tftpboot`, target),
+            args: deployArgs(`${root}/tftpboot`, NODE, MAC, target),
             until: () => false,
             timeoutMs: INSTALL_TIMEOUT_MS,
           });

@@ -1,5 +1,14 @@
 // The sysclone disk layout (osimg-disklayout v1): a golden client's partitions, file systems and
 // LVM, recorded beside its image and read back, strictly, before a node's disk is partitioned.
+//
+// LVM in v1: `disks[].volumeGroups[]` name a group, the partitions that are its physical volumes
+// (each flagged "lvm", without a file system of its own), its extent size (`extentSize`, bytes;
+// optional, LVM's default 4 MiB when absent — files written before it was recorded still read)
+// and its logical volumes in creation order. Growing: on the disk, only the last partition grows
+// (it takes the rest of the node's disk); in a volume group at most one LV grows, and it takes the
+// group's free space after the fixed LVs are made. A capture marks the LV holding / when it is in
+// the group, else the group's last LV (the one whose extents come last), and gives it a `minSize`
+// like a growing partition's.
 
 import { InvalidInputError } from "../../core/errors.ts";
 
@@ -60,14 +69,23 @@ export interface Partition {
 /** An LVM logical volume. */
 export interface LogicalVolume {
   name: string;
+  /** Its size in bytes on the golden client (a whole number of extents). */
   size: number;
+  /** It takes the group's free space on a node (at most one LV of a group may). */
   grow?: boolean;
+  /** Bytes a growing LV needs at least (default: its recorded size). */
+  minSize?: number;
   filesystem?: FileSystem;
 }
+
+/** LVM's default extent size, for a group recorded without one. */
+export const DEFAULT_EXTENT_SIZE = 4 * 1024 * 1024;
 
 /** An LVM volume group and the partitions it is made of. */
 export interface VolumeGroup {
   name: string;
+  /** Its extent size in bytes (a power of two of at least 1 KiB); absent: LVM's default 4 MiB. */
+  extentSize?: number;
   /** Partition numbers of its physical volumes on the disk. */
   physicalVolumes: number[];
   logicalVolumes: LogicalVolume[];
@@ -104,6 +122,8 @@ const GUID = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/;
 const MBR_TYPE = /^[0-9a-f]{1,2}$/;
 /** Labels, names and LVM names: what a shell, sfdisk and fstab take without quoting. */
 const WORD = /^[A-Za-z0-9_.+-]{1,64}$/;
+/** LVM's own rule for VG and LV names, within WORD: no leading "-" (lvm would read an option). */
+const LVM_NAME = /^(?!-)(?!\.\.?$)[A-Za-z0-9_.+-]{1,64}$/;
 const MOUNTPOINT = /^\/(?:[A-Za-z0-9_.+@-]+(?:\/[A-Za-z0-9_.+@-]+)*)?$/;
 const MOUNT_OPTIONS = /^[A-Za-z0-9_=.,:+@-]{1,256}$/;
 const FS_UUID =
@@ -192,11 +212,13 @@ export function serializeDiskLayout(layout: DiskLayout): string {
       })),
       volumeGroups: disk.volumeGroups.map((group) => ({
         name: group.name,
+        extentSize: group.extentSize,
         physicalVolumes: group.physicalVolumes,
         logicalVolumes: group.logicalVolumes.map((volume) => ({
           name: volume.name,
           size: volume.size,
           grow: volume.grow,
+          minSize: volume.minSize,
           filesystem: fs(volume.filesystem),
         })),
       })),
@@ -244,6 +266,13 @@ function optionalWord(value: unknown, where: string, bad: Bad): string | undefin
   return value;
 }
 
+function lvmName(value: unknown, where: string, bad: Bad): string {
+  const name = optionalWord(value, where, bad);
+  if (name === undefined) throw bad(`${where} is missing`);
+  if (!LVM_NAME.test(name)) throw bad(`${where} ${JSON.stringify(name)} is not an LVM name`);
+  return name;
+}
+
 function parseDisk(value: unknown, where: string, bad: Bad): Disk {
   const disk = object(value, where, bad);
   const name = optionalWord(disk.name, `${where}.name`, bad);
@@ -275,8 +304,22 @@ function parseDisk(value: unknown, where: string, bad: Bad): Disk {
   const groups = disk.volumeGroups === undefined ? [] : disk.volumeGroups;
   if (!Array.isArray(groups)) throw bad(`${where}.volumeGroups must be a list`);
   const volumeGroups = groups.map((group, index) =>
-    parseVolumeGroup(group, `${where}.volumeGroups[${index}]`, numbers, bad)
+    parseVolumeGroup(group, `${where}.volumeGroups[${index}]`, partitions, bad)
   );
+  const groupNames = new Set<string>();
+  const used = new Set<number>();
+  volumeGroups.forEach((group, index) => {
+    if (groupNames.has(group.name)) throw bad(`${where} has two volume groups named ${group.name}`);
+    groupNames.add(group.name);
+    for (const number of group.physicalVolumes) {
+      if (used.has(number)) {
+        throw bad(
+          `${where}.volumeGroups[${index}] uses partition ${number}, a physical volume of another group`,
+        );
+      }
+      used.add(number);
+    }
+  });
   return { name, size: bytes(disk.size, `${where}.size`, bad), table, partitions, volumeGroups };
 }
 
@@ -388,35 +431,65 @@ function parseFileSystem(value: unknown, where: string, bad: Bad): FileSystem {
 function parseVolumeGroup(
   value: unknown,
   where: string,
-  partitions: ReadonlySet<number>,
+  partitions: readonly Partition[],
   bad: Bad,
 ): VolumeGroup {
   const group = object(value, where, bad);
-  const name = optionalWord(group.name, `${where}.name`, bad);
-  if (name === undefined) throw bad(`${where}.name is missing`);
+  const name = lvmName(group.name, `${where}.name`, bad);
   if (!Array.isArray(group.physicalVolumes) || group.physicalVolumes.length === 0) {
     throw bad(`${where}.physicalVolumes must be a non-empty list of partition numbers`);
   }
   const physicalVolumes = group.physicalVolumes.map((number) => {
-    if (typeof number !== "number" || !partitions.has(number)) {
+    const partition = partitions.find((part) => part.number === number);
+    if (typeof number !== "number" || !partition) {
       throw bad(
         `${where}.physicalVolumes names ${JSON.stringify(number)}, not a partition of its disk`,
       );
     }
+    if (!partition.flags.includes("lvm") || partition.filesystem) {
+      throw bad(
+        `${where}.physicalVolumes names partition ${number}, which is not flagged "lvm" or holds a file system`,
+      );
+    }
     return number;
   });
+  let extentSize: number | undefined;
+  if (group.extentSize !== undefined) {
+    extentSize = bytes(group.extentSize, `${where}.extentSize`, bad);
+    if (extentSize < 1024 || (extentSize & (extentSize - 1)) !== 0) {
+      throw bad(`${where}.extentSize must be a power of two of at least 1024 bytes`);
+    }
+  }
   if (!Array.isArray(group.logicalVolumes)) throw bad(`${where}.logicalVolumes must be a list`);
   const logicalVolumes = group.logicalVolumes.map((each, index) => {
     const at = `${where}.logicalVolumes[${index}]`;
     const volume = object(each, at, bad);
-    const volumeName = optionalWord(volume.name, `${at}.name`, bad);
-    if (volumeName === undefined) throw bad(`${at}.name is missing`);
+    const volumeName = lvmName(volume.name, `${at}.name`, bad);
     const parsed: LogicalVolume = { name: volumeName, size: bytes(volume.size, `${at}.size`, bad) };
+    if (volume.grow !== undefined && typeof volume.grow !== "boolean") {
+      throw bad(`${at}.grow must be true or false`);
+    }
     if (volume.grow === true) parsed.grow = true;
+    if (volume.minSize !== undefined) parsed.minSize = bytes(volume.minSize, `${at}.minSize`, bad);
     if (volume.filesystem !== undefined) {
       parsed.filesystem = parseFileSystem(volume.filesystem, `${at}.filesystem`, bad);
     }
     return parsed;
   });
-  return { name, physicalVolumes, logicalVolumes };
+  const names = new Set<string>();
+  for (const volume of logicalVolumes) {
+    if (names.has(volume.name)) throw bad(`${where} has two logical volumes named ${volume.name}`);
+    names.add(volume.name);
+  }
+  if (logicalVolumes.filter((volume) => volume.grow).length > 1) {
+    throw bad(
+      `${where} has more than one growing logical volume (at most one takes the free space)`,
+    );
+  }
+  return {
+    name,
+    ...(extentSize !== undefined ? { extentSize } : {}),
+    physicalVolumes,
+    logicalVolumes,
+  };
 }

@@ -4,7 +4,7 @@ import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { InvalidInputError } from "../../core/errors.ts";
 import { fileSystems, parseDiskLayout, serializeDiskLayout } from "./disk_layout.ts";
 import { assertGolden } from "../../testdata/support/testing.ts";
-import { HYBRID_LAYOUT } from "../../testdata/support/sysclone_testing.ts";
+import { HYBRID_LAYOUT, LVM_LAYOUT } from "../../testdata/support/sysclone_testing.ts";
 
 /** The hybrid layout's text with one edit applied to its parsed JSON. */
 // deno-lint-ignore no-explicit-any -- the test edits raw JSON, fields of any shape
@@ -136,5 +136,91 @@ Deno.test("disk layout: an msdos logical partition is refused", () => {
       data.disks[0].partitions[0].number = 5;
     }),
     /is a logical partition \(5\)/,
+  );
+});
+
+/** The LVM layout's text with one edit applied to its parsed JSON. */
+// deno-lint-ignore no-explicit-any -- the test edits raw JSON, fields of any shape
+function editedLvm(edit: (data: any) => void): string {
+  const data = JSON.parse(serializeDiskLayout(LVM_LAYOUT));
+  edit(data);
+  return JSON.stringify(data);
+}
+
+Deno.test("disk layout: an LVM layout (extent size, growing root LV) round-trips, and the text is stable", async () => {
+  const text = serializeDiskLayout(LVM_LAYOUT);
+  assertEquals(parseDiskLayout(text, "layout.json"), LVM_LAYOUT);
+  await assertGolden("sysclone/disk_layout_lvm.json", text);
+});
+
+Deno.test("disk layout: a volume group recorded without an extent size still reads", () => {
+  const layout = parseDiskLayout(
+    editedLvm((data) => delete data.disks[0].volumeGroups[0].extentSize),
+    "layout.json",
+  );
+  assertEquals(layout.disks[0]!.volumeGroups[0]!.extentSize, undefined);
+});
+
+Deno.test("disk layout: two growing logical volumes in one group are refused", () => {
+  refused(
+    editedLvm((data) => data.disks[0].volumeGroups[0].logicalVolumes[1].grow = true),
+    /volumeGroups\[0\] has more than one growing logical volume/,
+  );
+});
+
+Deno.test("disk layout: two logical volumes of one name are refused", () => {
+  refused(
+    editedLvm((data) => data.disks[0].volumeGroups[0].logicalVolumes[1].name = "root"),
+    /has two logical volumes named root/,
+  );
+});
+
+Deno.test("disk layout: a physical volume on a partition not flagged lvm is refused", () => {
+  refused(
+    editedLvm((data) => data.disks[0].volumeGroups[0].physicalVolumes = [3]),
+    /names partition 3, which is not flagged "lvm" or holds a file system/,
+  );
+});
+
+Deno.test("disk layout: an extent size that is not a power of two is refused", () => {
+  refused(
+    editedLvm((data) => data.disks[0].volumeGroups[0].extentSize = 3 * 1024 * 1024),
+    /extentSize must be a power of two of at least 1024 bytes/,
+  );
+});
+
+Deno.test("disk layout: one partition in two volume groups is refused", () => {
+  refused(
+    editedLvm((data) => {
+      const group = data.disks[0].volumeGroups[0];
+      data.disks[0].volumeGroups.push({ ...group, name: "vg1", logicalVolumes: [] });
+    }),
+    /uses partition 4, a physical volume of another group/,
+  );
+});
+
+Deno.test("disk layout: two volume groups of one name are refused", () => {
+  refused(
+    editedLvm((data) => {
+      data.disks[0].partitions[2].flags = ["lvm"];
+      delete data.disks[0].partitions[2].filesystem;
+      const group = data.disks[0].volumeGroups[0];
+      data.disks[0].volumeGroups.push({ ...group, physicalVolumes: [3], logicalVolumes: [] });
+    }),
+    /has two volume groups named vg0/,
+  );
+});
+
+Deno.test("disk layout: a logical volume name lvm would read as an option is refused", () => {
+  refused(
+    editedLvm((data) => data.disks[0].volumeGroups[0].logicalVolumes[1].name = "-an"),
+    /logicalVolumes\[1\]\.name "-an" is not an LVM name/,
+  );
+});
+
+Deno.test("disk layout: a volume group named .. is refused", () => {
+  refused(
+    editedLvm((data) => data.disks[0].volumeGroups[0].name = ".."),
+    /volumeGroups\[0\]\.name "\.\." is not an LVM name/,
   );
 });

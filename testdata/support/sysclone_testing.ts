@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { type DiskLayout, GPT_TYPES } from "../../formats/sysclone/disk_layout.ts";
 import { run, runTool, sh } from "./process.ts";
+import type { TestRoot } from "./testing.ts";
 
 /** A BIOS+UEFI GPT layout with swap, as a golden client installed by debian-installer has. */
 export const HYBRID_LAYOUT: DiskLayout = {
@@ -57,6 +58,70 @@ export const HYBRID_LAYOUT: DiskLayout = {
       },
     ],
     volumeGroups: [],
+  }],
+};
+
+/**
+ * A GPT layout with LVM: BIOS boot, ESP, /boot on a partition, and the growing last partition a
+ * physical volume of vg0 holding a swap LV and the growing root LV.
+ */
+export const LVM_LAYOUT: DiskLayout = {
+  format: "osimg-disklayout",
+  version: 1,
+  disks: [{
+    name: "vda",
+    size: 4 * 1024 ** 3,
+    table: "gpt",
+    partitions: [
+      { number: 1, size: 1024 ** 2, type: GPT_TYPES.biosBoot, name: "bios", flags: ["bios_grub"] },
+      {
+        number: 2,
+        size: 64 * 1024 ** 2,
+        type: GPT_TYPES.esp,
+        name: "EFI",
+        flags: ["esp"],
+        filesystem: { type: "vfat", label: "EFI", mountpoint: "/boot/efi", options: "umask=0077" },
+      },
+      {
+        number: 3,
+        size: 256 * 1024 ** 2,
+        type: GPT_TYPES.linux,
+        name: "boot",
+        flags: [],
+        filesystem: { type: "ext4", label: "boot", mountpoint: "/boot" },
+      },
+      {
+        number: 4,
+        size: 3 * 1024 ** 3,
+        grow: true,
+        type: GPT_TYPES.lvm,
+        name: "lvm",
+        flags: ["lvm"],
+      },
+    ],
+    volumeGroups: [{
+      name: "vg0",
+      extentSize: 4 * 1024 ** 2,
+      physicalVolumes: [4],
+      logicalVolumes: [
+        {
+          name: "root",
+          size: 2800 * 1024 ** 2,
+          grow: true,
+          minSize: 1536 * 1024 ** 2,
+          filesystem: {
+            type: "ext4",
+            label: "root",
+            uuid: "1417731a-652a-004e-b156-0f46c836e1b5",
+            mountpoint: "/",
+            options: "errors=remount-ro",
+            dump: 0,
+            pass: 1,
+          },
+        },
+        { name: "swap", size: 128 * 1024 ** 2, filesystem: { type: "swap" } },
+      ],
+    }],
   }],
 };
 
@@ -125,6 +190,114 @@ export const SYSCLONE_PKGLIST = [
   "busybox-static",
   "",
 ].join("\n");
+
+/** The sysclone golden image with LVM's tools: its initramfs activates a root LV (lvm2's hooks). */
+export const LVM_SYSCLONE_PKGLIST = SYSCLONE_PKGLIST + "lvm2\n";
+
+/** The kernel, initrd and arguments of the node's pxelinux entry, as its loader would boot them. */
+export function entryBoot(
+  tftpboot: string,
+  node: string,
+): { kernel: string; initrd: string; append: string } {
+  const entry = Deno.readTextFileSync(`${tftpboot}/pxelinux.cfg/${node}`);
+  const kernel = /^\s*KERNEL (\S+)$/m.exec(entry)![1]!;
+  const words = /^\s*APPEND (.*)$/m.exec(entry)![1]!.split(" ");
+  const initrd = words.find((word) => word.startsWith("initrd="))!.slice("initrd=".length);
+  return {
+    kernel: `${tftpboot}/${kernel}`,
+    initrd: `${tftpboot}/${initrd}`,
+    append: words.filter((word) => !word.startsWith("initrd=")).join(" "),
+  };
+}
+
+/** QEMU's arguments to boot the node's deploy entry (osimg.done=poweroff) (kernel, initrd, command line) onto `disk`. */
+export function deployArgs(
+  tftpboot: string,
+  node: string,
+  mac: string,
+  disk: string,
+  firmware: string[] = [],
+): string[] {
+  const boot = entryBoot(tftpboot, node);
+  return [
+    ...firmware,
+    "-kernel",
+    boot.kernel,
+    "-initrd",
+    boot.initrd,
+    "-append",
+    `${boot.append} osimg.done=poweroff`,
+    ...diskArgs(disk),
+    ...nicArgs(mac),
+  ];
+}
+
+/** A user-mode NIC with `mac` (QEMU's DHCP and its host at 10.0.2.2). */
+export function nicArgs(mac: string): string[] {
+  return ["-netdev", "user,id=n0", "-device", `virtio-net-pci,netdev=n0,mac=${mac}`];
+}
+
+/** `disk` (a raw file) as the VM's virtio disk. */
+export function diskArgs(disk: string): string[] {
+  return ["-drive", `file=${disk},format=raw,if=virtio`];
+}
+
+/** mkdef of a sysclone osimage `image` (debian12, x86_64), as imgcapture -t sysclone makes one. */
+export async function defineSyscloneImage(t: TestRoot, image: string): Promise<void> {
+  await t.ok([
+    "mkdef",
+    "-t",
+    "osimage",
+    "-o",
+    image,
+    "imagetype=linux",
+    "provmethod=sysclone",
+    "osvers=debian12",
+    "osarch=x86_64",
+  ]);
+}
+
+/** mkdef of a QEMU node `node` (user-mode network, the host at 10.0.2.2), `extra` attributes after. */
+export async function defineQemuNode(
+  t: TestRoot,
+  node: string,
+  mac: string,
+  extra: string[] = [],
+): Promise<void> {
+  await t.ok([
+    "mkdef",
+    "-t",
+    "node",
+    node,
+    "groups=all",
+    "netboot=pxe",
+    `mac=${mac}`,
+    "ip=10.0.2.15",
+    "xcatmaster=10.0.2.2",
+    ...extra,
+  ]);
+}
+
+/**
+ * A systemd unit that proves a clone reached its own userspace: it echoes `report` (a shell
+ * word list; `$(...)` are run by the node's sh) to the serial console, then powers off.
+ */
+export function markerServiceUnit(report: string): string {
+  return [
+    "[Unit]",
+    "Description=osimg sysclone test marker",
+    "After=local-fs.target",
+    "[Service]",
+    "Type=oneshot",
+    // systemd reads `$$` as `$` (a function replacement: in a replacement string "$$" is "$").
+    `ExecStart=/bin/sh -c 'echo ${
+      report.replaceAll("$", () => "$$")
+    } > /dev/ttyS0; systemctl poweroff'`,
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
 
 /** UEFI firmware from Debian's ovmf package. */
 export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
