@@ -230,7 +230,7 @@ heavyTest(
         const target = `${work}/bios.raw`;
         server.requests.length = 0;
         const update = await runVm({
-          args: deployArgs(`${root}/tftpboot`, target),
+          args: deployArgs(`${root}/tftpboot`, NODE, MAC, target),
           until: (serial) => /Kernel panic|osimg sysclone: ERROR/.test(serial),
           timeoutMs: INSTALL_TIMEOUT_MS,
         });
