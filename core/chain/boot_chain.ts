@@ -47,7 +47,7 @@ const MARKER_LINE = new RegExp(`${BOOT_MARKER}([A-Za-z0-9_.-]+)`);
 export const CHAIN_PKGLIST = "linux-image-amd64\nsystemd-sysv\nbusybox-static\n";
 
 /** What the packed root leaves out, so a software-emulated node unpacks it quickly. */
-const EXLIST = [
+export const CHAIN_EXLIST = [
   "./usr/share/doc*",
   "./usr/share/man*",
   "./usr/share/info*",
@@ -311,7 +311,7 @@ export async function runBootChain(
   for (
     const [name, text, mode] of [
       ["compute.pkglist", CHAIN_PKGLIST, 0o644],
-      ["compute.exlist", EXLIST, 0o644],
+      ["compute.exlist", CHAIN_EXLIST, 0o644],
       ["compute.postinstall", POSTINSTALL, 0o755],
     ] as const
   ) {

@@ -14,22 +14,11 @@ import {
 import { run, sh } from "../../testdata/support/process.ts";
 import { type TestRoot, testRoot } from "../../testdata/support/testing.ts";
 import { heavyTest } from "../../testdata/support/heavy.ts";
+import { CHAIN_EXLIST, CHAIN_PKGLIST } from "../chain/boot_chain.ts";
 
-/** The kernel, systemd as init, and a busybox for the initrd; nothing else beyond minbase. */
-const BOOT_PKGLIST = "linux-image-amd64\nsystemd-sysv\nbusybox-static\n";
-
-/** What the packed root leaves out so a software-emulated node unpacks it quickly. */
-const BOOT_EXLIST = [
-  "./usr/share/doc*",
-  "./usr/share/man*",
-  "./usr/share/info*",
-  "./usr/share/locale*",
-  // The initrd loaded the NIC; the booted system needs no module file to reach the marker.
-  "./usr/lib/modules*",
-  "./boot*",
-  "./var/cache/apt*",
-  "./var/lib/apt/lists*",
-].join("\n") + "\n";
+/** The chain's image: the kernel, systemd as init, a busybox for the initrd; a lean packed root. */
+const BOOT_PKGLIST = CHAIN_PKGLIST;
+const BOOT_EXLIST = CHAIN_EXLIST;
 
 const MAC = "52:54:00:0c:0d:0e";
 const BOOT_TIMEOUT_MS = 600_000;

@@ -1,129 +1,135 @@
 // Test support for sysclone: sample disk layouts, loop-backed disks, the clone image's root.
 
 import { existsSync } from "node:fs";
-import { type DiskLayout, GPT_TYPES } from "../../formats/sysclone/disk_layout.ts";
+import {
+  type DiskLayout,
+  GPT_TYPES,
+  type Partition,
+  type VolumeGroup,
+} from "../../formats/sysclone/disk_layout.ts";
 import { run, runTool, sh } from "./process.ts";
 import type { TestRoot } from "./testing.ts";
 
-/** A BIOS+UEFI GPT layout with swap, as a golden client installed by debian-installer has. */
-export const HYBRID_LAYOUT: DiskLayout = {
-  format: "osimg-disklayout",
-  version: 1,
-  disks: [{
-    name: "vda",
-    size: 4 * 1024 ** 3,
-    table: "gpt",
-    partitions: [
-      { number: 1, size: 1024 ** 2, type: GPT_TYPES.biosBoot, name: "bios", flags: ["bios_grub"] },
-      {
-        number: 2,
-        size: 64 * 1024 ** 2,
-        type: GPT_TYPES.esp,
-        name: "EFI",
-        flags: ["esp"],
-        filesystem: {
-          type: "vfat",
-          label: "EFI",
-          uuid: "8E60-C713",
-          mountpoint: "/boot/efi",
-          options: "umask=0077",
-          dump: 0,
-          pass: 1,
-        },
-      },
-      {
-        number: 3,
-        size: 32 * 1024 ** 2,
-        type: GPT_TYPES.swap,
-        flags: [],
-        filesystem: { type: "swap", label: "swap", uuid: "6b77afc7-bea9-ed4b-ac37-1b6f605db324" },
-      },
-      {
-        number: 4,
-        size: 3 * 1024 ** 3,
-        grow: true,
-        minSize: 1536 * 1024 ** 2,
-        type: GPT_TYPES.linux,
-        name: "root",
-        flags: [],
-        filesystem: {
-          type: "ext4",
-          label: "root",
-          uuid: "1417731a-652a-004e-b156-0f46c836e1b5",
-          mountpoint: "/",
-          options: "errors=remount-ro",
-          dump: 0,
-          pass: 1,
-        },
-      },
-    ],
-    volumeGroups: [],
-  }],
+/** GRUB's BIOS boot partition, first on both sample layouts. */
+const BIOS_BOOT_PARTITION: Partition = {
+  number: 1,
+  size: 1024 ** 2,
+  type: GPT_TYPES.biosBoot,
+  name: "bios",
+  flags: ["bios_grub"],
 };
+
+/** A 4 GiB GPT disk "vda" with these partitions and volume groups, as a layout file holds it. */
+function gptLayout(
+  partitions: Partition[],
+  volumeGroups: VolumeGroup[] = [],
+): DiskLayout {
+  return {
+    format: "osimg-disklayout",
+    version: 1,
+    disks: [{ name: "vda", size: 4 * 1024 ** 3, table: "gpt", partitions, volumeGroups }],
+  };
+}
+
+/** A BIOS+UEFI GPT layout with swap, as a golden client installed by debian-installer has. */
+export const HYBRID_LAYOUT: DiskLayout = gptLayout([
+  BIOS_BOOT_PARTITION,
+  {
+    number: 2,
+    size: 64 * 1024 ** 2,
+    type: GPT_TYPES.esp,
+    name: "EFI",
+    flags: ["esp"],
+    filesystem: {
+      type: "vfat",
+      label: "EFI",
+      uuid: "8E60-C713",
+      mountpoint: "/boot/efi",
+      options: "umask=0077",
+      dump: 0,
+      pass: 1,
+    },
+  },
+  {
+    number: 3,
+    size: 32 * 1024 ** 2,
+    type: GPT_TYPES.swap,
+    flags: [],
+    filesystem: { type: "swap", label: "swap", uuid: "6b77afc7-bea9-ed4b-ac37-1b6f605db324" },
+  },
+  {
+    number: 4,
+    size: 3 * 1024 ** 3,
+    grow: true,
+    minSize: 1536 * 1024 ** 2,
+    type: GPT_TYPES.linux,
+    name: "root",
+    flags: [],
+    filesystem: {
+      type: "ext4",
+      label: "root",
+      uuid: "1417731a-652a-004e-b156-0f46c836e1b5",
+      mountpoint: "/",
+      options: "errors=remount-ro",
+      dump: 0,
+      pass: 1,
+    },
+  },
+]);
 
 /**
  * A GPT layout with LVM: BIOS boot, ESP, /boot on a partition, and the growing last partition a
  * physical volume of vg0 holding a swap LV and the growing root LV.
  */
-export const LVM_LAYOUT: DiskLayout = {
-  format: "osimg-disklayout",
-  version: 1,
-  disks: [{
-    name: "vda",
-    size: 4 * 1024 ** 3,
-    table: "gpt",
-    partitions: [
-      { number: 1, size: 1024 ** 2, type: GPT_TYPES.biosBoot, name: "bios", flags: ["bios_grub"] },
-      {
-        number: 2,
-        size: 64 * 1024 ** 2,
-        type: GPT_TYPES.esp,
-        name: "EFI",
-        flags: ["esp"],
-        filesystem: { type: "vfat", label: "EFI", mountpoint: "/boot/efi", options: "umask=0077" },
+export const LVM_LAYOUT: DiskLayout = gptLayout([
+  BIOS_BOOT_PARTITION,
+  {
+    number: 2,
+    size: 64 * 1024 ** 2,
+    type: GPT_TYPES.esp,
+    name: "EFI",
+    flags: ["esp"],
+    filesystem: { type: "vfat", label: "EFI", mountpoint: "/boot/efi", options: "umask=0077" },
+  },
+  {
+    number: 3,
+    size: 256 * 1024 ** 2,
+    type: GPT_TYPES.linux,
+    name: "boot",
+    flags: [],
+    filesystem: { type: "ext4", label: "boot", mountpoint: "/boot" },
+  },
+  {
+    number: 4,
+    size: 3 * 1024 ** 3,
+    grow: true,
+    type: GPT_TYPES.lvm,
+    name: "lvm",
+    flags: ["lvm"],
+  },
+], [{
+  name: "vg0",
+  extentSize: 4 * 1024 ** 2,
+  physicalVolumes: [4],
+  logicalVolumes: [
+    {
+      name: "root",
+      size: 2800 * 1024 ** 2,
+      grow: true,
+      minSize: 1536 * 1024 ** 2,
+      filesystem: {
+        type: "ext4",
+        label: "root",
+        uuid: "1417731a-652a-004e-b156-0f46c836e1b5",
+        mountpoint: "/",
+        options: "errors=remount-ro",
+        dump: 0,
+        pass: 1,
       },
-      {
-        number: 3,
-        size: 256 * 1024 ** 2,
-        type: GPT_TYPES.linux,
-        name: "boot",
-        flags: [],
-        filesystem: { type: "ext4", label: "boot", mountpoint: "/boot" },
-      },
-      {
-        number: 4,
-        size: 3 * 1024 ** 3,
-        grow: true,
-        type: GPT_TYPES.lvm,
-        name: "lvm",
-        flags: ["lvm"],
-      },
-    ],
-    volumeGroups: [{
-      name: "vg0",
-      extentSize: 4 * 1024 ** 2,
-      physicalVolumes: [4],
-      logicalVolumes: [
-        {
-          name: "root",
-          size: 2800 * 1024 ** 2,
-          grow: true,
-          minSize: 1536 * 1024 ** 2,
-          filesystem: {
-            type: "ext4",
-            label: "root",
-            uuid: "1417731a-652a-004e-b156-0f46c836e1b5",
-            mountpoint: "/",
-            options: "errors=remount-ro",
-            dump: 0,
-            pass: 1,
-          },
-        },
-        { name: "swap", size: 128 * 1024 ** 2, filesystem: { type: "swap" } },
-      ],
-    }],
-  }],
-};
+    },
+    { name: "swap", size: 128 * 1024 ** 2, filesystem: { type: "swap" } },
+  ],
+}]);
 
 /** A file attached to a loop device with its partitions visible as /dev/loopNpM. */
 export interface LoopDisk extends AsyncDisposable {
